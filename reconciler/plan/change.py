@@ -1,0 +1,95 @@
+"""The plan as pure data: a closed Action enum, field changes and changes; no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Union
+
+JSONScalar = Union[str, int, float, bool, None]
+JSONValue = Union[JSONScalar, list["JSONValue"], dict[str, "JSONValue"]]
+
+
+class Action(str, Enum):
+    """What one plan line does. Order here is the display order within a resource."""
+
+    CREATE = "create"
+    UPDATE = "update"  # applies live
+    RESTART = "restart"  # accepted by PVE, pending until the CT restarts
+    RESIZE = "resize"  # grow a disk
+    START = "start"
+    STOP = "stop"
+    DELETE = "delete"  # only with --prune
+    REFUSE = "refuse"  # never executed
+    ORPHAN = "orphan"  # owned, no longer in specs: reported only
+    CONFLICT = "conflict"  # exists but not ours: reported, never touched
+    REWRITE_DATA_FILES = "rewrite_data_files"
+    EXPIRE_SNAPSHOTS = "expire_snapshots"
+    REMOVE_ORPHAN_FILES = "remove_orphan_files"
+    REWRITE_MANIFESTS = "rewrite_manifests"
+    DEFERRED = "deferred"  # maintenance due, outside its window
+
+    @property
+    def executes(self) -> bool:
+        return self not in _REPORT_ONLY
+
+
+_REPORT_ONLY = frozenset({Action.REFUSE, Action.ORPHAN, Action.CONFLICT, Action.DEFERRED})
+MAINTENANCE_ACTIONS = frozenset(
+    {
+        Action.REWRITE_DATA_FILES,
+        Action.EXPIRE_SNAPSHOTS,
+        Action.REMOVE_ORPHAN_FILES,
+        Action.REWRITE_MANIFESTS,
+    }
+)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field: `path` in spec terms (`memory`, `network[0].ip`), values in spec units."""
+
+    path: str
+    before: JSONValue
+    after: JSONValue
+
+
+@dataclass(frozen=True)
+class Change:
+    """One plan line. `reason` is for people only: no code branches on it.
+
+    `preconditions` are what the executor must still find true when it applies
+    the line (e.g. ("digest", "ab12...") or ("schema_id", 3)); a mismatch means
+    re-plan, never overwrite.
+    """
+
+    address: str
+    action: Action
+    reason: str
+    fields: tuple[FieldChange, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    preconditions: tuple[tuple[str, JSONScalar], ...] = ()
+    options: tuple[tuple[str, JSONValue], ...] = ()
+
+    def precondition(self, key: str) -> JSONScalar:
+        return dict(self.preconditions).get(key)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """All changes of one cycle, in execution order (dependencies first)."""
+
+    changes: tuple[Change, ...] = ()
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def summary(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for change in self.changes:
+            counts[change.action.value] = counts.get(change.action.value, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def executable(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.action.executes)

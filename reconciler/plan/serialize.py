@@ -1,0 +1,36 @@
+"""The versioned JSON plan document (the contract users' scripts read); pure."""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.plan.change import Change, JSONValue, Plan
+
+FORMAT_VERSION = "1"
+
+
+def change_to_dict(change: Change) -> dict[str, JSONValue]:
+    doc: dict[str, JSONValue] = {
+        "address": change.address,
+        "action": change.action.value,
+        "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in change.fields],
+        "reason": change.reason,
+    }
+    if change.options:
+        doc["options"] = dict(change.options)
+    if change.depends_on:
+        doc["depends_on"] = list(change.depends_on)
+    return doc
+
+
+def plan_to_dict(plan: Plan) -> dict[str, JSONValue]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "changes": [change_to_dict(c) for c in plan.changes],
+        "summary": dict(plan.summary()),
+    }
+
+
+def plan_to_json(plan: Plan) -> str:
+    """Deterministic bytes: same plan, same text."""
+    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=False, ensure_ascii=False) + "\n"

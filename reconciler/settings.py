@@ -1,0 +1,73 @@
+"""Typed settings read from reconciler.yaml; the data only, loading lives in sources.config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProxmoxSettings:
+    host: str = "127.0.0.1"
+    port: int = 8006
+    user: str = "root@pam"
+    token_name: str = "reconciler"
+    token_secret_env: str = "PVE_TOKEN_SECRET"
+    verify_ssl: bool | str = True  # True/False or a CA bundle path
+    node: str = "pve"
+    backend: str = "https"  # "https" | "local" (pvesh on the host)
+    timeout: float = 60.0
+    parallel_reads: int = 8
+
+
+@dataclass(frozen=True)
+class ApplySettings:
+    parallelism: int = 2
+    allow_prune: bool = False
+    max_deletions: int = 1
+    task_timeout: float = 600.0
+    retries: int = 4
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    master: str = "local[2]"
+    submit: str | None = None
+    jars: tuple[str, ...] = ()
+    conf: tuple[tuple[str, str], ...] = ()
+    timeout: float = 3600.0
+
+
+@dataclass(frozen=True)
+class GitSourceSettings:
+    url: str
+    branch: str = "main"
+    path: str = "specs"
+    token_env: str | None = None
+    ssh_key_file: str | None = None
+    known_hosts_file: str | None = None
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    poll_interval: int = 60
+    drift_interval: int = 600
+    webhook_listen: str | None = None
+    webhook_secret_env: str | None = None
+    metrics_listen: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_file: Path | None
+    specs: Path
+    state_dir: Path
+    proxmox: ProxmoxSettings = field(default_factory=ProxmoxSettings)
+    apply: ApplySettings = field(default_factory=ApplySettings)
+    catalogs: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    spark: SparkSettings = field(default_factory=SparkSettings)
+    git: GitSourceSettings | None = None
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
+
+    def catalog(self, name: str) -> dict[str, str]:
+        return dict(dict(self.catalogs)[name])
