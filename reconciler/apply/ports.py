@@ -1,0 +1,25 @@
+"""Ports between the executor and the providers that do the writing; no implementations here."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from reconciler.plan.change import Change
+from reconciler.report.outcome import Outcome
+
+
+class Applier(Protocol):
+    """Turns one executable plan line into provider calls.
+
+    Built by wiring with the desired model, so `apply` can read the values the
+    change should reach. Raises `apply.errors` exceptions; anything else is a bug.
+    Returns an Outcome on success (with `result` filled where there is one).
+    """
+
+    def handles(self, change: Change) -> bool: ...
+
+    def apply(self, change: Change) -> Outcome: ...
+
+    def serial_key(self, change: Change) -> str:
+        """Changes with the same key never run concurrently (e.g. the CT's VMID)."""
+        ...
