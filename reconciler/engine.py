@@ -1,0 +1,175 @@
+"""One reconcile cycle as a straight pipeline: load specs, observe, plan, then render or apply.
+
+Every failing step records a named reason in the CycleReport and returns; nothing here
+talks to an SDK directly (wiring builds the providers behind `Deps`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from reconciler.apply.executor import ExecutorOptions, Listener, execute
+from reconciler.apply.ports import Applier
+from reconciler.model.desired import Desired
+from reconciler.plan.change import MAINTENANCE_ACTIONS, Change, Plan
+from reconciler.report.outcome import CycleReport
+from reconciler.settings import Settings
+
+log = structlog.get_logger("reconciler.engine")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    apply: bool = False
+    prune: bool = False
+    allow_destructive: bool = False
+    drift_only: bool = False  # drift-timer cycle: apply only specs whose drift mode is enforce
+    maintenance: bool = True  # include table maintenance lines
+    maintenance_only: bool = False  # `reconcile maintain`
+    ignore_window: bool = False  # `reconcile maintain --now`
+    targets: tuple[str, ...] = ()  # limit to these addresses (or table names)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The edge, as functions: built by wiring from Settings, replaceable in tests."""
+
+    observe_containers: Callable[[Sequence[Any]], Any] | None = None
+    observe_tables: Callable[[Sequence[Any]], Any] | None = None
+    observe_health: Callable[[Sequence[Any], Any], Any] | None = None
+    appliers: Callable[[Desired], Sequence[Applier]] = lambda desired: ()
+    privileged_api: bool = False
+    default_node: str = "pve"
+    listener: Listener | None = None
+    stop_requested: Callable[[], bool] = field(default=lambda: False)
+
+
+@dataclass(frozen=True)
+class Planned:
+    desired: Desired
+    plan: Plan
+    notes: tuple[tuple[str, str], ...] = ()  # (address, reason) of healthy / noop resources
+
+
+def load(specs_dir: Path) -> tuple[Desired | None, str | None]:
+    from reconciler.sources import load_desired
+
+    result = load_desired(specs_dir)
+    if result.errors or result.desired is None:
+        return None, "invalid specs:\n" + "\n".join(str(e) for e in result.errors)
+    return result.desired, None
+
+
+def _depends(desired: Desired) -> dict[str, tuple[str, ...]]:
+    items = list(desired.containers) + list(desired.tables)
+    return {item.address: tuple(item.depends_on) for item in items}
+
+
+def make_full_plan(settings: Settings, desired: Desired, options: RunOptions, deps: Deps) -> Planned:
+    """Observe everything the specs name and diff it; pure planning behind the observers."""
+    from reconciler.diff.planner import make_plan
+
+    changes: list[Change] = []
+    notes: list[tuple[str, str]] = []
+    if not options.maintenance_only and deps.observe_containers is not None:
+        from reconciler.diff.containers import PlanOptions, plan_containers
+
+        inventory = deps.observe_containers(desired.containers)
+        changes += plan_containers(
+            desired.containers,
+            inventory.guests,
+            inventory.observed,
+            PlanOptions(
+                prune=options.prune and settings.apply.allow_prune,
+                max_deletions=settings.apply.max_deletions,
+                allow_destructive=options.allow_destructive,
+                privileged_api=deps.privileged_api,
+                default_node=deps.default_node,
+            ),
+        )
+    tables_inventory = None
+    if deps.observe_tables is not None and (desired.tables or settings.catalogs):
+        tables_inventory = deps.observe_tables(desired.tables)
+        if not options.maintenance_only:
+            from reconciler.diff.tables import plan_tables
+
+            changes += plan_tables(desired.tables, tables_inventory, options.allow_destructive)
+    if options.maintenance and deps.observe_health is not None and desired.tables:
+        from reconciler.diff.maintenance import plan_maintenance, healthy_notes
+
+        policies = {p.name: p for p in desired.policies}
+        health = deps.observe_health(desired.tables, policies)
+        now = datetime.now(UTC)
+        maint = plan_maintenance(desired.tables, policies, health, now, ignore_window=options.ignore_window)
+        changes += maint
+        notes += healthy_notes(desired.tables, policies, health, now)
+    if options.targets:
+        changes = [c for c in changes if _targeted(c.address, options.targets)]
+    return Planned(desired, make_plan(changes, _depends(desired)), tuple(notes))
+
+
+def _targeted(address: str, targets: tuple[str, ...]) -> bool:
+    return any(address == t or address.endswith("/" + t) or address.endswith("." + t) for t in targets)
+
+
+def _enforced(plan: Plan, desired: Desired) -> Plan:
+    """Drift-timer cycles only self-heal specs in `enforce` mode; `warn` is reported only."""
+    modes = {item.address: getattr(item, "drift", "enforce") for item in
+             list(desired.containers) + list(desired.tables)}
+    keep = tuple(c for c in plan.changes
+                 if str(getattr(modes.get(c.address), "value", modes.get(c.address, "enforce"))) == "enforce"
+                 or c.action in MAINTENANCE_ACTIONS)
+    return replace(plan, changes=keep)
+
+
+def apply_plan(settings: Settings, planned: Planned, options: RunOptions, deps: Deps) -> CycleReport:
+    plan = _enforced(planned.plan, planned.desired) if options.drift_only else planned.plan
+    outcomes = execute(
+        plan,
+        deps.appliers(planned.desired),
+        ExecutorOptions(
+            parallelism=settings.apply.parallelism,
+            retries=settings.apply.retries,
+            stop_requested=deps.stop_requested,
+        ),
+        deps.listener,
+    )
+    return CycleReport(plan=planned.plan, outcomes=outcomes)
+
+
+def reconcile_once(
+    settings: Settings,
+    specs_dir: Path | None = None,
+    options: RunOptions | None = None,
+    revision: str | None = None,
+    deps: Deps | None = None,
+) -> CycleReport:
+    """Load, observe, plan and (with options.apply) apply; never raises for expected failures."""
+    opts = options or RunOptions()
+    started = time.monotonic()
+    desired, error = load(specs_dir or settings.specs)
+    if desired is None:
+        log.warning("cycle.rejected", revision=revision, error=error)
+        return CycleReport(plan=Plan(), revision=revision, error=error)
+    if deps is None:
+        from reconciler.wiring import build_deps
+
+        deps = build_deps(settings)
+    try:
+        planned = make_full_plan(settings, desired, opts, deps)
+    except Exception as exc:  # an unreachable API or catalog: recorded, retried next cycle
+        log.error("cycle.observe_failed", revision=revision, error=str(exc))
+        return CycleReport(plan=Plan(), revision=revision, error=f"observe failed: {exc}")
+    if not opts.apply:
+        return CycleReport(plan=planned.plan, revision=revision)
+    report = apply_plan(settings, planned, opts, deps)
+    log.info("cycle.finished", revision=revision, seconds=round(time.monotonic() - started, 2),
+             summary=planned.plan.summary())
+    return replace(report, revision=revision)
