@@ -1,0 +1,251 @@
+"""Plan lines for Iceberg tables: desired TableSpecs vs an observed TableInventory; pure.
+
+Safe evolution becomes `update`; destructive steps become `refuse` unless the
+spec opts in (allowDestructive) and the caller passes allow_destructive;
+steps Iceberg cannot do at all are always refused. A table with any refused
+step is left entirely unchanged, so a half-applied evolution never happens.
+"""
+
+from __future__ import annotations
+
+from reconciler.diff.table_ops import OpKind, TableOp, column_doc
+from reconciler.diff.table_schema import diff_schema
+from reconciler.model.containers import DriftMode
+from reconciler.model.tables import (
+    RESERVED_PROPERTIES,
+    ObservedTable,
+    PartitionField,
+    SortField,
+    TableInventory,
+    TableSpec,
+)
+from reconciler.plan.change import Action, Change, FieldChange, JSONScalar, JSONValue
+
+
+def partition_text(fields: tuple[PartitionField, ...]) -> list[JSONValue]:
+    return [f"{f.transform}({f.source})" + (f" as {f.name}" if f.name else "") for f in fields]
+
+
+def sort_text(fields: tuple[SortField, ...]) -> list[JSONValue]:
+    out: list[JSONValue] = []
+    for f in fields:
+        term = f.source if f.transform == "identity" else f"{f.transform}({f.source})"
+        out.append(f"{term} {f.direction.value} nulls {f.nulls.value}")
+    return out
+
+
+def table_operations(spec: TableSpec, observed: ObservedTable) -> tuple[TableOp, ...]:
+    """Every step turning `observed` into `spec`, in the order a transaction applies them."""
+    schema_ops, renames = diff_schema(spec.fields, observed.fields)
+    ops = list(schema_ops)
+    ops.extend(_partition_ops(spec, observed, renames))
+    ops.extend(_sort_ops(spec, observed, renames))
+    ops.extend(_property_ops(spec, observed))
+    if spec.format_version > observed.format_version:
+        ops.append(
+            TableOp(
+                OpKind.UPGRADE_FORMAT,
+                FieldChange("formatVersion", observed.format_version, spec.format_version),
+                "format upgrade: metadata only, existing files stay valid",
+            )
+        )
+    elif spec.format_version < observed.format_version:
+        ops.append(
+            TableOp(
+                OpKind.IMPOSSIBLE,
+                FieldChange("formatVersion", observed.format_version, spec.format_version),
+                "a table format version can never go down",
+            )
+        )
+    if spec.location and spec.location.rstrip("/") != observed.location.rstrip("/"):
+        ops.append(
+            TableOp(
+                OpKind.IMPOSSIBLE,
+                FieldChange("location", observed.location, spec.location),
+                "a table's location cannot change in place",
+            )
+        )
+    return tuple(ops)
+
+
+def _renamed(source: str, renames: dict[str, str]) -> str:
+    return renames.get(source, source)
+
+
+def _partition_ops(
+    spec: TableSpec, observed: ObservedTable, renames: dict[str, str]
+) -> list[TableOp]:
+    have = [
+        PartitionField(_renamed(f.source, renames), f.transform, f.name)
+        for f in observed.partition_by
+        if f.transform != "void"
+    ]
+    want = [f for f in spec.partition_by if f.transform != "void"]
+    names = {(f.source, f.transform): f.name for f in have}
+    same = len(have) == len(want) and all(
+        (f.source, f.transform) in names and f.name in (None, names[(f.source, f.transform)])
+        for f in want
+    )
+    if same:
+        return []
+    return [
+        TableOp(
+            OpKind.SET_PARTITION,
+            FieldChange("partitionBy", partition_text(tuple(have)), partition_text(tuple(want))),
+            "partition evolution: new data uses the new spec, existing files keep theirs",
+        )
+    ]
+
+
+def _sort_ops(spec: TableSpec, observed: ObservedTable, renames: dict[str, str]) -> list[TableOp]:
+    have = tuple(
+        SortField(_renamed(f.source, renames), f.transform, f.direction, f.nulls)
+        for f in observed.sort_by
+    )
+    if have == spec.sort_by:
+        return []
+    return [
+        TableOp(
+            OpKind.SET_SORT,
+            FieldChange("sortBy", sort_text(have), sort_text(spec.sort_by)),
+            "sort order: applies to future writes and compaction, existing data is kept",
+        )
+    ]
+
+
+def _property_ops(spec: TableSpec, observed: ObservedTable) -> list[TableOp]:
+    have = dict(observed.properties)
+    ops: list[TableOp] = []
+    for key, value in spec.properties:
+        if key in RESERVED_PROPERTIES or have.get(key) == value:
+            continue
+        ops.append(
+            TableOp(
+                OpKind.SET_PROPERTY,
+                FieldChange(f"properties.{key}", have.get(key), value),
+                f"property {key}: table metadata only",
+                path=(key,),
+                value=value,
+            )
+        )
+    for key in spec.properties_remove:
+        if key in have and key not in RESERVED_PROPERTIES:
+            ops.append(
+                TableOp(
+                    OpKind.REMOVE_PROPERTY,
+                    FieldChange(f"properties.{key}", have[key], None),
+                    f"property {key} removed (propertiesRemove)",
+                    path=(key,),
+                )
+            )
+    return ops
+
+
+def preconditions(observed: ObservedTable) -> tuple[tuple[str, JSONScalar], ...]:
+    return (
+        ("schema_id", observed.schema_id),
+        ("spec_id", observed.spec_id),
+        ("sort_order_id", observed.sort_order_id),
+    )
+
+
+def plan_tables(
+    desired: tuple[TableSpec, ...], observed: TableInventory, allow_destructive: bool
+) -> tuple[Change, ...]:
+    """One Change per table that needs one, sorted by address; deterministic."""
+    failed = {catalog for catalog, _ in observed.errors}
+    tables = {t.address: t for t in observed.tables}
+    namespaces = set(observed.namespaces)
+    changes: list[Change] = []
+    for spec in sorted(desired, key=lambda s: s.address):
+        if spec.catalog in failed:
+            continue
+        table = tables.get(spec.address)
+        if table is None:
+            changes.append(_create(spec, (spec.catalog, spec.namespace) in namespaces))
+        elif not table.owned:
+            changes.append(
+                Change(
+                    spec.address,
+                    Action.CONFLICT,
+                    "table exists but was not created by the reconciler "
+                    "(no reconciler.managed-by property): reported, never changed",
+                    depends_on=spec.depends_on,
+                )
+            )
+        else:
+            change = _update(spec, table, allow_destructive)
+            if change is not None:
+                changes.append(change)
+    wanted = {s.address for s in desired}
+    for table in sorted(observed.tables, key=lambda t: t.address):
+        if table.owned and table.address not in wanted and table.catalog not in failed:
+            changes.append(
+                Change(
+                    table.address,
+                    Action.ORPHAN,
+                    "owned by the reconciler but in no spec: left in place, never dropped automatically",
+                    preconditions=preconditions(table),
+                )
+            )
+    return tuple(sorted(changes, key=lambda c: c.address))
+
+
+def _create(spec: TableSpec, namespace_exists: bool) -> Change:
+    fields: list[FieldChange] = []
+    if not namespace_exists:
+        fields.append(FieldChange("namespace", None, ".".join(spec.namespace)))
+    fields.extend(FieldChange(f"schema.{c.name}", None, column_doc(c)) for c in spec.fields)
+    if spec.partition_by:
+        fields.append(FieldChange("partitionBy", None, partition_text(spec.partition_by)))
+    if spec.sort_by:
+        fields.append(FieldChange("sortBy", None, sort_text(spec.sort_by)))
+    fields.extend(FieldChange(f"properties.{k}", None, v) for k, v in spec.properties)
+    fields.append(FieldChange("formatVersion", None, spec.format_version))
+    if spec.location:
+        fields.append(FieldChange("location", None, spec.location))
+    where = "" if namespace_exists else f" in new namespace {spec.catalog}.{'.'.join(spec.namespace)}"
+    return Change(
+        spec.address,
+        Action.CREATE,
+        f"table absent: create it{where}, marked as managed by the reconciler",
+        fields=tuple(fields),
+        depends_on=spec.depends_on,
+    )
+
+
+def _update(spec: TableSpec, table: ObservedTable, allow_destructive: bool) -> Change | None:
+    ops = table_operations(spec, table)
+    if not ops or spec.drift is DriftMode.IGNORE:
+        return None
+    fields = tuple(op.change for op in ops)
+    pre = preconditions(table)
+    blocked = [op for op in ops if op.impossible]
+    risky = [op for op in ops if op.destructive]
+    if spec.drift is DriftMode.WARN:
+        reason = "drift (drift: warn, not enforced): " + "; ".join(op.why for op in ops)
+        return Change(spec.address, Action.REFUSE, reason, fields, spec.depends_on, pre)
+    if blocked:
+        reason = "refused, impossible in Iceberg: " + "; ".join(op.why for op in blocked)
+        return Change(spec.address, Action.REFUSE, reason + _held(ops, blocked), fields, spec.depends_on, pre)
+    if risky and not (spec.allow_destructive and allow_destructive):
+        missing = [
+            name
+            for name, given in (
+                ("allowDestructive: true in the spec", spec.allow_destructive),
+                ("--allow-destructive", allow_destructive),
+            )
+            if not given
+        ]
+        reason = f"refused, destructive (needs {' and '.join(missing)}): " + "; ".join(
+            op.why for op in risky
+        )
+        return Change(spec.address, Action.REFUSE, reason + _held(ops, risky), fields, spec.depends_on, pre)
+    options: tuple[tuple[str, JSONValue], ...] = (("allow_destructive", True),) if risky else ()
+    reason = "; ".join(("DESTRUCTIVE, allowed: " if op.destructive else "") + op.why for op in ops)
+    return Change(spec.address, Action.UPDATE, reason, fields, spec.depends_on, pre, options)
+
+
+def _held(ops: tuple[TableOp, ...], refused: list[TableOp]) -> str:
+    rest = len(ops) - len(refused)
+    return f"; {rest} safe change(s) held back so the table is not half-evolved" if rest else ""
