@@ -77,7 +77,9 @@ def _diff_struct(
             TableOp(
                 OpKind.MOVE_COLUMNS,
                 FieldChange(
-                    _show(new_prefix) + "(order)", [c.name for c in observed], [c.name for c in desired]
+                    _show(new_prefix) + "(order)",
+                    [c.name for c in observed],
+                    [c.name for c in desired],
                 ),
                 "reorder columns: metadata only, readers resolve columns by id",
                 path=old_prefix,
@@ -86,7 +88,9 @@ def _diff_struct(
         )
 
 
-def _rename(old_prefix: tuple[str, ...], new_prefix: tuple[str, ...], old: str, new: str) -> TableOp:
+def _rename(
+    old_prefix: tuple[str, ...], new_prefix: tuple[str, ...], old: str, new: str
+) -> TableOp:
     return TableOp(
         OpKind.RENAME_COLUMN,
         FieldChange(_show(new_prefix + (new,)) + ".name", old, new),
@@ -177,7 +181,9 @@ def _diff_type(
         return
     if isinstance(want, ListType) and isinstance(have, ListType):
         _diff_inner(old_path, new_path, "element", want.element, have.element, ops, renames)
-        _diff_inner_required(old_path, new_path, "element", want.element_required, have.element_required, ops)
+        _diff_inner_required(
+            old_path, new_path, "element", want.element_required, have.element_required, ops
+        )
         return
     if isinstance(want, MapType) and isinstance(have, MapType):
         if want.key != have.key:
@@ -190,7 +196,9 @@ def _diff_type(
                 )
             )
         _diff_inner(old_path, new_path, "value", want.value, have.value, ops, renames)
-        _diff_inner_required(old_path, new_path, "value", want.value_required, have.value_required, ops)
+        _diff_inner_required(
+            old_path, new_path, "value", want.value_required, have.value_required, ops
+        )
         return
     if want == have:
         return
@@ -202,7 +210,9 @@ def _diff_type(
             return
         why = f"type change {have} -> {want} is not a promotion: existing data cannot be read as {want}"
         ops.append(
-            TableOp(OpKind.UPDATE_TYPE, change, why, path=old_path, destructive=True, column_type=want)
+            TableOp(
+                OpKind.UPDATE_TYPE, change, why, path=old_path, destructive=True, column_type=want
+            )
         )
         return
     ops.append(

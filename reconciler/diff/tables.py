@@ -204,7 +204,9 @@ def _create(spec: TableSpec, namespace_exists: bool) -> Change:
     fields.append(FieldChange("formatVersion", None, spec.format_version))
     if spec.location:
         fields.append(FieldChange("location", None, spec.location))
-    where = "" if namespace_exists else f" in new namespace {spec.catalog}.{'.'.join(spec.namespace)}"
+    where = (
+        "" if namespace_exists else f" in new namespace {spec.catalog}.{'.'.join(spec.namespace)}"
+    )
     return Change(
         spec.address,
         Action.CREATE,
@@ -227,7 +229,9 @@ def _update(spec: TableSpec, table: ObservedTable, allow_destructive: bool) -> C
         return Change(spec.address, Action.REFUSE, reason, fields, spec.depends_on, pre)
     if blocked:
         reason = "refused, impossible in Iceberg: " + "; ".join(op.why for op in blocked)
-        return Change(spec.address, Action.REFUSE, reason + _held(ops, blocked), fields, spec.depends_on, pre)
+        return Change(
+            spec.address, Action.REFUSE, reason + _held(ops, blocked), fields, spec.depends_on, pre
+        )
     if risky and not (spec.allow_destructive and allow_destructive):
         missing = [
             name
@@ -240,7 +244,9 @@ def _update(spec: TableSpec, table: ObservedTable, allow_destructive: bool) -> C
         reason = f"refused, destructive (needs {' and '.join(missing)}): " + "; ".join(
             op.why for op in risky
         )
-        return Change(spec.address, Action.REFUSE, reason + _held(ops, risky), fields, spec.depends_on, pre)
+        return Change(
+            spec.address, Action.REFUSE, reason + _held(ops, risky), fields, spec.depends_on, pre
+        )
     options: tuple[tuple[str, JSONValue], ...] = (("allow_destructive", True),) if risky else ()
     reason = "; ".join(("DESTRUCTIVE, allowed: " if op.destructive else "") + op.why for op in ops)
     return Change(spec.address, Action.UPDATE, reason, fields, spec.depends_on, pre, options)
