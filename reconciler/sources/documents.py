@@ -1,0 +1,279 @@
+"""Spec files -> YAML documents with a line number per field; safe_load semantics, size and alias caps."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_FILE_BYTES = 1024 * 1024  # a spec file is a few KiB; refuse before reading more
+MAX_NODES = 50_000  # composed nodes per file
+MAX_ALIASES = 100  # alias references per file
+MAX_EXPANDED = 100_000  # nodes per document once aliases are expanded (billion laughs)
+SPEC_SUFFIXES = (".yaml", ".yml")
+CONFIG_NAMES = ("reconciler.yaml", "reconciler.yml")  # the config file is never a spec
+
+PathKey = tuple[str | int, ...]
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class SpecError:
+    """One problem in a spec or config file, located by file, line and field path."""
+
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        if not self.path:
+            return f"{self.file}:{self.line}: {self.message}"
+        return f"{self.file}:{self.line}: {self.path}: {self.message}"
+
+
+def format_path(path: PathKey | list[Any]) -> str:
+    """`("spec", "network", 0, "gateway")` -> `spec.network[0].gateway`."""
+    text = ""
+    for part in path:
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+        elif isinstance(part, str) and _IDENT.match(part):
+            text += f".{part}" if text else part
+        else:
+            text += f"[{str(part)!r}]"
+    return text
+
+
+@dataclass(frozen=True)
+class Document:
+    """One YAML document: plain data plus the line of every field (1-based)."""
+
+    file: str
+    index: int
+    line: int
+    data: Any
+    lines: Mapping[PathKey, int] = field(default_factory=dict)
+
+    def line_of(self, path: PathKey | list[Any]) -> int:
+        """Line of the deepest known node on `path` (the document start at worst)."""
+        key = tuple(path)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return self.line
+
+    def error(self, path: PathKey | list[Any], message: str) -> SpecError:
+        return SpecError(self.file, self.line_of(path), format_path(tuple(path)), message)
+
+
+class Problems:
+    """Collects the problems of one document; builders report through it."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.errors: list[SpecError] = []
+
+    def add(self, path: PathKey, message: str) -> None:
+        self.errors.append(self.doc.error(path, message))
+
+
+@dataclass(frozen=True)
+class Built:
+    """A document and the spec built from it (`spec.address`, `spec.depends_on` are required)."""
+
+    kind: str
+    doc: Document
+    spec: Any
+
+
+class LimitError(yaml.MarkedYAMLError):
+    """A file that is too big or too aliased to compose safely."""
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that counts nodes and aliases and rejects recursive anchors while composing."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._node_count = 0
+        self._alias_count = 0
+        self._open_anchors: set[str] = set()
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        mark: Any = event.start_mark
+        if isinstance(event, yaml.AliasEvent):
+            self._alias_count += 1
+            if self._alias_count > MAX_ALIASES:
+                raise LimitError(None, None, f"more than {MAX_ALIASES} aliases", mark)
+            if event.anchor in self._open_anchors:
+                raise LimitError(None, None, "recursive alias is not allowed", mark)
+            return super().compose_node(parent, index)
+        self._node_count += 1
+        if self._node_count > MAX_NODES:
+            raise LimitError(None, None, f"more than {MAX_NODES} YAML nodes", mark)
+        anchor = getattr(event, "anchor", None)
+        if anchor is None:
+            return super().compose_node(parent, index)
+        self._open_anchors.add(anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._open_anchors.discard(anchor)
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Node count with aliases expanded; memoised so a bomb is measured, not walked."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    memo[id(node)] = size
+    return size
+
+
+def _record_lines(node: yaml.Node, path: PathKey, lines: dict[PathKey, int]) -> None:
+    """Map each field path to its line: a key's line for mapping values, the item's for lists."""
+    if isinstance(node, yaml.SequenceNode):
+        for index, child in enumerate(node.value):
+            child_path = (*path, index)
+            lines[child_path] = child.start_mark.line + 1
+            _record_lines(child, child_path, lines)
+    elif isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _record_lines(value_node, (*path, key), lines)
+
+
+def _find_duplicates(
+    node: yaml.Node, path: PathKey, seen_nodes: set[int], found: list[tuple[PathKey, int]]
+) -> None:
+    """Keys given twice in one mapping (safe_load would silently keep the last); before merging."""
+    if id(node) in seen_nodes:
+        return
+    seen_nodes.add(id(node))
+    if isinstance(node, yaml.SequenceNode):
+        for index, child in enumerate(node.value):
+            _find_duplicates(child, (*path, index), seen_nodes, found)
+    elif isinstance(node, yaml.MappingNode):
+        keys: set[str] = set()
+        for key_node, value_node in node.value:
+            if (
+                not isinstance(key_node, yaml.ScalarNode)
+                or key_node.tag == "tag:yaml.org,2002:merge"
+            ):
+                continue
+            if key_node.value in keys:
+                found.append(((*path, key_node.value), key_node.start_mark.line + 1))
+            keys.add(key_node.value)
+            _find_duplicates(value_node, (*path, key_node.value), seen_nodes, found)
+
+
+def _build_document(
+    loader: _LineLoader, node: yaml.Node, display: str, index: int, errors: list[SpecError]
+) -> Document | None:
+    start = node.start_mark.line + 1
+    if _expanded_size(node, {}) > MAX_EXPANDED:
+        errors.append(
+            SpecError(
+                display,
+                start,
+                "",
+                f"document expands to more than {MAX_EXPANDED} nodes through aliases; refused",
+            )
+        )
+        return None
+    dupes: list[tuple[PathKey, int]] = []
+    _find_duplicates(node, (), set(), dupes)
+    data = loader.construct_document(node)  # merges `<<` into node.value, so map lines after
+    lines: dict[PathKey, int] = {}
+    _record_lines(node, (), lines)
+    for path, line in dupes:
+        errors.append(SpecError(display, line, format_path(path), "duplicate key"))
+    return Document(display, index, start, data, lines)
+
+
+def parse_documents(text: str, display: str) -> tuple[tuple[Document, ...], tuple[SpecError, ...]]:
+    """All documents of one YAML stream; a syntax error ends the stream with a located error."""
+    docs: list[Document] = []
+    errors: list[SpecError] = []
+    loader = _LineLoader(text)
+    try:
+        index = 0
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            doc = _build_document(loader, node, display, index, errors)
+            index += 1
+            if doc is not None and doc.data is not None:
+                docs.append(doc)
+    except LimitError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+        errors.append(SpecError(display, line, "", f"{exc.problem}; refused"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        detail = "; ".join(part for part in (exc.context, exc.problem) if part)
+        errors.append(SpecError(display, line, "", f"YAML syntax error: {detail}"))
+    except yaml.YAMLError as exc:
+        errors.append(SpecError(display, 1, "", f"YAML error: {exc}"))
+    finally:
+        loader.dispose()
+    return tuple(docs), tuple(errors)
+
+
+def read_file(path: Path, display: str) -> tuple[tuple[Document, ...], tuple[SpecError, ...]]:
+    """Read one spec file with the size cap, then parse it."""
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return (), (SpecError(display, 1, "", f"cannot read file: {exc.strerror}"),)
+    if len(raw) > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES // 1024
+        return (), (SpecError(display, 1, "", f"file is larger than {limit} KiB; refused"),)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (), (SpecError(display, 1, "", f"file is not UTF-8: {exc.reason}"),)
+    return parse_documents(text, display)
+
+
+def spec_files(root: Path) -> Iterator[Path]:
+    """`*.yaml`/`*.yml` under `root`, recursively and sorted; dotfiles and dot-dirs skipped."""
+    found: list[Path] = []
+    for path in root.rglob("*"):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if path.suffix not in SPEC_SUFFIXES or not path.is_file():
+            continue
+        if len(relative.parts) == 1 and path.name in CONFIG_NAMES:
+            continue
+        found.append(path)
+    yield from sorted(found, key=lambda p: p.relative_to(root).parts)
+
+
+def read_tree(root: Path) -> tuple[tuple[Document, ...], tuple[SpecError, ...]]:
+    """Every document of every spec file under `root`, with every read/parse problem."""
+    if not root.is_dir():
+        return (), (SpecError(str(root), 0, "", "specs directory does not exist"),)
+    docs: list[Document] = []
+    errors: list[SpecError] = []
+    for path in spec_files(root):
+        file_docs, file_errors = read_file(path, str(path))
+        docs.extend(file_docs)
+        errors.extend(file_errors)
+    return tuple(docs), tuple(errors)

@@ -1,0 +1,68 @@
+"""The registry of spec kinds: kind name -> schema file, builder, cross-spec check; schema loading."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from reconciler.sources.build_containers import build_container, check_containers
+from reconciler.sources.documents import Built, Document, Problems, SpecError
+
+API_VERSION = "reconciler/v1"
+
+Builder = Callable[[Document, Problems], Any]  # returns the spec, or None after reporting
+CrossCheck = Callable[[Sequence[Built]], Iterable[SpecError]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How to validate and build one `kind:`.
+
+    `collection` is the `model.desired.Desired` field the built specs go to;
+    `address_prefix` is the first part of their addresses (`container/minio`),
+    which is also what `dependsOn` entries may name.
+    """
+
+    schema: str
+    build: Builder
+    collection: str
+    address_prefix: str
+    check: CrossCheck | None = None
+
+
+# Adding a kind is one entry here (plus its schema file in reconciler/schemas/).
+KINDS: Mapping[str, Kind] = MappingProxyType(
+    {
+        "Container": Kind(
+            schema="container.schema.json",
+            build=build_container,
+            collection="containers",
+            address_prefix="container",
+            check=check_containers,
+        ),
+    }
+)
+
+
+def schema_text(name: str) -> str:
+    """A schema shipped as package data in `reconciler/schemas/` (works installed or editable)."""
+    return resources.files("reconciler").joinpath("schemas", name).read_text(encoding="utf-8")
+
+
+@cache
+def validator_for(schema_name: str) -> Draft202012Validator:
+    """The Draft 2020-12 validator of one schema file; read once per process."""
+    schema = json.loads(schema_text(schema_name))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def address_prefixes() -> frozenset[str]:
+    return frozenset(kind.address_prefix for kind in KINDS.values())
