@@ -1,0 +1,264 @@
+"""Need-driven maintenance lines from table health and policies; pure, never calls an API.
+
+A healthy table contributes no line to the plan; why nothing is due is kept as
+(address, reason) pairs for the drift report (`maintenance_noops`). Options of a
+line are the procedure's arguments as they will be used: plain names are named
+arguments (`strategy`, `older_than`, `retain_last`, `dry_run`, `where`,
+`sort_order`); hyphenated names go into the procedure's `options` map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+from reconciler.model.health import TableHealth
+from reconciler.model.policies import (
+    Compaction,
+    CompactionStrategy,
+    MaintenancePolicy,
+    ManifestRewrite,
+    OrphanRemoval,
+    SnapshotExpiry,
+    Window,
+)
+from reconciler.model.tables import SortField, TableSpec
+from reconciler.model.units import format_bytes
+from reconciler.plan.change import Action, Change, JSONValue
+
+# Execution order within one table: compaction first so expiry can drop the files it
+# replaced; orphans last so they see the final state.
+ACTION_ORDER = (
+    Action.REWRITE_DATA_FILES,
+    Action.REWRITE_MANIFESTS,
+    Action.EXPIRE_SNAPSHOTS,
+    Action.REMOVE_ORPHAN_FILES,
+)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One table's verdict: the lines due now (or deferred) and the reasons nothing is."""
+
+    address: str
+    changes: tuple[Change, ...] = ()
+    noops: tuple[str, ...] = ()
+
+
+def format_duration(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def approx_bytes(size: int) -> str:
+    """Rounded binary size for reasons (`format_bytes` is exact, for spec values)."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{value:.1f}TiB"
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _aware(now: datetime) -> datetime:
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+
+
+def window_is_open(window: Window, now: datetime) -> tuple[bool, datetime]:
+    """(open now, start of the next window) for a cron window in its own timezone."""
+    local = _aware(now).astimezone(ZoneInfo(window.timezone))
+    # Start one second later so a start exactly at `now` counts as the current window.
+    last_start: datetime = croniter(window.schedule, local + timedelta(seconds=1)).get_prev(datetime)
+    next_start: datetime = croniter(window.schedule, local).get_next(datetime)
+    return local < last_start + timedelta(seconds=window.duration), next_start
+
+
+def _sort_order(sort_by: Sequence[SortField]) -> str | None:
+    """Spark's sort_order argument for identity sorts; None: use the table's sort order."""
+    if any(f.transform != "identity" for f in sort_by):
+        return None
+    return ", ".join(f"{f.source} {f.direction.value.upper()} NULLS {f.nulls.value.upper()}"
+                     for f in sort_by)
+
+
+def _compaction(table: TableSpec, rule: Compaction, health: TableHealth) -> Change | str:
+    size = format_bytes(rule.small_file_size)
+    if health.small_files is None or health.small_file_size != rule.small_file_size:
+        return (f"{health.data_files} data files averaging {approx_bytes(health.average_file_size)}:"
+                f" too few or too large to reach the small-file trigger ({size}), no compaction")
+    small, total = health.small_files, health.data_files
+    ratio = small / total if total else 0.0
+    minimum = rule.min_small_files
+    count_ok = small >= 2 and (minimum is None or small >= minimum)
+    ratio_ok = rule.min_small_file_ratio is None or ratio >= rule.min_small_file_ratio
+    limits = []
+    if minimum is not None:
+        limits.append(f"policy allows {minimum}")
+    if rule.min_small_file_ratio is not None:
+        limits.append(f"{ratio:.0%} of {total} files, policy allows "
+                      f"{rule.min_small_file_ratio:.0%}")
+    detail = f"{small} data files under {size}; " + "; ".join(limits)
+    if not (count_ok and ratio_ok):
+        return detail + ": no compaction needed"
+    options: dict[str, JSONValue] = {"strategy": rule.strategy.value}
+    note = ""
+    if rule.strategy is CompactionStrategy.SORT:
+        if not table.sort_by:
+            options["strategy"] = CompactionStrategy.BINPACK.value
+            note = " (strategy sort, but the table has no sortBy: binpack)"
+        elif (order := _sort_order(table.sort_by)) is not None:
+            options["sort_order"] = order
+    if rule.where:
+        options["where"] = rule.where
+    options["target-file-size-bytes"] = str(rule.target_file_size)
+    # Only files under smallFileSize are candidates, so the rewrite matches the trigger.
+    options["min-file-size-bytes"] = str(rule.small_file_size)
+    if rule.max_concurrent_file_groups is not None:
+        options["max-concurrent-file-groups"] = str(rule.max_concurrent_file_groups)
+    return Change(table.address, Action.REWRITE_DATA_FILES, detail + note,
+                  options=tuple(options.items()))
+
+
+def _manifests(table: TableSpec, rule: ManifestRewrite, health: TableHealth) -> Change | str:
+    detail = f"{health.manifests} manifests in the current snapshot; policy allows {rule.min_manifests}"
+    if health.manifests < rule.min_manifests:
+        return detail + ": no manifest rewrite needed"
+    return Change(table.address, Action.REWRITE_MANIFESTS, detail)
+
+
+def expirable_snapshots(health: TableHealth, rule: SnapshotExpiry, now: datetime) -> int:
+    """How many snapshots expiry would remove: older than the cutoff, beyond the newest
+    `retain_last`, not the current one and not referenced by a branch or tag."""
+    cutoff_ms = int((_aware(now) - timedelta(seconds=rule.older_than)).timestamp() * 1000)
+    newest_first = sorted(health.snapshots, key=lambda s: s.timestamp_ms, reverse=True)
+    kept = {s.snapshot_id for s in newest_first[: rule.retain_last]}
+    kept |= health.ref_snapshot_ids
+    if health.current_snapshot_id is not None:
+        kept.add(health.current_snapshot_id)
+    return sum(1 for s in newest_first if s.snapshot_id not in kept and s.timestamp_ms < cutoff_ms)
+
+
+def _expiry(table: TableSpec, rule: SnapshotExpiry, health: TableHealth,
+            now: datetime) -> Change | str:
+    if not health.gc_enabled:
+        return "gc.enabled=false: expire_snapshots not run (Iceberg refuses it)"
+    count = expirable_snapshots(health, rule, now)
+    age = format_duration(rule.older_than)
+    if count == 0:
+        return (f"{health.snapshot_count} snapshots; none older than {age} beyond the last "
+                f"{rule.retain_last}: no expiry needed")
+    reason = (f"{count} of {health.snapshot_count} snapshots older than {age} beyond the last "
+              f"{rule.retain_last}; retain_last={rule.retain_last} is passed and snapshots "
+              f"referenced by branches or tags are kept")
+    cutoff = _aware(now) - timedelta(seconds=rule.older_than)
+    options: dict[str, JSONValue] = {"older_than": iso(cutoff), "retain_last": rule.retain_last}
+    return Change(table.address, Action.EXPIRE_SNAPSHOTS, reason, options=tuple(options.items()))
+
+
+def _orphans(table: TableSpec, rule: OrphanRemoval, health: TableHealth, now: datetime,
+             others_due: bool) -> Change | str:
+    if not health.gc_enabled:
+        return "gc.enabled=false: remove_orphan_files not run (Iceberg refuses it)"
+    if not others_due:
+        # Finding orphans costs a full listing of the table location, as much as removing
+        # them; so it rides along with the table's other maintenance, in the same job.
+        return "remove_orphan_files runs with the table's other maintenance: none due"
+    age = format_duration(rule.older_than)
+    reason = f"files older than {age} that no snapshot references, with the table's maintenance"
+    if rule.dry_run:
+        reason += " (dry run: listed, not deleted)"
+    cutoff = _aware(now) - timedelta(seconds=rule.older_than)
+    options: dict[str, JSONValue] = {"older_than": iso(cutoff), "dry_run": rule.dry_run}
+    return Change(table.address, Action.REMOVE_ORPHAN_FILES, reason,
+                  options=tuple(options.items()))
+
+
+def assess_table(table: TableSpec, policy: MaintenancePolicy, health: TableHealth | None,
+                 now: datetime, *, ignore_window: bool = False) -> Assessment:
+    """What `policy` asks of one table now."""
+    address = table.address
+    if health is None:
+        return Assessment(address, noops=("table does not exist yet: nothing to maintain",))
+    if health.current_snapshot_id is None:
+        return Assessment(address, noops=("table has no snapshot yet: nothing to maintain",))
+    verdicts: list[Change | str] = []
+    if policy.compaction is not None:
+        verdicts.append(_compaction(table, policy.compaction, health))
+    if policy.rewrite_manifests is not None:
+        verdicts.append(_manifests(table, policy.rewrite_manifests, health))
+    if policy.expire_snapshots is not None:
+        verdicts.append(_expiry(table, policy.expire_snapshots, health, now))
+    if policy.remove_orphan_files is not None:
+        others_due = any(isinstance(v, Change) for v in verdicts)
+        verdicts.append(_orphans(table, policy.remove_orphan_files, health, now, others_due))
+    due = [v for v in verdicts if isinstance(v, Change)]
+    noops = [v for v in verdicts if isinstance(v, str)]
+    due.sort(key=lambda c: ACTION_ORDER.index(c.action))
+    if due and policy.window is not None and not ignore_window:
+        is_open, next_start = window_is_open(policy.window, now)
+        if not is_open:
+            return Assessment(address, (_deferred(address, policy.window, due, next_start),),
+                              tuple(noops))
+    return Assessment(address, tuple(due), tuple(noops))
+
+
+def _deferred(address: str, window: Window, due: Sequence[Change], next_start: datetime) -> Change:
+    actions: list[JSONValue] = [c.action.value for c in due]
+    reason = (f"{', '.join(c.action.value for c in due)} due ({'; '.join(c.reason for c in due)});"
+              f" outside the window '{window.schedule}' {window.timezone}, next window starts "
+              f"{next_start.isoformat(timespec='minutes')}")
+    options: dict[str, JSONValue] = {"actions": actions, "next_window": next_start.isoformat()}
+    return Change(address, Action.DEFERRED, reason, options=tuple(options.items()))
+
+
+def _assess_all(tables: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy],
+                health: Mapping[str, TableHealth], now: datetime,
+                ignore_window: bool) -> tuple[Assessment, ...]:
+    result: list[Assessment] = []
+    for table in sorted(tables, key=lambda t: t.address):
+        if table.policy is None:
+            continue
+        policy = policies.get(table.policy)
+        if policy is None:
+            result.append(Assessment(table.address,
+                                     noops=(f"maintenance policy {table.policy!r} not found",)))
+            continue
+        result.append(assess_table(table, policy, health.get(table.address), now,
+                                   ignore_window=ignore_window))
+    return tuple(result)
+
+
+def plan_maintenance(tables: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy],
+                     health: Mapping[str, TableHealth], now: datetime, *,
+                     ignore_window: bool = False) -> tuple[Change, ...]:
+    """Maintenance lines, tables by address, actions in execution order; `ignore_window`
+    is `reconcile maintain --now`."""
+    return tuple(c for a in _assess_all(tables, policies, health, now, ignore_window)
+                 for c in a.changes)
+
+
+def maintenance_noops(tables: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy],
+                      health: Mapping[str, TableHealth],
+                      now: datetime) -> tuple[tuple[str, str], ...]:
+    """(address, reason) for every maintenance that is not due, for the drift report."""
+    return tuple((a.address, reason) for a in _assess_all(tables, policies, health, now, False)
+                 for reason in a.noops)
+
+
+def select_tables(tables: Sequence[TableSpec], names: Sequence[str]) -> tuple[TableSpec, ...]:
+    """`reconcile maintain TABLE...`: match an address, `catalog.ns.name` or `ns.name`."""
+    if not names:
+        return tuple(tables)
+    wanted = set(names)
+    return tuple(t for t in tables
+                 if wanted & {t.address, t.identifier, ".".join((*t.namespace, t.name))})

@@ -1,0 +1,101 @@
+"""Maintenance policies (kind MaintenancePolicy) as frozen data; pure, no I/O, no parsing of YAML.
+
+Sizes are bytes and durations seconds. A section that is None was left out of
+the spec, which means that kind of maintenance is not done under the policy.
+Our defaults are stated here, once, and documented in SPECS.md terms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from reconciler.model.containers import SourceRef
+from reconciler.model.units import MIB
+
+DAY = 86400
+# Iceberg refuses remove_orphan_files with older_than < 24 h: younger files may belong to
+# a write that has not committed yet, and deleting them corrupts the table.
+ORPHAN_FLOOR_SECONDS = DAY
+
+# Our defaults. Iceberg's expire_snapshots defaults are 5 days / retain 1 (no time travel
+# left after a bad write); Amoro uses 12 h. We keep a week and ten snapshots.
+DEFAULT_SMALL_FILE_SIZE = 32 * MIB
+DEFAULT_MIN_SMALL_FILES = 50
+DEFAULT_TARGET_FILE_SIZE = 128 * MIB
+DEFAULT_EXPIRE_OLDER_THAN = 7 * DAY
+DEFAULT_RETAIN_LAST = 10
+DEFAULT_ORPHAN_OLDER_THAN = 3 * DAY
+DEFAULT_MIN_MANIFESTS = 100
+DEFAULT_MAX_CONCURRENT_JOBS = 1
+
+
+class CompactionStrategy(StrEnum):
+    BINPACK = "binpack"
+    SORT = "sort"  # uses the table's sortBy
+
+
+@dataclass(frozen=True)
+class Compaction:
+    """rewrite_data_files. Triggered when the count of small files reaches `min_small_files`
+    and/or their share of all data files reaches `min_small_file_ratio` (both set: both
+    must hold; neither set: `DEFAULT_MIN_SMALL_FILES`)."""
+
+    small_file_size: int = DEFAULT_SMALL_FILE_SIZE
+    min_small_files: int | None = DEFAULT_MIN_SMALL_FILES
+    min_small_file_ratio: float | None = None
+    target_file_size: int = DEFAULT_TARGET_FILE_SIZE
+    strategy: CompactionStrategy = CompactionStrategy.BINPACK
+    where: str | None = None
+    max_concurrent_file_groups: int | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotExpiry:
+    """expire_snapshots: snapshots older than `older_than` beyond the last `retain_last`;
+    snapshots that branches or tags reference are always kept (Iceberg does so too)."""
+
+    older_than: int = DEFAULT_EXPIRE_OLDER_THAN
+    retain_last: int = DEFAULT_RETAIN_LAST
+
+
+@dataclass(frozen=True)
+class OrphanRemoval:
+    """remove_orphan_files for files older than `older_than` (>= ORPHAN_FLOOR_SECONDS)."""
+
+    older_than: int = DEFAULT_ORPHAN_OLDER_THAN
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class ManifestRewrite:
+    """rewrite_manifests once the current snapshot has at least `min_manifests` manifests."""
+
+    min_manifests: int = DEFAULT_MIN_MANIFESTS
+
+
+@dataclass(frozen=True)
+class Window:
+    """Maintenance runs only from each cron `schedule` start for `duration` seconds, in
+    `timezone` (IANA name); outside it, due maintenance is planned as deferred."""
+
+    schedule: str
+    duration: int
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class MaintenancePolicy:
+    name: str
+    compaction: Compaction | None = None
+    expire_snapshots: SnapshotExpiry | None = None
+    remove_orphan_files: OrphanRemoval | None = None
+    rewrite_manifests: ManifestRewrite | None = None
+    window: Window | None = None
+    max_concurrent_jobs: int = DEFAULT_MAX_CONCURRENT_JOBS
+    source: SourceRef | None = None
+    depends_on: tuple[str, ...] = ()  # policies depend on nothing; kept for the spec registry
+
+    @property
+    def address(self) -> str:
+        return f"policy/{self.name}"

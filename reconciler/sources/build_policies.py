@@ -1,0 +1,184 @@
+"""Schema-valid `kind: MaintenancePolicy` documents -> model.MaintenancePolicy, plus cross-field rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+from reconciler.model.containers import SourceRef
+from reconciler.model.policies import (
+    DEFAULT_EXPIRE_OLDER_THAN,
+    DEFAULT_MAX_CONCURRENT_JOBS,
+    DEFAULT_MIN_MANIFESTS,
+    DEFAULT_MIN_SMALL_FILES,
+    DEFAULT_ORPHAN_OLDER_THAN,
+    DEFAULT_RETAIN_LAST,
+    DEFAULT_SMALL_FILE_SIZE,
+    DEFAULT_TARGET_FILE_SIZE,
+    ORPHAN_FLOOR_SECONDS,
+    Compaction,
+    CompactionStrategy,
+    MaintenancePolicy,
+    ManifestRewrite,
+    OrphanRemoval,
+    SnapshotExpiry,
+    Window,
+)
+from reconciler.model.units import UnitError, parse_bytes, parse_duration
+from reconciler.sources.documents import Built, Document, PathKey, Problems, SpecError
+
+KIND = "MaintenancePolicy"
+SCHEMA_FILE = "policy.schema.json"
+
+
+def _size(problems: Problems, path: PathKey, value: Any, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        size = parse_bytes(value, "M")
+    except UnitError as exc:
+        problems.add(path, str(exc))
+        return default
+    if size <= 0:
+        problems.add(path, "size must be greater than zero")
+    return size
+
+
+def _seconds(problems: Problems, path: PathKey, value: Any, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        return parse_duration(value)
+    except UnitError as exc:
+        problems.add(path, str(exc))
+        return default
+
+
+def _compaction(problems: Problems, raw: dict[str, Any]) -> Compaction:
+    at: PathKey = ("spec", "compaction")
+    small = _size(
+        problems, (*at, "smallFileSize"), raw.get("smallFileSize"), DEFAULT_SMALL_FILE_SIZE
+    )
+    target = _size(
+        problems, (*at, "targetFileSize"), raw.get("targetFileSize"), DEFAULT_TARGET_FILE_SIZE
+    )
+    if small > target:
+        # rewrite_data_files needs min-file-size-bytes <= target-file-size-bytes.
+        problems.add((*at, "smallFileSize"), "smallFileSize must not exceed targetFileSize")
+    min_files = raw.get("minSmallFiles")
+    ratio = raw.get("minSmallFileRatio")
+    if min_files is None and ratio is None:
+        min_files = DEFAULT_MIN_SMALL_FILES
+    return Compaction(
+        small_file_size=small,
+        min_small_files=min_files,
+        min_small_file_ratio=None if ratio is None else float(ratio),
+        target_file_size=target,
+        strategy=CompactionStrategy(raw.get("strategy", "binpack")),
+        where=raw.get("where"),
+        max_concurrent_file_groups=raw.get("maxConcurrentFileGroups"),
+    )
+
+
+def _orphans(problems: Problems, raw: dict[str, Any]) -> OrphanRemoval:
+    path: PathKey = ("spec", "removeOrphanFiles", "olderThan")
+    older = _seconds(problems, path, raw.get("olderThan"), DEFAULT_ORPHAN_OLDER_THAN)
+    if older < ORPHAN_FLOOR_SECONDS:
+        problems.add(
+            path,
+            "must be at least 1d: younger files may belong to a write still in "
+            "progress, deleting them corrupts the table (Iceberg refuses it too)",
+        )
+    return OrphanRemoval(older_than=older, dry_run=bool(raw.get("dryRun", False)))
+
+
+def _window(problems: Problems, raw: dict[str, Any]) -> Window | None:
+    at: PathKey = ("spec", "window")
+    schedule: str = raw["schedule"]
+    timezone: str = raw.get("timezone", "UTC")
+    ok = True
+    if not croniter.is_valid(schedule):
+        problems.add((*at, "schedule"), f"invalid cron expression {schedule!r}")
+        ok = False
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.add((*at, "timezone"), f"unknown time zone {timezone!r} (use an IANA name)")
+        ok = False
+    duration = _seconds(problems, (*at, "duration"), raw["duration"], 0)
+    if duration <= 0:
+        problems.add((*at, "duration"), "duration must be greater than zero")
+        ok = False
+    elif ok and duration > _cron_period(schedule):
+        problems.add((*at, "duration"), "the window is longer than the time between its starts")
+    return Window(schedule, duration, timezone) if ok else None
+
+
+def _cron_period(schedule: str) -> int:
+    """Shortest gap between two starts, sampled over a week of starts (enough for cron)."""
+    it = croniter(schedule, datetime(2024, 1, 1, tzinfo=UTC))
+    starts = [it.get_next(datetime) for _ in range(8)]
+    return int(min((b - a).total_seconds() for a, b in zip(starts, starts[1:], strict=False)))
+
+
+def build_policy(doc: Document, problems: Problems) -> MaintenancePolicy | None:
+    """One schema-valid MaintenancePolicy document -> MaintenancePolicy; None on a problem."""
+    before = len(problems.errors)
+    spec: dict[str, Any] = doc.data.get("spec") or {}
+    compaction = spec.get("compaction")
+    expiry = spec.get("expireSnapshots")
+    orphans = spec.get("removeOrphanFiles")
+    manifests = spec.get("rewriteManifests")
+    window = spec.get("window")
+    policy = MaintenancePolicy(
+        name=doc.data["metadata"]["name"],
+        compaction=None if compaction is None else _compaction(problems, compaction),
+        expire_snapshots=None
+        if expiry is None
+        else SnapshotExpiry(
+            older_than=_seconds(
+                problems,
+                ("spec", "expireSnapshots", "olderThan"),
+                expiry.get("olderThan"),
+                DEFAULT_EXPIRE_OLDER_THAN,
+            ),
+            retain_last=expiry.get("retainLast", DEFAULT_RETAIN_LAST),
+        ),
+        remove_orphan_files=None if orphans is None else _orphans(problems, orphans),
+        rewrite_manifests=None
+        if manifests is None
+        else ManifestRewrite(min_manifests=manifests.get("minManifests", DEFAULT_MIN_MANIFESTS)),
+        window=None if window is None else _window(problems, window),
+        max_concurrent_jobs=spec.get("maxConcurrentJobs", DEFAULT_MAX_CONCURRENT_JOBS),
+        source=SourceRef(doc.file, doc.line),
+    )
+    return policy if len(problems.errors) == before else None
+
+
+def check_policies(built: Sequence[Built]) -> Iterable[SpecError]:
+    """Across MaintenancePolicy specs: names are unique."""
+    seen: dict[str, str] = {}
+    for item in built:
+        policy: MaintenancePolicy = item.spec
+        first = seen.setdefault(policy.name, f"{item.doc.file}:{item.doc.line}")
+        if first != f"{item.doc.file}:{item.doc.line}":
+            yield item.doc.error(
+                ("metadata", "name"), f"policy {policy.name!r} is also defined at {first}"
+            )
+
+
+def check_table_policies(
+    policy_names: Iterable[str], tables: Sequence[Built]
+) -> Iterable[SpecError]:
+    """Every Table's `spec.policy` names an existing MaintenancePolicy."""
+    names = set(policy_names)
+    for item in tables:
+        wanted = getattr(item.spec, "policy", None)
+        if wanted is not None and wanted not in names:
+            yield item.doc.error(
+                ("spec", "policy"), f"maintenance policy {wanted!r} is not defined"
+            )
