@@ -1,0 +1,257 @@
+"""Model values -> POST/PUT parameters for PVE LXC endpoints; pure, never sends anything.
+
+Booleans are always 1/0 (PVE rejects True/False in a form body). An update
+names only the PVE keys of the changed field paths, so a PUT never rewrites
+what the plan did not show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+
+from reconciler.model.containers import (
+    CREATE_PENDING_TAG,
+    OWNER_TAG,
+    ContainerSettings,
+    ContainerSpec,
+    Features,
+    MountPoint,
+    NetworkInterface,
+    ObservedContainer,
+    Startup,
+    Volume,
+)
+from reconciler.providers.proxmox.fieldpaths import groups_for_paths
+from reconciler.providers.proxmox.propstring import (
+    CodecError,
+    format_gib,
+    format_number,
+    format_propstring,
+    normalise_tags,
+    parse_propstring,
+    to_flag,
+)
+
+Params = dict[str, str | int]
+
+
+def encode_create(spec: ContainerSpec, node: str) -> Params:
+    """POST /nodes/{node}/lxc parameters; `node` goes in the path, not the body.
+
+    The tags carry OWNER_TAG and CREATE_PENDING_TAG so a crash mid-create leaves
+    a CT we recognise and adopt instead of duplicating.
+    """
+    if not node:
+        raise CodecError(f"{spec.address}: no node to create on")
+    s = spec.settings
+    params: Params = {"vmid": spec.vmid, "ostemplate": spec.template, "start": 0}
+    params.update(_present(_scalar_keys(s, pending=True)))
+    params["unprivileged"] = to_flag(s.unprivileged)
+    if s.rootfs is not None:
+        params["rootfs"] = f"{s.rootfs.storage}:{format_gib(s.rootfs.size_bytes)}"
+    for mount in s.mountpoints:
+        params[f"mp{mount.id}"] = _mountpoint(mount, _source(mount))
+    for nic in s.network:
+        params[f"net{nic.index}"] = _network(nic)
+    if spec.ssh_public_keys:
+        params["ssh-public-keys"] = "\n".join(spec.ssh_public_keys)
+    return params
+
+
+def encode_update(
+    spec: ContainerSpec,
+    observed: ObservedContainer,
+    paths: Iterable[str],
+    current_config: Mapping[str, object] | None = None,
+) -> tuple[Params, list[str]]:
+    """PUT /config parameters and `delete` keys for the changed field paths only.
+
+    `current_config` is the raw GET /config object: existing mount points are
+    re-sent with their allocated volume id (a `storage:size` would allocate a
+    new disk). The digest is added by the writer.
+    """
+    groups = groups_for_paths(paths)
+    want, have = _scalar_keys(spec.settings), _scalar_keys(observed.settings)
+    params: Params = {}
+    delete: list[str] = []
+    for key in sorted(groups - {"net", "mp"}):
+        if want[key] == have[key]:
+            continue
+        value = want[key]
+        if value is None:
+            delete.append(key)
+        else:
+            params[key] = value
+    if "net" in groups:
+        _update_network(spec.settings.network, observed.settings.network, params, delete)
+    if "mp" in groups:
+        raw = current_config or {}
+        _update_mounts(
+            spec.settings.mountpoints, observed.settings.mountpoints, raw, params, delete
+        )
+    return params, sorted(delete)
+
+
+def encode_tags(tags: Iterable[str], *, pending: bool = False) -> str:
+    """`a;b;c` with OWNER_TAG always and CREATE_PENDING_TAG while a create is in flight."""
+    extra = (OWNER_TAG, CREATE_PENDING_TAG) if pending else (OWNER_TAG,)
+    return ";".join(normalise_tags((*tags, *extra)))
+
+
+def _scalar_keys(s: ContainerSettings, pending: bool = False) -> dict[str, str | int | None]:
+    """The single-valued PVE keys a PUT may set; None means "absent" (delete)."""
+    return {
+        "hostname": s.hostname,
+        "description": s.description,
+        "memory": s.memory_mib,
+        "swap": s.swap_mib,
+        "cores": s.cores,
+        "cpulimit": None if s.cpulimit is None else format_number(s.cpulimit),
+        "nameserver": " ".join(s.nameservers) or None,
+        "searchdomain": s.searchdomain,
+        "features": _features(s.features) or None,
+        "onboot": to_flag(s.on_boot),
+        "protection": to_flag(s.protection),
+        "startup": _startup(s.startup),
+        "tags": encode_tags(s.tags, pending=pending),
+        "ostype": s.ostype,
+    }
+
+
+def _present(keys: Mapping[str, str | int | None]) -> Params:
+    return {key: value for key, value in keys.items() if value is not None}
+
+
+def _features(f: Features) -> str:
+    flags = [
+        ("fuse", f.fuse),
+        ("keyctl", f.keyctl),
+        ("mknod", f.mknod),
+        ("mount", ";".join(f.mount) or None),
+        ("nesting", f.nesting),
+    ]
+    return format_propstring((key, value) for key, value in flags if value)
+
+
+def _startup(startup: Startup | None) -> str | None:
+    if startup is None:
+        return None
+    text = format_propstring(
+        [("order", startup.order), ("up", startup.up_seconds), ("down", startup.down_seconds)]
+    )
+    return text or None
+
+
+def _network(nic: NetworkInterface) -> str:
+    return format_propstring(
+        [
+            ("name", nic.name),
+            ("bridge", nic.bridge or None),
+            ("firewall", nic.firewall),
+            ("gw", nic.gateway),
+            ("gw6", nic.gateway6),
+            ("hwaddr", nic.hwaddr),
+            ("ip", nic.ip),
+            ("ip6", nic.ip6),
+            ("mtu", nic.mtu),
+            ("rate", nic.rate),
+            ("tag", nic.vlan),
+            ("type", "veth"),
+        ]
+    )
+
+
+def _mountpoint(mount: MountPoint, source: str) -> str:
+    return format_propstring(
+        [
+            ("volume", source),
+            ("mp", mount.path),
+            ("backup", mount.backup),
+            ("ro", mount.read_only or None),
+        ],
+        default_key="volume",
+    )
+
+
+def _new_volume(volume: Volume | None) -> str:
+    if volume is None:
+        raise CodecError("a mount point needs a volume or a host path")
+    return f"{volume.storage}:{format_gib(volume.size_bytes)}"
+
+
+def _source(mount: MountPoint) -> str:
+    if mount.host_path is not None:
+        return mount.host_path
+    return _new_volume(mount.volume)
+
+
+def _update_network(
+    want: Sequence[NetworkInterface],
+    have: Sequence[NetworkInterface],
+    params: Params,
+    delete: list[str],
+) -> None:
+    desired = {nic.index: nic for nic in want}
+    current = {nic.index: nic for nic in have}
+    for index in sorted(desired.keys() | current.keys()):
+        key = f"net{index}"
+        nic, old = desired.get(index), current.get(index)
+        if nic is None:
+            delete.append(key)
+            continue
+        if nic.hwaddr is None and old is not None:
+            # Without hwaddr PVE would generate a new MAC: keep the one it made.
+            nic = _with_hwaddr(nic, old.hwaddr)
+        if nic != old:
+            params[key] = _network(nic)
+
+
+def _with_hwaddr(nic: NetworkInterface, hwaddr: str | None) -> NetworkInterface:
+    return replace(nic, hwaddr=hwaddr)
+
+
+def _update_mounts(
+    want: Sequence[MountPoint],
+    have: Sequence[MountPoint],
+    raw: Mapping[str, object],
+    params: Params,
+    delete: list[str],
+) -> None:
+    desired = {mount.id: mount for mount in want}
+    current = {mount.id: mount for mount in have}
+    for index in sorted(desired.keys() | current.keys()):
+        key = f"mp{index}"
+        mount, old = desired.get(index), current.get(index)
+        if mount is None:
+            delete.append(key)  # PVE detaches the volume as unusedN; it is not destroyed
+            continue
+        if old is None:
+            params[key] = _mountpoint(mount, _source(mount))
+            continue
+        if _same_mount(mount, old):
+            continue
+        params[key] = _mountpoint(mount, _existing_source(key, mount, old, raw))
+
+
+def _same_mount(mount: MountPoint, old: MountPoint) -> bool:
+    # Sizes grow through /resize, never through PUT config.
+    if mount.volume is not None and old.volume is not None:
+        if mount.volume.storage == old.volume.storage:
+            mount = replace(mount, volume=old.volume)
+    return mount == old
+
+
+def _existing_source(
+    key: str, mount: MountPoint, old: MountPoint, raw: Mapping[str, object]
+) -> str:
+    if mount.host_path is not None:
+        return mount.host_path
+    if mount.volume is None or old.volume is None or mount.volume.storage != old.volume.storage:
+        raise CodecError(
+            f"{key}: moving a mount point to another storage is not done by PUT config"
+        )
+    value = raw.get(key)
+    if value is None:
+        raise CodecError(f"{key}: the current config is needed to keep its volume")
+    return str(parse_propstring(str(value), default_key="volume")["volume"])
