@@ -13,6 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from reconciler.sources.build_containers import build_container, check_containers
+from reconciler.sources.build_policies import build_policy, check_policies
 from reconciler.sources.documents import Built, Document, Problems, SpecError
 
 API_VERSION = "reconciler/v1"
@@ -46,6 +47,13 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
             collection="containers",
             address_prefix="container",
             check=check_containers,
+        ),
+        "MaintenancePolicy": Kind(
+            schema="policy.schema.json",
+            build=build_policy,
+            collection="policies",
+            address_prefix="policy",
+            check=check_policies,
         ),
     }
 )
