@@ -1,0 +1,200 @@
+"""The `reconcile` command line: parses arguments, calls the engine, renders, sets the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from reconciler.engine import Deps, RunOptions, load, make_full_plan
+from reconciler.plan.change import Change
+from reconciler.report.outcome import Outcome, Status
+from reconciler.settings import Settings
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reconcile", description="GitOps reconciler for a Proxmox + Iceberg data lake")
+    parser.add_argument("--config", type=Path, default=None, help="config file (default ./reconciler.yaml, then /etc/reconciler/reconciler.yaml)")
+    parser.add_argument("--dry-run", action="store_true", help="same as `reconcile plan`")
+    parser.add_argument("--no-color", action="store_true")
+    sub = parser.add_subparsers(dest="command")
+    validate = sub.add_parser("validate", help="check specs; exit 0 valid, 1 invalid")
+    validate.add_argument("dir", nargs="?", type=Path)
+    for name in ("plan", "apply", "maintain"):
+        cmd = sub.add_parser(name)
+        cmd.add_argument("--output", choices=("text", "json"), default="text")
+        cmd.add_argument("--target", action="append", default=[], help="limit to an address (repeatable)")
+        if name != "maintain":
+            cmd.add_argument("--prune", action="store_true", help="delete owned resources absent from specs (config must allow it)")
+            cmd.add_argument("--allow-destructive", action="store_true", help="run destructive lines the spec opts into")
+        if name == "apply":
+            cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        if name == "maintain":
+            cmd.add_argument("tables", nargs="*", help="table names or addresses")
+            cmd.add_argument("--now", action="store_true", help="ignore maintenance windows")
+    sub.add_parser("daemon", help="run continuously (systemd Type=notify)")
+    status = sub.add_parser("status")
+    status.add_argument("--output", choices=("text", "json"), default="text")
+    history = sub.add_parser("history")
+    history.add_argument("-n", type=int, default=20)
+    history.add_argument("--output", choices=("text", "json"), default="text")
+    drift = sub.add_parser("drift")
+    drift.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    return parser
+
+
+def _settings(path: Path | None) -> Settings:
+    from reconciler.sources.config import load_settings
+
+    return load_settings(path)
+
+
+def _cmd_validate(settings: Settings, directory: Path | None) -> int:
+    from reconciler.sources import load_desired
+
+    target = directory or settings.specs
+    result = load_desired(target)
+    for error in result.errors:
+        print(str(error), file=sys.stderr)
+    if result.errors:
+        print(f"{len(result.errors)} problem(s) in {target}", file=sys.stderr)
+        return EXIT_ERROR
+    desired = result.desired
+    assert desired is not None
+    print(f"{target}: valid ({len(desired.containers)} containers, {len(desired.tables)} tables, "
+          f"{len(desired.policies)} policies)")
+    return EXIT_OK
+
+
+def _progress(event: str, change: Change, outcome: Outcome | None) -> None:
+    label = f"{change.address} ({change.action.value})"
+    if event == "start":
+        print(f"{label}: applying...", flush=True)
+    elif event == "retry" and outcome is not None:
+        print(f"{label}: retrying after: {outcome.message}", flush=True)
+    elif event == "done" and outcome is not None:
+        extra = f" - {outcome.message}" if outcome.message else ""
+        print(f"{label}: {outcome.status.value} in {outcome.seconds:.1f}s{extra}", flush=True)
+
+
+def _confirm() -> bool:
+    if not sys.stdin.isatty():
+        print("refusing to apply without confirmation: not a terminal (use --yes)", file=sys.stderr)
+        return False
+    answer = input("Do you want to perform these actions? Only 'yes' will be accepted: ")
+    return answer.strip() == "yes"
+
+
+def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
+    from reconciler.render.text import render_json, render_text
+    from reconciler.wiring import build_deps
+
+    desired, error = load(settings.specs)
+    if desired is None:
+        print(error, file=sys.stderr)
+        return EXIT_ERROR
+    targets = tuple(args.target) + tuple(getattr(args, "tables", []) or ())
+    options = RunOptions(
+        apply=command in ("apply", "maintain") and not args.dry_run,
+        prune=getattr(args, "prune", False),
+        allow_destructive=getattr(args, "allow_destructive", False),
+        maintenance_only=command == "maintain",
+        ignore_window=getattr(args, "now", False),
+        targets=targets,
+    )
+    deps = build_deps(settings)
+    try:
+        planned = make_full_plan(settings, desired, options, deps)
+    except Exception as exc:  # unreachable API / catalog: a clear one-line error
+        print(f"error: observe failed: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    as_json = args.output == "json"
+    print(render_json(planned.plan) if as_json else render_text(planned.plan, color=False), end="")
+    if not options.apply:
+        return EXIT_CHANGES if planned.plan.has_changes else EXIT_OK
+    if not planned.plan.executable():
+        return EXIT_OK
+    if command == "apply" and not args.yes and not _confirm():
+        return EXIT_ERROR
+    return _apply(settings, planned, options, deps, as_json)
+
+
+def _apply(settings: Settings, planned: object, options: RunOptions, deps: Deps, as_json: bool) -> int:
+    from dataclasses import replace
+
+    from reconciler.engine import Planned, apply_plan
+
+    assert isinstance(planned, Planned)
+    with _lock(settings):
+        report = apply_plan(settings, planned, options, replace(deps, listener=None if as_json else _progress))
+    counts: dict[str, int] = {}
+    for outcome in report.outcomes:
+        counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
+    if as_json:
+        print(json.dumps({"outcomes": [
+            {"address": o.address, "action": o.action.value, "status": o.status.value,
+             "message": o.message, "seconds": o.seconds, "result": dict(o.result)}
+            for o in report.outcomes], "summary": counts}, indent=2))
+    else:
+        print("\nApply complete! " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ".")
+    bad = [o for o in report.outcomes if o.status in (Status.FAILED, Status.STALE, Status.SKIPPED)]
+    return EXIT_ERROR if bad else EXIT_OK
+
+
+def _lock(settings: Settings):  # type: ignore[no-untyped-def]
+    from reconciler.daemon.lock import cycle_lock
+
+    return cycle_lock(settings.state_dir, wait=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or ("plan" if args.dry_run else None)
+    if command is None:
+        _parser().print_help()
+        return EXIT_ERROR
+    if args.command is None:
+        args.output, args.target, args.prune, args.allow_destructive = "text", [], False, False
+    try:
+        settings = _settings(args.config)
+    except Exception as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if command == "validate":
+        return _cmd_validate(settings, args.dir)
+    if command in ("plan", "apply", "maintain"):
+        return _run(settings, args, command)
+    return _run_daemon_command(settings, args, command)
+
+
+def _run_daemon_command(settings: Settings, args: argparse.Namespace, command: str) -> int:
+    from reconciler import daemon as daemon_pkg  # noqa: F401  (fails clearly if missing)
+
+    if command == "daemon":
+        from reconciler.daemon.loop import run_daemon
+
+        return run_daemon(settings)
+    if command == "status":
+        from reconciler.daemon.status import status
+
+        doc = status(settings)
+        print(json.dumps(doc, indent=2) if args.output == "json" else "\n".join(f"{k}: {v}" for k, v in doc.items()))
+        return EXIT_OK
+    if command == "history":
+        from reconciler.daemon.status import history
+
+        rows = history(settings, args.n)
+        print(json.dumps(rows, indent=2) if args.output == "json" else "\n".join(json.dumps(r) for r in rows))
+        return EXIT_OK
+    from reconciler.daemon.status import drift
+
+    print(drift(settings, args.format), end="")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
