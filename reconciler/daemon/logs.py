@@ -1,0 +1,67 @@
+"""structlog setup for the daemon: JSON lines under systemd, console otherwise; secrets masked."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+MASK = "***"
+_SECRET_KEY = re.compile(r"token|secret|password|passwd|authorization|api[_-]?key|credential",
+                         re.IGNORECASE)
+_SECRET_IN_TEXT = re.compile(
+    r"(?i)((?:token|secret|password|authorization)[\"']?\s*[:=]\s*[\"']?(?:basic |bearer )?)"
+    r"[^\s\"',}]+"
+)
+
+
+def _mask(key: str, value: Any) -> Any:
+    if _SECRET_KEY.search(key) and not key.endswith("_env"):
+        return MASK if value not in (None, "") else value
+    if isinstance(value, Mapping):
+        return {k: _mask(str(k), v) for k, v in value.items()}
+    if isinstance(value, str):
+        return _SECRET_IN_TEXT.sub(lambda m: m.group(1) + MASK, value)
+    return value
+
+
+def mask_secrets(
+    logger: Any, method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Processor: values of secret-looking keys (and `token=...` inside text) become ***."""
+    for key in list(event):
+        event[key] = _mask(str(key), event[key])
+    return event
+
+
+def under_systemd(env: Mapping[str, str] | None = None) -> bool:
+    values = env if env is not None else os.environ
+    return bool(values.get("JOURNAL_STREAM") or values.get("INVOCATION_ID"))
+
+
+def configure_logging(json_lines: bool | None = None, level: int = logging.INFO) -> None:
+    """Configure structlog once per process (contextvars carry cycle id, revision, address)."""
+    as_json = under_systemd() if json_lines is None else json_lines
+    renderer: Any = (
+        structlog.processors.JSONRenderer(sort_keys=False)
+        if as_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            mask_secrets,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

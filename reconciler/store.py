@@ -1,0 +1,176 @@
+"""SQLite history of cycles (plan, outcomes, drift, errors) in the state dir; no policy."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DB_NAME = "history.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS cycles (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL,
+  seconds REAL NOT NULL,
+  revision TEXT,
+  trigger TEXT NOT NULL,
+  result TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  error TEXT
+);
+CREATE TABLE IF NOT EXISTS actions (
+  cycle_id INTEGER NOT NULL REFERENCES cycles(id),
+  address TEXT NOT NULL,
+  action TEXT NOT NULL,
+  status TEXT NOT NULL,
+  message TEXT NOT NULL,
+  seconds REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS drift (
+  cycle_id INTEGER NOT NULL REFERENCES cycles(id),
+  address TEXT NOT NULL,
+  field TEXT NOT NULL,
+  action TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS drift_cycle ON drift(cycle_id);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    address: str
+    action: str
+    status: str
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class CycleRecord:
+    """One finished cycle; `drift` holds (address, field path, action) seen at plan time."""
+
+    started_at: str
+    finished_at: str
+    seconds: float
+    revision: str | None
+    trigger: str
+    result: str  # success | failed | rejected
+    summary: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    actions: tuple[ActionRecord, ...] = ()
+    drift: tuple[tuple[str, str, str], ...] = ()
+    id: int | None = None
+
+
+class Store:
+    """History database; each call opens a short connection (safe across processes)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / DB_NAME
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=30)) as db:
+            db.row_factory = sqlite3.Row
+            with db:  # one transaction per call
+                yield db
+
+    def record(self, cycle: CycleRecord) -> int:
+        with self._connect() as db:
+            cur = db.execute(
+                "INSERT INTO cycles (started_at, finished_at, seconds, revision, trigger, result,"
+                " summary, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (cycle.started_at, cycle.finished_at, cycle.seconds, cycle.revision,
+                 cycle.trigger, cycle.result, json.dumps(cycle.summary, sort_keys=True),
+                 cycle.error),
+            )
+            cycle_id = int(cur.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO actions VALUES (?, ?, ?, ?, ?, ?)",
+                [(cycle_id, a.address, a.action, a.status, a.message, a.seconds)
+                 for a in cycle.actions],
+            )
+            db.executemany(
+                "INSERT INTO drift VALUES (?, ?, ?, ?)",
+                [(cycle_id, address, path, action) for address, path, action in cycle.drift],
+            )
+        return cycle_id
+
+    def cycles(self, limit: int) -> list[CycleRecord]:
+        """The newest `limit` cycles, newest first, with their actions and drift."""
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM cycles ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+            return [self._load(db, row) for row in rows]
+
+    def last(self, result: str | None = None) -> CycleRecord | None:
+        with self._connect() as db:
+            if result is None:
+                row = db.execute("SELECT * FROM cycles ORDER BY id DESC LIMIT 1").fetchone()
+            else:
+                row = db.execute(
+                    "SELECT * FROM cycles WHERE result = ? ORDER BY id DESC LIMIT 1", (result,)
+                ).fetchone()
+            return self._load(db, row) if row is not None else None
+
+    def planned_cycles(self, limit: int = 1000) -> Iterator[tuple[str, set[tuple[str, str]]]]:
+        """(started_at, {(address, field)}) of cycles that got as far as a plan, newest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id, started_at FROM cycles WHERE result != 'rejected' AND"
+                " (error IS NULL OR error = '') ORDER BY id DESC LIMIT ?", (limit,)
+            ).fetchall()
+            for row in rows:
+                pairs = db.execute(
+                    "SELECT address, field FROM drift WHERE cycle_id = ?", (row["id"],)
+                ).fetchall()
+                yield str(row["started_at"]), {(p["address"], p["field"]) for p in pairs}
+
+    def get(self, key: str) -> Any:
+        with self._connect() as db:
+            row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return json.loads(row["value"]) if row is not None else None
+
+    def put(self, **values: Any) -> None:
+        with self._connect() as db:
+            db.executemany(
+                "INSERT INTO state (key, value) VALUES (?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(k, json.dumps(v)) for k, v in values.items()],
+            )
+
+    @staticmethod
+    def _load(db: sqlite3.Connection, row: sqlite3.Row) -> CycleRecord:
+        cycle_id = int(row["id"])
+        actions: Sequence[sqlite3.Row] = db.execute(
+            "SELECT * FROM actions WHERE cycle_id = ?", (cycle_id,)
+        ).fetchall()
+        drift: Sequence[sqlite3.Row] = db.execute(
+            "SELECT * FROM drift WHERE cycle_id = ?", (cycle_id,)
+        ).fetchall()
+        return CycleRecord(
+            id=cycle_id,
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+            seconds=float(row["seconds"]),
+            revision=row["revision"],
+            trigger=row["trigger"],
+            result=row["result"],
+            summary=json.loads(row["summary"]),
+            error=row["error"],
+            actions=tuple(
+                ActionRecord(a["address"], a["action"], a["status"], a["message"], a["seconds"])
+                for a in actions
+            ),
+            drift=tuple((d["address"], d["field"], d["action"]) for d in drift),
+        )
