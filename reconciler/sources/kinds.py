@@ -59,6 +59,10 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
 )
 
 
+# Rules spanning kinds (e.g. a Table's policy names a MaintenancePolicy); each gets every built spec.
+CROSS_KIND_CHECKS: tuple[CrossCheck, ...] = ()
+
+
 def schema_text(name: str) -> str:
     """A schema shipped as package data in `reconciler/schemas/` (works installed or editable)."""
     return resources.files("reconciler").joinpath("schemas", name).read_text(encoding="utf-8")

@@ -14,7 +14,13 @@ from jsonschema import ValidationError
 
 from reconciler.model.desired import Desired
 from reconciler.sources.documents import Built, Document, Problems, SpecError, read_tree
-from reconciler.sources.kinds import API_VERSION, KINDS, address_prefixes, validator_for
+from reconciler.sources.kinds import (
+    API_VERSION,
+    CROSS_KIND_CHECKS,
+    KINDS,
+    address_prefixes,
+    validator_for,
+)
 
 log = structlog.get_logger(__name__)
 _ENVELOPE = ("apiVersion", "kind")
@@ -183,6 +189,8 @@ def check_documents(docs: Sequence[Document]) -> tuple[tuple[Built, ...], tuple[
     for name, kind in KINDS.items():
         if kind.check is not None:
             errors.extend(kind.check([item for item in built if item.kind == name]))
+    for check in CROSS_KIND_CHECKS:
+        errors.extend(check(built))
     errors.extend(_check_refs(by_address, failed_prefixes))
     errors.extend(_check_cycles(by_address))
     return tuple(built), tuple(errors)

@@ -1,0 +1,205 @@
+"""reconciler.yaml -> Settings: schema, no literal secrets, paths relative to the file; no env reads."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from reconciler.model.units import UnitError, parse_duration
+from reconciler.settings import (
+    ApplySettings,
+    DaemonSettings,
+    GitSourceSettings,
+    ProxmoxSettings,
+    Settings,
+    SparkSettings,
+)
+from reconciler.sources.documents import Document, PathKey, SpecError, read_file
+from reconciler.sources.kinds import validator_for
+from reconciler.sources.validate import schema_errors
+
+CONFIG_SCHEMA = "config.schema.json"
+SEARCH_PATHS = (Path("reconciler.yaml"), Path("/etc/reconciler/reconciler.yaml"))
+DEFAULT_CATALOG = "lake"
+# Keys whose literal value would be a secret; `<key>_env` names an env var instead.
+_SECRET_KEY = re.compile(
+    r"(password|passwd|secret|credential|private[-_.]?key|api[-_.]?key|(^|[-_.])token$|(^|[-_.])key$)"
+)
+_URI_PASSWORD = re.compile(r"://[^/@:\s]+:[^/@\s]+@")
+_SECRET_SECTIONS: tuple[PathKey, ...] = (("proxmox",), ("source", "git"), ("daemon", "webhook"))
+
+
+class ConfigError(Exception):
+    """An unusable config file; `errors` holds every problem, located."""
+
+    def __init__(self, errors: tuple[SpecError, ...]) -> None:
+        super().__init__("\n".join(str(error) for error in errors))
+        self.errors = errors
+
+
+def _secret_problems(doc: Document) -> Iterator[SpecError]:
+    """Literal secrets where only env var names belong."""
+    sections: list[tuple[PathKey, Any]] = []
+    for path in _SECRET_SECTIONS:
+        node: Any = doc.data
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        sections.append((path, node))
+    catalogs = doc.data.get("catalogs")
+    if isinstance(catalogs, dict):
+        sections.extend((("catalogs", name), props) for name, props in catalogs.items())
+    for path, section in sections:
+        if not isinstance(section, dict):
+            continue
+        for key, value in section.items():
+            text = str(key).lower()
+            if text.endswith("_env"):
+                continue
+            if _SECRET_KEY.search(text):
+                yield doc.error((*path, key), f"looks like a secret; secrets are never values: "
+                                f"name an environment variable with {key}_env instead")  # fmt: skip
+            elif isinstance(value, str) and _URI_PASSWORD.search(value):
+                yield doc.error((*path, key), f"contains a password; name an environment variable "
+                                f"with {key}_env instead")  # fmt: skip
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _text(value: object) -> str:
+    """pyiceberg properties are strings; YAML booleans become `true`/`false`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def default_catalogs(state_dir: Path) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The embedded catalog: SQLite and a file warehouse under the state dir."""
+    props = (("type", "sql"), ("uri", f"sqlite:///{state_dir}/catalog.db"),
+             ("warehouse", f"file://{state_dir}/warehouse"))  # fmt: skip
+    return ((DEFAULT_CATALOG, props),)
+
+
+def _seconds(
+    value: Any, path: PathKey, default: int, doc: Document, errors: list[SpecError]
+) -> int:
+    if value is None:
+        return default
+    try:
+        return parse_duration(value)
+    except UnitError as exc:
+        errors.append(doc.error(path, str(exc)))
+        return default
+
+
+def _proxmox(base: Path, raw: dict[str, Any]) -> ProxmoxSettings:
+    verify = raw.get("verify_ssl", True)
+    if isinstance(verify, str):
+        verify = str(_resolve(base, verify))
+    return ProxmoxSettings(
+        **{**{k: v for k, v in raw.items() if k != "verify_ssl"}, "verify_ssl": verify}
+    )
+
+
+def _git(base: Path, raw: dict[str, Any] | None) -> GitSourceSettings | None:
+    if raw is None:
+        return None
+    values = dict(raw)
+    for key in ("ssh_key_file", "known_hosts_file"):
+        if key in values:
+            values[key] = str(_resolve(base, values[key]))
+    return GitSourceSettings(**values)
+
+
+def _daemon(doc: Document, raw: dict[str, Any], errors: list[SpecError]) -> DaemonSettings:
+    webhook = raw.get("webhook", {})
+    return DaemonSettings(
+        poll_interval=_seconds(
+            raw.get("poll_interval"), ("daemon", "poll_interval"), 60, doc, errors
+        ),
+        drift_interval=_seconds(
+            raw.get("drift_interval"), ("daemon", "drift_interval"), 600, doc, errors
+        ),
+        webhook_listen=webhook.get("listen"),
+        webhook_secret_env=webhook.get("secret_env"),
+        metrics_listen=raw.get("metrics", {}).get("listen"),
+    )
+
+
+def _spark(raw: dict[str, Any]) -> SparkSettings:
+    return SparkSettings(
+        master=raw.get("master", "local[2]"),
+        submit=raw.get("submit"),
+        jars=tuple(raw.get("jars", ())),
+        conf=tuple(sorted((str(k), _text(v)) for k, v in raw.get("conf", {}).items())),
+        timeout=float(raw.get("timeout", 3600.0)),
+    )
+
+
+def settings_from(doc: Document, config_file: Path) -> Settings:
+    """One parsed config document -> Settings, or ConfigError with every problem."""
+    if doc.data is None:
+        doc = Document(doc.file, doc.index, doc.line, {}, doc.lines)
+    if not isinstance(doc.data, dict):
+        raise ConfigError((doc.error((), "the config must be a mapping"),))
+    errors = list(_secret_problems(doc))
+    flagged = {(e.line, e.path) for e in errors}
+    for error in validator_for(CONFIG_SCHEMA).iter_errors(doc.data):
+        errors.extend(e for e in schema_errors(doc, error) if (e.line, e.path) not in flagged)
+    if errors:
+        raise ConfigError(tuple(errors))
+    data: dict[str, Any] = doc.data
+    base = config_file.parent.resolve()
+    state_dir = _resolve(base, data.get("state_dir", ".reconciler"))
+    catalogs = data.get("catalogs")
+    settings = Settings(
+        config_file=config_file.resolve(),
+        specs=_resolve(base, data.get("specs", "specs")),
+        state_dir=state_dir,
+        proxmox=_proxmox(base, data.get("proxmox", {})),
+        apply=ApplySettings(**data.get("apply", {})),
+        catalogs=default_catalogs(state_dir)
+        if catalogs is None
+        else tuple(
+            (name, tuple(sorted((str(k), _text(v)) for k, v in props.items())))
+            for name, props in sorted(catalogs.items())
+        ),  # fmt: skip
+        spark=_spark(data.get("spark", {})),
+        git=_git(base, data.get("source", {}).get("git")),
+        daemon=_daemon(doc, data.get("daemon", {}), errors),
+    )
+    if errors:
+        raise ConfigError(tuple(errors))
+    return settings
+
+
+def default_settings(base: Path | None = None) -> Settings:
+    """No config file: specs and state under the working directory, embedded catalog."""
+    root = (base or Path.cwd()).resolve()
+    state_dir = root / ".reconciler"
+    return Settings(config_file=None, specs=root / "specs", state_dir=state_dir,
+                    catalogs=default_catalogs(state_dir))  # fmt: skip
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """`path`, else ./reconciler.yaml, else /etc/reconciler/reconciler.yaml, else defaults."""
+    if path is None:
+        path = next((candidate for candidate in SEARCH_PATHS if candidate.is_file()), None)
+        if path is None:
+            return default_settings()
+    elif not path.is_file():
+        raise ConfigError((SpecError(str(path), 0, "", "config file does not exist"),))
+    docs, errors = read_file(path, str(path))
+    if errors:
+        raise ConfigError(errors)
+    if len(docs) > 1:
+        raise ConfigError((docs[1].error((), "the config file must hold a single document"),))
+    doc = docs[0] if docs else Document(str(path), 0, 1, {})
+    return settings_from(doc, path)
+
+
+__all__ = ["ConfigError", "default_settings", "load_settings", "settings_from"]
