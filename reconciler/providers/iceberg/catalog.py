@@ -1,0 +1,129 @@
+"""Iceberg catalogs from configuration: pyiceberg's own properties passed through,
+`<key>_env` indirection for secrets, an embedded SQLite default; secrets masked in errors."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from pyiceberg.catalog import Catalog, load_catalog
+
+ENV_SUFFIX = "_env"
+MASK = "***"
+# Keys whose values are secrets even when written inline (they should use `_env`).
+_SECRET_KEY = re.compile(r"(password|secret|token|credential|session)", re.IGNORECASE)
+_URI_PASSWORD = re.compile(r"(?P<head>[a-z0-9+.-]+://[^:/@\s]+:)(?P<pw>[^@\s]+)(?P<tail>@)", re.I)
+
+
+class CatalogConfigError(ValueError):
+    """A catalog cannot be built from its configuration; the message is user-facing and masked."""
+
+
+def resolve_properties(
+    name: str, properties: Mapping[str, str], env: Mapping[str, str], state_dir: Path | None
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Catalog properties with `<key>_env: VAR` replaced by `<key>: $VAR`, defaults filled;
+    returns the properties and the secret values to mask."""
+    resolved: dict[str, str] = {}
+    secrets: list[str] = []
+    for key, value in properties.items():
+        if key.endswith(ENV_SUFFIX):
+            target = key[: -len(ENV_SUFFIX)]
+            if value not in env:
+                raise CatalogConfigError(
+                    f"catalog {name!r}: property {target!r} reads environment variable "
+                    f"{value!r}, which is not set"
+                )
+            resolved[target] = env[value]
+            secrets.append(env[value])
+        else:
+            resolved[key] = str(value)
+            if _SECRET_KEY.search(key):
+                secrets.append(str(value))
+    for match in _URI_PASSWORD.finditer(resolved.get("uri", "")):
+        secrets.append(match.group("pw"))
+    if "uri" not in resolved and resolved.get("type", "sql") == "sql":
+        # Embedded default: a SQL catalog on SQLite beside a local warehouse.
+        if state_dir is None:
+            raise CatalogConfigError(
+                f"catalog {name!r}: no uri and no state_dir for the embedded default"
+            )
+        base = state_dir / "iceberg"
+        base.mkdir(parents=True, exist_ok=True)
+        resolved["uri"] = f"sqlite:///{base / f'{name}.db'}"
+        resolved.setdefault("warehouse", (base / "warehouse").as_uri())
+        resolved.setdefault("type", "sql")
+    warehouse = resolved.get("warehouse", "")
+    if warehouse.startswith("file://"):
+        Path(warehouse[len("file://") :]).mkdir(parents=True, exist_ok=True)
+    elif warehouse.startswith("/"):
+        Path(warehouse).mkdir(parents=True, exist_ok=True)
+        resolved["warehouse"] = Path(warehouse).as_uri()
+    uri = resolved.get("uri", "")
+    if uri.startswith("sqlite:///"):
+        Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    return resolved, tuple(s for s in secrets if s)
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret value and URI password replaced by ***."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return _URI_PASSWORD.sub(lambda m: m.group("head") + MASK + m.group("tail"), text)
+
+
+def build_catalog(
+    name: str,
+    properties: Mapping[str, str],
+    env: Mapping[str, str] | None = None,
+    state_dir: Path | None = None,
+) -> Catalog:
+    """`pyiceberg.catalog.load_catalog(name, **resolved)`; failures re-raised masked."""
+    resolved, secrets = resolve_properties(
+        name, properties, os.environ if env is None else env, state_dir
+    )
+    try:
+        return load_catalog(name, **resolved)
+    except Exception as exc:  # any driver error may echo the URI or a key: mask it
+        raise CatalogConfigError(f"catalog {name!r}: {mask(str(exc), secrets)}") from None
+
+
+class Catalogs:
+    """The configured catalogs by name, each built once on first use (thread-safe)."""
+
+    def __init__(
+        self,
+        configs: Mapping[str, Mapping[str, str]],
+        state_dir: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self._configs = {name: dict(props) for name, props in configs.items()}
+        self._state_dir = state_dir
+        self._env = env
+        self._built: dict[str, Catalog] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._configs))
+
+    def get(self, name: str) -> Catalog:
+        with self._lock:
+            if name not in self._built:
+                if name not in self._configs:
+                    raise CatalogConfigError(f"catalog {name!r} is not configured (see `catalogs`)")
+                self._built[name] = build_catalog(
+                    name, self._configs[name], self._env, self._state_dir
+                )
+            return self._built[name]
+
+    def secrets(self, name: str) -> tuple[str, ...]:
+        """Secret values of one catalog's configuration, for masking messages."""
+        env = os.environ if self._env is None else self._env
+        try:
+            return resolve_properties(name, self._configs.get(name, {}), env, None)[1]
+        except CatalogConfigError:
+            return ()
