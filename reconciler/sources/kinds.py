@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 
 from reconciler.sources.build_containers import build_container, check_containers
 from reconciler.sources.build_policies import build_policy, check_policies
+from reconciler.sources.build_tables import build_table, check_tables
 from reconciler.sources.documents import Built, Document, Problems, SpecError
 
 API_VERSION = "reconciler/v1"
@@ -54,6 +55,13 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
             collection="policies",
             address_prefix="policy",
             check=check_policies,
+        ),
+        "Table": Kind(
+            schema="table.schema.json",
+            build=build_table,
+            collection="tables",
+            address_prefix="table",
+            check=check_tables,
         ),
     }
 )
