@@ -1,0 +1,122 @@
+"""Risk class of one container field change (live, pending, resize, refuse); pure."""
+
+from __future__ import annotations
+
+import re
+
+from reconciler.diff.planner import PlanOptions
+from reconciler.model.containers import ContainerSettings
+from reconciler.plan.change import FieldChange
+
+TOKEN_REASON = "API tokens cannot set bind mounts; use the local backend (root@pam) on the host"
+FEATURE_REASON = (
+    "API tokens cannot change feature flags (except nesting on an unprivileged CT); "
+    "use the local backend (root@pam) on the host"
+)
+PENDING_REASON = "PVE keeps it pending until the CT restarts"
+
+# Keys PVE applies to a running CT at once; the rest wait in `pending` for a restart.
+_LIVE = re.compile(
+    r"^(hostname|description|onBoot|startup\..+|protection|cores|cpulimit|memory|swap|tags"
+    r"|network\[\d+\]\..+|mountpoints\[\d+\]\.backup)$"
+)
+_MP = re.compile(r"^mountpoints\[(\d+)\]\.(\w+)$")
+
+
+def root_reason(path: str) -> str:
+    return TOKEN_REASON if path.endswith(".hostPath") else FEATURE_REASON
+
+
+def needs_root(path: str, value: object, unprivileged: bool) -> bool:
+    """Keys only root@pam may set: bind mounts; features (all but nesting if unprivileged)."""
+    if path.endswith(".hostPath"):
+        return value is not None
+    if path.startswith("features."):
+        return bool(value) and not (unprivileged and path == "features.nesting")
+    return False
+
+
+def _mp_volume(settings: ContainerSettings, mp_id: int) -> tuple[bool, int | None, str | None]:
+    """(exists, size in bytes or None for a bind mount, storage) of mount point `mp_id`."""
+    for mp in settings.mountpoints:
+        if mp.id == mp_id:
+            if mp.volume is None:
+                return True, None, None
+            return True, mp.volume.size_bytes, mp.volume.storage
+    return False, None, None
+
+
+def classify(
+    field: FieldChange,
+    desired: ContainerSettings,
+    actual: ContainerSettings,
+    options: PlanOptions,
+) -> tuple[str, str]:
+    """-> (class, reason); class is refuse, resize, live or pending."""
+    path = field.path
+    if path == "unprivileged":
+        return "refuse", "unprivileged is fixed when a CT is created; it needs a new CT"
+    if path == "ostype":
+        return "refuse", "the template changed (ostype differs); that needs a new CT"
+    if path == "node":
+        return "refuse", "moving a CT to another node (migration) is not done automatically"
+    if path == "rootfs.storage":
+        return "refuse", "the rootfs storage of an existing CT cannot change"
+    if path == "rootfs.size":
+        assert desired.rootfs is not None and actual.rootfs is not None
+        if desired.rootfs.storage != actual.rootfs.storage:
+            return "refuse", "the rootfs storage of an existing CT cannot change"
+        return _size_class(actual.rootfs.size_bytes, desired.rootfs.size_bytes, "rootfs")
+    if path.startswith("features."):
+        if not options.privileged_api and needs_root(path, True, actual.unprivileged):
+            return "refuse", FEATURE_REASON
+        return "pending", PENDING_REASON
+    if path.startswith("dns."):
+        return "pending", PENDING_REASON
+    match = _MP.match(path)
+    if match is not None:
+        return _classify_mp(int(match.group(1)), match.group(2), desired, actual, options)
+    if _LIVE.match(path):
+        return "live", ""
+    return "pending", PENDING_REASON
+
+
+def _size_class(before: int, after: int, disk: str) -> tuple[str, str]:
+    if after > before:
+        return "resize", f"{disk} grows"
+    return "refuse", f"{disk} would shrink; PVE cannot shrink a disk"
+
+
+def _classify_mp(
+    mp_id: int,
+    key: str,
+    desired: ContainerSettings,
+    actual: ContainerSettings,
+    options: PlanOptions,
+) -> tuple[str, str]:
+    in_want, want_size, want_storage = _mp_volume(desired, mp_id)
+    in_have, have_size, have_storage = _mp_volume(actual, mp_id)
+    disk = f"mountpoints[{mp_id}]"
+    bind = (in_want and want_size is None) or (in_have and have_size is None)
+    if bind and not options.privileged_api:
+        return "refuse", TOKEN_REASON
+    if not in_have:
+        return "live", ""  # a new mount point is hot-plugged
+    if not in_want:
+        if have_size is not None and not options.allow_destructive:
+            return "refuse", (
+                f"removing {disk} detaches its volume from the CT; "
+                "run with --allow-destructive to do it"
+            )
+        return "pending", PENDING_REASON
+    if (want_size is None) != (have_size is None):
+        return "refuse", f"{disk} cannot change between a volume and a bind mount"
+    if key == "storage":
+        return "refuse", f"the storage of {disk} cannot change"
+    if key == "size" and want_size is not None and have_size is not None:
+        if want_storage != have_storage:
+            return "refuse", f"the storage of {disk} cannot change"
+        return _size_class(have_size, want_size, disk)
+    if key == "backup":
+        return "live", ""
+    return "pending", PENDING_REASON

@@ -1,0 +1,251 @@
+"""Field-level diff of desired against observed LXC containers into plan Changes; pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from reconciler.diff.container_rules import (
+    PENDING_REASON,
+    TOKEN_REASON,
+    classify,
+    needs_root,
+    root_reason,
+)
+from reconciler.diff.normalize import (
+    flatten,
+    ignore_matcher,
+    is_ignored,
+    normalize_settings,
+    ostype_from_template,
+)
+from reconciler.diff.planner import PlanOptions, plan_unclaimed
+from reconciler.model.containers import (
+    CREATE_PENDING_TAG,
+    ContainerSettings,
+    ContainerSpec,
+    DriftMode,
+    GuestSummary,
+    ObservedContainer,
+    PowerState,
+)
+from reconciler.plan.change import Action, Change, FieldChange
+
+__all__ = ["PlanOptions", "TOKEN_REASON", "diff_container", "plan_containers"]
+
+
+def _conflict(spec: ContainerSpec, guest: GuestSummary | None) -> Change:
+    kind = "VM" if guest is not None and guest.kind == "qemu" else "CT"
+    where = f" ({guest.name!r} on node {guest.node})" if guest is not None else ""
+    return Change(
+        address=spec.address,
+        action=Action.CONFLICT,
+        reason=(
+            f"vmid {spec.vmid} is used by {kind}{where} that the reconciler does not own; "
+            "it is never touched: adopt it explicitly or choose another vmid"
+        ),
+        preconditions=(("vmid", spec.vmid),),
+    )
+
+
+def _create(spec: ContainerSpec, options: PlanOptions) -> tuple[Change, ...]:
+    node = spec.node or options.default_node
+    settings = normalize_settings(spec.settings, desired=True)
+    flat = flatten(settings)
+    fields = [FieldChange("vmid", None, spec.vmid), FieldChange("node", None, node)]
+    fields.append(FieldChange("template", None, spec.template))
+    fields += [FieldChange(p, None, v) for p, v in flat.items() if v is not None and v != []]
+    fields.append(FieldChange("state", None, spec.state.value))
+    if not options.privileged_api:
+        blocked = [f for f in fields if needs_root(f.path, f.after, settings.unprivileged)]
+        if blocked:
+            reasons = sorted({root_reason(f.path) for f in blocked}, reverse=True)
+            return (
+                Change(
+                    spec.address,
+                    Action.REFUSE,
+                    "cannot create: " + " / ".join(reasons),
+                    tuple(blocked),
+                    spec.depends_on,
+                    (("vmid", spec.vmid),),
+                ),
+            )
+    then = "create and start" if spec.state == PowerState.RUNNING else "create (left stopped)"
+    return (
+        Change(
+            address=spec.address,
+            action=Action.CREATE,
+            reason=f"CT {spec.vmid} does not exist; {then}",
+            fields=tuple(fields),
+            depends_on=spec.depends_on,
+            preconditions=(("vmid", spec.vmid), ("node", node)),
+        ),
+    )
+
+
+def _desired_settings(spec: ContainerSpec) -> ContainerSettings:
+    settings = normalize_settings(spec.settings, desired=True)
+    if settings.ostype is None:  # PVE detects ostype from the template: a change means a new one
+        settings = replace(settings, ostype=ostype_from_template(spec.template))
+    return settings
+
+
+def _field_changes(
+    spec: ContainerSpec, desired: ContainerSettings, actual: ContainerSettings
+) -> list[FieldChange]:
+    want, have = flatten(desired), flatten(actual)
+    matcher = ignore_matcher(spec.ignore)
+    fields: list[FieldChange] = []
+    for path in [*want, *(p for p in have if p not in want)]:
+        after, before = want.get(path), have.get(path)
+        if after == before or is_ignored(path, matcher) or path == "tags":
+            continue
+        if after is None and (path == "ostype" or path.endswith(".hwaddr")):
+            continue  # computed by PVE; the spec leaves it open
+        if desired.rootfs is None and path.startswith("rootfs."):
+            continue  # the spec leaves the root disk to PVE's default
+        fields.append(FieldChange(path, before, after))
+    want_tags = list(desired.tags)
+    if is_ignored("tags", matcher):
+        want_tags = [t for t in actual.tags if t != CREATE_PENDING_TAG]
+    if want_tags != list(actual.tags):
+        fields.append(FieldChange("tags", list(actual.tags), list(want_tags)))
+    return fields
+
+
+def _existing(
+    spec: ContainerSpec, observed: ObservedContainer, options: PlanOptions
+) -> tuple[Change, ...]:
+    desired = _desired_settings(spec)
+    actual = normalize_settings(observed.settings, desired=False)
+    matcher = ignore_matcher(spec.ignore)
+    fields = _field_changes(spec, desired, actual)
+    if spec.node is not None and spec.node != observed.node and not is_ignored("node", matcher):
+        fields.insert(0, FieldChange("node", observed.node, spec.node))
+    adopting = observed.create_pending
+    if spec.drift == DriftMode.IGNORE:
+        fields = [f for f in fields if f.path == "tags"] if adopting else []
+    refused: dict[str, list[FieldChange]] = {}
+    live: list[FieldChange] = []
+    pending: list[FieldChange] = []
+    resizes: list[tuple[FieldChange, str]] = []
+    for field in fields:
+        kind, reason = classify(field, desired, actual, options)
+        if kind == "refuse":
+            refused.setdefault(reason, []).append(field)
+        elif kind == "resize":
+            resizes.append((field, reason))
+        else:
+            (live if kind == "live" else pending).append(field)
+
+    running = observed.status == PowerState.RUNNING
+    want_state = spec.state
+    if spec.drift == DriftMode.IGNORE or is_ignored("state", matcher):
+        want_state = observed.status
+    stays_running = running and want_state == PowerState.RUNNING
+    if not stays_running:  # a stopped CT takes everything at once; a stop drops pending work
+        live, pending = live + pending, []
+
+    vmid, node = observed.vmid, observed.node
+    guarded = (("digest", observed.digest), ("vmid", vmid), ("node", node))
+    deps = spec.depends_on
+    changes: list[Change] = []
+    for reason, group in refused.items():
+        changes.append(Change(spec.address, Action.REFUSE, reason, tuple(group), (), guarded))
+    if live:
+        how = "applied live" if running else "the CT is stopped, so it applies directly"
+        names = ", ".join(f.path for f in live)
+        reason = f"{names} differ from the spec; {how}"
+        if adopting:
+            reason += "; adopting a CT left half-created by an interrupted run"
+        changes.append(Change(spec.address, Action.UPDATE, reason, tuple(live), deps, guarded))
+    for field, reason in resizes:
+        text = f"{reason} from {field.before} to {field.after}"
+        changes.append(Change(spec.address, Action.RESIZE, text, (field,), deps, guarded))
+    waiting = sorted(observed.pending_keys) if stays_running else []
+    if pending or waiting:
+        parts = [f"{', '.join(f.path for f in pending)}: {PENDING_REASON}"] if pending else []
+        if waiting:
+            parts.append(f"PVE holds pending changes to {', '.join(waiting)} from an earlier run")
+        reason = "; ".join(parts) + "; restart to apply"
+        changes.append(Change(spec.address, Action.RESTART, reason, tuple(pending), deps, guarded))
+    power = _power(spec, observed, want_state)
+    if power is not None:
+        changes.append(power)
+    return tuple(changes)
+
+
+def _power(spec: ContainerSpec, observed: ObservedContainer, want: PowerState) -> Change | None:
+    """`start` or `stop` when spec.state and the CT's status disagree."""
+    have = observed.status
+    if want == have:
+        return None
+    action = Action.START if want == PowerState.RUNNING else Action.STOP
+    return Change(
+        address=spec.address,
+        action=action,
+        reason=f"spec.state is {want.value}; the CT is {have.value}",
+        fields=(FieldChange("state", have.value, want.value),),
+        depends_on=spec.depends_on,
+        preconditions=(("vmid", observed.vmid), ("node", observed.node)),
+    )
+
+
+def diff_container(
+    spec: ContainerSpec,
+    observed: ObservedContainer | None,
+    guest: GuestSummary | None,
+    options: PlanOptions,
+) -> tuple[Change, ...]:
+    """All plan lines for one spec, in the order they can run one after another."""
+    if guest is None and observed is None:
+        return _create(spec, options)
+    owned = (guest is not None and guest.owned) or (observed is not None and observed.owned)
+    if (guest is not None and guest.kind != "lxc") or not owned:
+        return (_conflict(spec, guest),)
+    lock = (observed.lock if observed is not None else None) or (guest.lock if guest else None)
+    if lock:
+        return (
+            Change(
+                spec.address,
+                Action.DEFERRED,
+                f"CT {spec.vmid} is locked ({lock}); will retry next cycle",
+                preconditions=(("vmid", spec.vmid),),
+            ),
+        )
+    if observed is None:
+        return (
+            Change(
+                spec.address,
+                Action.REFUSE,
+                f"CT {spec.vmid} exists but its config was not read; re-plan",
+                preconditions=(("vmid", spec.vmid),),
+            ),
+        )
+    return _existing(spec, observed, options)
+
+
+def plan_containers(
+    desired: tuple[ContainerSpec, ...],
+    guests: tuple[GuestSummary, ...],
+    observed: Mapping[int, ObservedContainer],
+    options: PlanOptions,
+) -> tuple[Change, ...]:
+    """Every container line of one cycle: specs, then owned CTs that no spec names."""
+    by_vmid = {g.vmid: g for g in guests}
+    claimed: dict[int, str] = {}
+    changes: list[Change] = []
+    for spec in sorted(desired, key=lambda s: (s.name, s.vmid)):
+        if spec.vmid in claimed:
+            reason = f"vmid {spec.vmid} is also claimed by {claimed[spec.vmid]}; nothing is done"
+            changes.append(
+                Change(spec.address, Action.CONFLICT, reason, preconditions=(("vmid", spec.vmid),))
+            )
+            continue
+        claimed[spec.vmid] = spec.address
+        changes.extend(
+            diff_container(spec, observed.get(spec.vmid), by_vmid.get(spec.vmid), options)
+        )
+    names = {s.name for s in desired}
+    changes.extend(plan_unclaimed(guests, observed, set(claimed), names, bool(desired), options))
+    return tuple(changes)

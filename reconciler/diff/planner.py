@@ -1,0 +1,214 @@
+"""Plan options and deterministic ordering of changes by dependsOn; pure, no I/O."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from reconciler.model.containers import OWNER_TAG, GuestSummary, ObservedContainer
+from reconciler.plan.change import Action, Change, FieldChange, Plan
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Switches that change what a plan may contain (from CLI flags and the config)."""
+
+    prune: bool = False  # --prune given AND config allows prune
+    max_deletions: int = 1
+    allow_destructive: bool = False
+    privileged_api: bool = False  # True with the `local` backend (root@pam); False with a token
+    default_node: str = "pve"
+
+
+# Lines of one resource run in this order: config first, then disks, then power.
+_ACTION_RANK = {
+    action: rank
+    for rank, action in enumerate(
+        (
+            Action.CREATE,
+            Action.UPDATE,
+            Action.RESIZE,
+            Action.RESTART,
+            Action.START,
+            Action.STOP,
+            Action.DELETE,
+            Action.REWRITE_DATA_FILES,
+            Action.REWRITE_MANIFESTS,
+            Action.EXPIRE_SNAPSHOTS,
+            Action.REMOVE_ORPHAN_FILES,
+            Action.DEFERRED,
+            Action.REFUSE,
+            Action.CONFLICT,
+            Action.ORPHAN,
+        )
+    )
+}
+
+
+def action_rank(action: Action) -> int:
+    return _ACTION_RANK[action]
+
+
+def _address_order(
+    addresses: Iterable[str], depends: Mapping[str, tuple[str, ...]]
+) -> dict[str, int]:
+    """Kahn's algorithm with a sorted ready set: dependencies first, then by address.
+
+    Addresses without changes stay in the graph so that order holds transitively;
+    a cycle (rejected by validation) falls back to address order for its members.
+    """
+    nodes = set(addresses)
+    for source, targets in depends.items():
+        nodes.add(source)
+        nodes.update(targets)
+    blockers: dict[str, set[str]] = {node: set() for node in nodes}
+    for source, targets in depends.items():
+        blockers[source].update(t for t in targets if t != source)
+    dependents: dict[str, list[str]] = {node: [] for node in nodes}
+    for node, needs in blockers.items():
+        for need in needs:
+            dependents[need].append(node)
+    ready = [node for node, needs in blockers.items() if not needs]
+    heapq.heapify(ready)
+    order: dict[str, int] = {}
+    while len(order) < len(nodes):
+        if not ready:  # a cycle: release its smallest member
+            heapq.heappush(ready, min(n for n in nodes if n not in order))
+        node = heapq.heappop(ready)
+        if node in order:
+            continue
+        order[node] = len(order)
+        for dependent in dependents[node]:
+            blockers[dependent].discard(node)
+            if not blockers[dependent] and dependent not in order:
+                heapq.heappush(ready, dependent)
+    return order
+
+
+def order_changes(
+    changes: Iterable[Change], depends: Mapping[str, tuple[str, ...]]
+) -> tuple[Change, ...]:
+    """Topological by dependsOn (unknown targets only order nothing), then address,
+    then action; stable and deterministic for equal inputs."""
+    items = list(changes)
+    merged: dict[str, set[str]] = {}
+    for address, targets in depends.items():
+        merged.setdefault(address, set()).update(targets)
+    for change in items:
+        merged.setdefault(change.address, set()).update(change.depends_on)
+    graph = {address: tuple(sorted(targets)) for address, targets in merged.items()}
+    position = _address_order((c.address for c in items), graph)
+    # Stable sort: lines of one resource keep the differ's order within an action.
+    return tuple(
+        sorted(items, key=lambda c: (position[c.address], c.address, _ACTION_RANK[c.action]))
+    )
+
+
+def make_plan(changes: Iterable[Change], depends: Mapping[str, tuple[str, ...]]) -> Plan:
+    """One Plan from the changes of every kind (containers, tables, maintenance)."""
+    return Plan(changes=order_changes(changes, depends))
+
+
+def _unclaimed_address(guest: GuestSummary, taken: set[str]) -> str:
+    """`container/<name>`, or `container/<name>@<vmid>` when a spec or another CT has the name."""
+    address = f"container/{guest.name}"
+    if not guest.name or address in taken:
+        address = f"container/{guest.name or 'ct'}@{guest.vmid}"
+    taken.add(address)
+    return address
+
+
+def plan_unclaimed(
+    guests: Iterable[GuestSummary],
+    observed: Mapping[int, ObservedContainer],
+    claimed: set[int],
+    desired_names: set[str],
+    desired_any: bool,
+    options: PlanOptions,
+) -> tuple[Change, ...]:
+    """Owned CTs no spec names: `orphan`, or with prune `delete` behind the prune guards."""
+    candidates = []
+    for guest in sorted(guests, key=lambda g: g.vmid):
+        seen = observed.get(guest.vmid)
+        owned = guest.owned or (seen is not None and seen.owned)
+        if guest.kind == "lxc" and owned and guest.vmid not in claimed:
+            candidates.append((guest, seen))
+    taken = {f"container/{name}" for name in desired_names}
+    names = {g.vmid: _unclaimed_address(g, taken) for g, _ in candidates}
+    if not options.prune:
+        return tuple(
+            Change(
+                names[g.vmid],
+                Action.ORPHAN,
+                f"CT {g.vmid} on node {g.node} carries {OWNER_TAG} but no spec names it; "
+                "run with --prune to delete it",
+                preconditions=(("vmid", g.vmid),),
+            )
+            for g, _ in candidates
+        )
+    changes: list[Change] = []
+    deletable: list[tuple[GuestSummary, ObservedContainer]] = []
+    for guest, seen in candidates:
+        ident = (("vmid", guest.vmid), ("node", guest.node))
+        lock = (seen.lock if seen is not None else None) or guest.lock
+        if lock:
+            changes.append(
+                Change(
+                    names[guest.vmid],
+                    Action.DEFERRED,
+                    f"CT {guest.vmid} is locked ({lock}); will retry next cycle",
+                    preconditions=ident,
+                )
+            )
+        elif seen is None:
+            changes.append(
+                Change(
+                    names[guest.vmid],
+                    Action.REFUSE,
+                    f"CT {guest.vmid} was not read; not deleting it blind",
+                    preconditions=ident,
+                )
+            )
+        elif seen.settings.protection:
+            changes.append(
+                Change(
+                    names[guest.vmid],
+                    Action.REFUSE,
+                    f"CT {guest.vmid} has protection set; PVE forbids deleting it",
+                    (FieldChange("protection", True, True),),
+                    (),
+                    ident,
+                )
+            )
+        else:
+            deletable.append((guest, seen))
+    guard = ""
+    if deletable and not desired_any:
+        guard = "the desired set is empty (a broken checkout?); refusing to delete everything"
+    elif len(deletable) > options.max_deletions:
+        guard = (
+            f"{len(deletable)} deletions exceed max_deletions={options.max_deletions}; "
+            "raise the limit to delete them"
+        )
+    for guest, seen in deletable:
+        precond = (("digest", seen.digest), ("vmid", guest.vmid), ("node", seen.node))
+        fields = (
+            FieldChange("vmid", guest.vmid, None),
+            FieldChange("hostname", seen.settings.hostname, None),
+        )
+        if guard:
+            changes.append(
+                Change(
+                    names[guest.vmid],
+                    Action.REFUSE,
+                    f"delete refused: {guard}",
+                    fields,
+                    (),
+                    precond,
+                )
+            )
+        else:
+            reason = f"CT {guest.vmid} carries {OWNER_TAG} but no spec names it; --prune deletes it"
+            changes.append(Change(names[guest.vmid], Action.DELETE, reason, fields, (), precond))
+    return tuple(changes)
