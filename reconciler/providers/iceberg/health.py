@@ -1,0 +1,75 @@
+"""Reads a table's maintenance health from pyiceberg metadata, cheaply; never writes.
+
+Counts come from the current snapshot summary and the metadata already loaded
+with the table; the manifest list is read for the manifest count. Data files are
+listed (one pass over the current manifests) only when the summary cannot rule
+out the compaction trigger (`model.health.needs_file_sizes`).
+"""
+
+from __future__ import annotations
+
+from pyiceberg.manifest import ManifestContent
+from pyiceberg.table import Table
+
+from reconciler.model.health import SnapshotInfo, TableHealth, needs_file_sizes
+from reconciler.model.policies import Compaction
+
+
+def _summary_int(summary: dict[str, str], key: str) -> int:
+    try:
+        return int(summary.get(key, "0"))
+    except ValueError:
+        return 0
+
+
+def count_small_files(table: Table, threshold: int) -> int:
+    """Live data files of the current snapshot smaller than `threshold` bytes."""
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return 0
+    count = 0
+    for manifest in snapshot.manifests(table.io):
+        if manifest.content != ManifestContent.DATA:
+            continue
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            if entry.data_file.file_size_in_bytes < threshold:
+                count += 1
+    return count
+
+
+def read_health(table: Table, address: str, compaction: Compaction | None) -> TableHealth:
+    """TableHealth of one loaded table; `compaction` decides whether file sizes are read."""
+    metadata = table.metadata
+    properties = metadata.properties
+    snapshots = tuple(
+        sorted((SnapshotInfo(s.snapshot_id, s.timestamp_ms) for s in metadata.snapshots),
+               key=lambda s: s.timestamp_ms)
+    )
+    refs = frozenset(ref.snapshot_id for ref in metadata.refs.values())
+    gc_enabled = properties.get("gc.enabled", "true").strip().lower() != "false"
+    current = table.current_snapshot()
+    if current is None:
+        return TableHealth(address, snapshots=snapshots, ref_snapshot_ids=refs,
+                           gc_enabled=gc_enabled)
+    summary = dict(current.summary.items()) if current.summary is not None else {}
+    data_files = _summary_int(summary, "total-data-files")
+    total_bytes = _summary_int(summary, "total-files-size")
+    small_files: int | None = None
+    small_size: int | None = None
+    if compaction is not None and needs_file_sizes(data_files, total_bytes, compaction):
+        small_size = compaction.small_file_size
+        small_files = count_small_files(table, small_size)
+    return TableHealth(
+        address=address,
+        data_files=data_files,
+        total_bytes=total_bytes,
+        records=_summary_int(summary, "total-records"),
+        delete_files=_summary_int(summary, "total-delete-files"),
+        manifests=len(current.manifests(table.io)),
+        snapshots=snapshots,
+        ref_snapshot_ids=refs,
+        current_snapshot_id=current.snapshot_id,
+        gc_enabled=gc_enabled,
+        small_files=small_files,
+        small_file_size=small_size,
+    )

@@ -1,0 +1,172 @@
+"""SparkMaintenanceApplier: the Applier for maintenance lines; one spark-submit per table.
+
+The executor hands over one line at a time (lines of one address serially, via
+`serial_key`). The first line of a table runs that table's remaining lines of
+the plan (registered with `prepare`) in the same JVM; the later lines then
+return the recorded outcome. A commit conflict is a TransientError (the
+executor retries); a timeout or other failure is a PermanentError (reported,
+retried next cycle). A table's failure never blocks other tables.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from reconciler.apply.errors import ApplyError, PermanentError, TransientError
+from reconciler.model.policies import MaintenancePolicy
+from reconciler.model.tables import TableSpec
+from reconciler.plan.change import MAINTENANCE_ACTIONS, Change
+from reconciler.providers.spark.jobs import (
+    JobError,
+    catalog_conf,
+    procedure_call,
+    resolve_env_refs,
+)
+from reconciler.providers.spark.runner import ActionResult, JobResult, log_tail, run_table_job
+from reconciler.report.outcome import Outcome, Status
+from reconciler.settings import Settings
+
+CONFLICT_RETRY_DELAY = 5.0
+
+
+def describe(result: ActionResult) -> str:
+    """One human line from a procedure's result row."""
+    r = dict(result.result)
+    action = result.action.value
+    if action == "rewrite_data_files":
+        text = (f"rewrote {r.get('rewritten_data_files_count', 0)} data files into "
+                f"{r.get('added_data_files_count', 0)} ({r.get('rewritten_bytes_count', 0)} bytes)")
+    elif action == "expire_snapshots":
+        text = (f"expired snapshots: deleted {r.get('deleted_data_files_count', 0)} data files, "
+                f"{r.get('deleted_manifest_files_count', 0)} manifests, "
+                f"{r.get('deleted_manifest_lists_count', 0)} manifest lists")
+    elif action == "remove_orphan_files":
+        text = f"{r.get('orphan_files_count', 0)} orphan files"
+    elif action == "rewrite_manifests":
+        text = (f"rewrote {r.get('rewritten_manifests_count', 0)} manifests into "
+                f"{r.get('added_manifests_count', 0)}")
+    else:
+        text = action
+    return f"{text} in {result.seconds:.1f}s"
+
+
+class SparkMaintenanceApplier:
+    """Applier for rewrite_data_files, expire_snapshots, remove_orphan_files, rewrite_manifests."""
+
+    def __init__(self, settings: Settings, tables: Sequence[TableSpec],
+                 policies: Mapping[str, MaintenancePolicy], *,
+                 env: Mapping[str, str] | None = None) -> None:
+        self._settings = settings
+        self._tables = {t.address: t for t in tables}
+        self._env = dict(os.environ if env is None else env)
+        self._guard = threading.Lock()
+        self._pending: dict[str, list[Change]] = {}
+        self._recorded: dict[tuple[str, str], Outcome | ApplyError] = {}
+        self._limits = {name: threading.BoundedSemaphore(max(1, p.max_concurrent_jobs))
+                        for name, p in policies.items()}
+        self._default_limit = threading.BoundedSemaphore(1)
+
+    def prepare(self, changes: Sequence[Change]) -> None:
+        """Register the plan's lines so each table's lines share one spark-submit."""
+        with self._guard:
+            for change in changes:
+                if self.handles(change):
+                    self._pending.setdefault(change.address, []).append(change)
+
+    def handles(self, change: Change) -> bool:
+        return change.action in MAINTENANCE_ACTIONS
+
+    def serial_key(self, change: Change) -> str:
+        return change.address
+
+    def apply(self, change: Change) -> Outcome:
+        key = (change.address, change.action.value)
+        with self._guard:
+            recorded = self._recorded.pop(key, None)
+            pending = self._pending.get(change.address, [])
+            batch = [change]
+            if change in pending:
+                batch = pending[pending.index(change):]
+        if recorded is None:
+            self._run(batch)
+            with self._guard:
+                recorded = self._recorded.pop(key)
+        if isinstance(recorded, ApplyError):
+            raise recorded
+        return recorded
+
+    def apply_table(self, changes: Sequence[Change]) -> tuple[Outcome, ...]:
+        """Without the executor: run one table's lines and return an Outcome for each."""
+        if not changes:
+            return ()
+        self._run(list(changes))
+        outcomes: list[Outcome] = []
+        with self._guard:
+            for change in changes:
+                got = self._recorded.pop((change.address, change.action.value), None)
+                if isinstance(got, Outcome):
+                    outcomes.append(got)
+                elif got is None:
+                    outcomes.append(Outcome(change.address, change.action, Status.SKIPPED,
+                                            "an earlier change of this resource did not apply"))
+                else:
+                    outcomes.append(Outcome(change.address, change.action, Status.FAILED, str(got)))
+        return tuple(outcomes)
+
+    def _run(self, batch: list[Change]) -> None:
+        address = batch[0].address
+        table = self._tables.get(address)
+        try:
+            if table is None:
+                raise JobError(f"{address} is not a table of the desired state")
+            props = resolve_env_refs(self._settings.catalog(table.catalog), self._env)
+            conf = catalog_conf(table.catalog, props)
+            calls = [procedure_call(table.catalog, (*table.namespace, table.name), c)
+                     for c in batch]
+        except (JobError, KeyError, ValueError) as exc:
+            self._record_all(batch, PermanentError(f"cannot build the Spark job: {exc}"))
+            return
+        limit = self._limits.get(table.policy or "", self._default_limit)
+        with limit:
+            job = run_table_job(self._settings.spark, conf, calls,
+                                state_dir=Path(self._settings.state_dir),
+                                app_name=f"maintain-{table.identifier}", env=self._env)
+        self._record_job(batch, job)
+
+    def _record_all(self, batch: Sequence[Change], error: ApplyError) -> None:
+        with self._guard:
+            self._recorded[(batch[0].address, batch[0].action.value)] = error
+
+    def _record_job(self, batch: Sequence[Change], job: JobResult) -> None:
+        with self._guard:
+            for change, result in zip(batch, job.results, strict=True):
+                key = (change.address, change.action.value)
+                if result.ok:
+                    self._recorded[key] = Outcome(
+                        change.address, change.action, Status.APPLIED,
+                        describe(result), result.seconds,
+                        (*result.result, ("log_file", str(job.log_file))))
+                elif result.ran:
+                    message = f"{change.action.value} failed: {result.error} (log: {job.log_file})"
+                    self._recorded[key] = (TransientError(message, CONFLICT_RETRY_DELAY)
+                                           if result.conflict else PermanentError(message))
+                elif job.timed_out:
+                    self._recorded[key] = PermanentError(
+                        f"Spark job timed out after {self._settings.spark.timeout:.0f}s and was "
+                        f"killed; retried next cycle (log: {job.log_file})")
+                    break
+                else:
+                    self._recorded[key] = PermanentError(
+                        f"Spark job exited with code {job.returncode} before {change.action.value}"
+                        f" ran: {log_tail(job.log_file)} (log: {job.log_file})")
+                    break
+                if not result.ok:
+                    break
+            # Lines that ran are done; the rest stay pending for a retry of this table.
+            ran = {(c.address, c.action.value) for c in batch} & set(self._recorded)
+            self._pending[batch[0].address] = [
+                c for c in self._pending.get(batch[0].address, [])
+                if (c.address, c.action.value) not in ran]

@@ -1,0 +1,191 @@
+"""Pure builders for Spark maintenance jobs: catalog conf, CALL statements, spark-submit argv.
+
+Nothing here runs a process or reads a file. Secrets (JDBC passwords, REST
+credentials, S3 keys) are kept apart in `CatalogConf.secrets` so the runner can
+hand them over through a 0600 file instead of the command line (visible in ps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import unquote, urlsplit
+
+from reconciler.plan.change import Action, Change, JSONValue
+from reconciler.settings import SparkSettings
+
+RUNTIME_JAR = "iceberg-spark-runtime-3.5_2.12-1.10.2.jar"
+SQLITE_JAR = "/usr/share/java/sqlite-jdbc.jar"
+POSTGRES_JAR = "/usr/share/java/postgresql.jar"
+EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+DEFAULT_DRIVER_MEMORY = "1g"
+SECRET_KEYS = frozenset({"jdbc.password", "credential", "token", "s3.secret-access-key",
+                         "s3.access-key-id", "s3.session-token"})
+_PASS_THROUGH_PREFIXES = ("s3.", "client.", "header.")
+# Named arguments each procedure takes from Change.options; hyphenated keys go to `options`.
+_NAMED = {
+    Action.REWRITE_DATA_FILES: ("strategy", "sort_order", "where"),
+    Action.REWRITE_MANIFESTS: (),
+    Action.EXPIRE_SNAPSHOTS: ("older_than", "retain_last"),
+    Action.REMOVE_ORPHAN_FILES: ("older_than", "dry_run"),
+}
+
+
+class JobError(ValueError):
+    """A catalog config or plan line that cannot become a Spark job."""
+
+
+@dataclass(frozen=True)
+class CatalogConf:
+    """Spark conf for one Iceberg catalog named like the pyiceberg catalog (it is stored
+    in the catalog's `catalog_name` column, so the names must match)."""
+
+    name: str
+    conf: tuple[tuple[str, str], ...]
+    secrets: tuple[tuple[str, str], ...] = ()
+    jars: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProcedureCall:
+    action: Action
+    sql: str
+
+
+def resolve_env_refs(props: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]:
+    """`password_env: LAKE_PW` -> `password: <value of $LAKE_PW>` (config never holds secrets)."""
+    resolved = {k: v for k, v in props.items() if not k.endswith("_env")}
+    for key, var in props.items():
+        if key.endswith("_env"):
+            if var not in env:
+                raise JobError(f"catalog setting {key}: environment variable {var} is not set")
+            resolved[key[: -len("_env")]] = env[var]
+    return resolved
+
+
+def _jdbc(uri: str) -> tuple[str, dict[str, str], dict[str, str], str]:
+    """SQLAlchemy URI -> (jdbc uri, conf, secrets, driver jar)."""
+    if uri.startswith("sqlite:///"):
+        return "jdbc:sqlite:" + uri[len("sqlite:///"):], {}, {}, SQLITE_JAR
+    parts = urlsplit(uri)
+    if not parts.scheme.startswith("postgresql"):
+        raise JobError(f"unsupported SQL catalog URI scheme {parts.scheme!r} for Spark")
+    host = parts.hostname or "127.0.0.1"
+    jdbc = f"jdbc:postgresql://{host}:{parts.port or 5432}{parts.path}"
+    conf = {"jdbc.user": unquote(parts.username)} if parts.username else {}
+    secrets = {"jdbc.password": unquote(parts.password)} if parts.password else {}
+    return jdbc, conf, secrets, POSTGRES_JAR
+
+
+def catalog_conf(name: str, props: Mapping[str, str]) -> CatalogConf:
+    """pyiceberg catalog properties (env references already resolved) -> Spark catalog conf."""
+    uri = props.get("uri", "")
+    kind = props.get("type") or ("hive" if uri.startswith("thrift://")
+                                 else "rest" if uri.startswith(("http://", "https://")) else "sql")
+    conf: dict[str, str] = {}
+    secrets: dict[str, str] = {}
+    jars: list[str] = []
+    if kind == "sql":
+        jdbc, extra, hidden, jar = _jdbc(uri)
+        conf.update({"type": "jdbc", "uri": jdbc, **extra,
+                     # pyiceberg creates the catalog tables; Spark creating them too locks SQLite.
+                     "jdbc.init-catalog-tables": "false"})
+        secrets.update(hidden)
+        jars.append(jar)
+    elif kind in ("hive", "rest"):
+        conf.update({"type": kind, "uri": uri})
+        for key in ("credential", "token", "prefix", "oauth2-server-uri", "scope"):
+            if key in props:
+                (secrets if key in SECRET_KEYS else conf)[key] = props[key]
+    else:
+        raise JobError(f"catalog type {kind!r} is not supported by the Spark runner")
+    if "warehouse" in props:
+        conf["warehouse"] = props["warehouse"]
+        if props["warehouse"].startswith(("s3://", "s3a://")):
+            conf["io-impl"] = "org.apache.iceberg.aws.s3.S3FileIO"
+    for key, value in props.items():
+        if key.startswith(_PASS_THROUGH_PREFIXES):
+            (secrets if key in SECRET_KEYS else conf)[key] = value
+    # Without this a long-lived session would not see pyiceberg's commits.
+    conf["cache-enabled"] = "false"
+    prefix = f"spark.sql.catalog.{name}"
+    return CatalogConf(
+        name=name,
+        conf=((prefix, "org.apache.iceberg.spark.SparkCatalog"),
+              *sorted((f"{prefix}.{k}", v) for k, v in conf.items())),
+        secrets=tuple(sorted((f"{prefix}.{k}", v) for k, v in secrets.items())),
+        jars=tuple(jars),
+    )
+
+
+def sql_string(value: str) -> str:
+    """A Spark SQL string literal (Spark escapes with backslashes, not doubled quotes)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _identifier(parts: Sequence[str]) -> str:
+    return ".".join("`" + p.replace("`", "``") + "`" for p in parts)
+
+
+def _literal(key: str, value: JSONValue) -> str:
+    if key == "older_than":
+        if not isinstance(value, str):
+            raise JobError(f"older_than must be an ISO timestamp, got {value!r}")
+        moment = datetime.fromisoformat(value)  # re-rendered: never pass user text through
+        return f"TIMESTAMP '{moment.isoformat(sep=' ')}'"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return sql_string(value)
+    raise JobError(f"option {key} has an unsupported value {value!r}")
+
+
+def procedure_call(catalog: str, table_parts: Sequence[str], change: Change) -> ProcedureCall:
+    """`CALL <catalog>.system.<procedure>(table => ..., ...)` for one maintenance line."""
+    if change.action not in _NAMED:
+        raise JobError(f"{change.action.value} is not a maintenance procedure")
+    args = [f"table => {sql_string(_identifier(table_parts))}"]
+    options = dict(change.options)
+    for key in _NAMED[change.action]:
+        if key in options:
+            args.append(f"{key} => {_literal(key, options[key])}")
+    extra = sorted((k, v) for k, v in options.items() if "-" in k)
+    if extra:
+        pairs = ", ".join(f"{sql_string(k)}, {sql_string(str(v))}" for k, v in extra)
+        args.append(f"options => map({pairs})")
+    unknown = set(options) - set(_NAMED[change.action]) - {k for k, _ in extra}
+    if unknown:
+        raise JobError(f"{change.action.value}: unknown options {sorted(unknown)}")
+    sql = f"CALL {_identifier([catalog])}.system.{change.action.value}({', '.join(args)})"
+    return ProcedureCall(change.action, sql)
+
+
+def submit_argv(
+    spark_submit: str,
+    settings: SparkSettings,
+    catalog: CatalogConf,
+    runtime_jar: str,
+    job_main: str,
+    job_file: str,
+    app_name: str,
+) -> list[str]:
+    """The spark-submit command line; holds no secret (those are in `job_file`, mode 0600)."""
+    user_conf = dict(settings.conf)
+    conf: dict[str, str] = {
+        "spark.sql.extensions": EXTENSIONS,
+        "spark.ui.enabled": "false",
+        "spark.driver.memory": DEFAULT_DRIVER_MEMORY,
+        **dict(catalog.conf),
+        **user_conf,
+    }
+    jars = [runtime_jar, *catalog.jars, *settings.jars]
+    argv = [spark_submit, "--master", settings.master, "--name", app_name,
+            "--jars", ",".join(dict.fromkeys(jars))]
+    for key, value in conf.items():
+        if key in {k for k, _ in catalog.secrets}:
+            raise JobError(f"spark conf {key} is a secret: set it through the catalog config")
+        argv += ["--conf", f"{key}={value}"]
+    return [*argv, job_main, job_file]
