@@ -1,0 +1,272 @@
+"""The daemon's schedule: poll, webhook, SIGHUP, dir-watch and drift triggers, backoff, SIGTERM.
+
+One cycle at a time (the file lock shared with the CLI); a revision whose specs do
+not validate is rejected whole and the last good revision stays in force.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+import structlog
+
+from reconciler.daemon import specs as spec_dirs
+from reconciler.daemon.lock import LockBusy, cycle_lock
+from reconciler.daemon.logs import configure_logging
+from reconciler.daemon.metrics import Metrics
+from reconciler.daemon.notify import Notifier
+from reconciler.daemon.record import cycle_record, iso, pending_by_kind
+from reconciler.daemon.services import Services
+from reconciler.report.outcome import CycleReport
+from reconciler.settings import Settings
+from reconciler.store import Store
+
+log = structlog.get_logger("reconciler.daemon")
+
+BACKOFF_BASE = 5.0
+BACKOFF_CAP = 600.0
+BUSY_RETRY = 5.0
+MANUAL = ("start", "webhook", "signal", "watch")
+
+
+def backoff(failures: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
+    """Exponential delay after `failures` consecutive failed cycles, capped."""
+    return float(min(cap, base * 2 ** max(0, failures - 1)))
+
+
+class Daemon:
+    """State in force (good / rejected revision) and the trigger queue of one daemon process."""
+
+    def __init__(self, settings: Settings, env: Mapping[str, str] | None = None) -> None:
+        self.settings = settings
+        self.env = dict(os.environ if env is None else env)
+        self.store = Store(settings.state_dir)
+        self.metrics = Metrics()
+        self.notifier = Notifier(self.env)
+        self.source = spec_dirs.make_source(settings, self.env)
+        self._wake = threading.Condition()  # an RLock inside: safe from signal handlers
+        self._requests: list[str] = []
+        self._stop = threading.Event()
+        self._rng = random.Random()
+        self.good: str | None = self.store.get("good_revision")
+        self.rejected: str | None = self.store.get("rejected_revision")
+        self.retry: str | None = None  # "full" | "drift": what the backoff timer re-runs
+        self.failures = 0
+        self.metrics.revisions(self.good, self.rejected)
+
+    # triggers -------------------------------------------------------------------------
+    def request(self, trigger: str) -> None:
+        with self._wake:
+            self._requests.append(trigger)
+            self._wake.notify_all()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._wake:
+            self._wake.notify_all()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def _next_trigger(self, next_poll: float, next_drift: float) -> str | None:
+        with self._wake:
+            while not self._stop.is_set():
+                if self._requests:
+                    trigger = self._requests[0]
+                    self._requests.clear()  # a burst of pushes needs one cycle
+                    return trigger
+                now = time.time()
+                if now >= next_poll:
+                    return "poll"
+                if now >= next_drift:
+                    return "drift"
+                self._wake.wait(timeout=min(min(next_poll, next_drift) - now, 1.0))
+        return None
+
+    def _jitter(self, seconds: float) -> float:
+        return seconds * self._rng.uniform(0.9, 1.1)
+
+    # the loop ---------------------------------------------------------------------------
+    def run(self) -> int:
+        services = Services(self).start()
+        previous = {
+            signal.SIGTERM: signal.signal(signal.SIGTERM, lambda s, f: self.stop()),
+            signal.SIGINT: signal.signal(signal.SIGINT, lambda s, f: self.stop()),
+            signal.SIGHUP: signal.signal(signal.SIGHUP, lambda s, f: self.request("signal")),
+        }
+        spec_dirs.clear_work(self.settings)
+        self.notifier.ready(self._status_line("starting"))
+        self.notifier.start_watchdog()
+        log.info("daemon.started", source=self.source.label, revision=self.good,
+                 poll=self.settings.daemon.poll_interval, drift=self.settings.daemon.drift_interval)
+        now = time.time()
+        next_poll, next_drift = now + self._jitter(self.settings.daemon.poll_interval), \
+            now + self.settings.daemon.drift_interval
+        self.request("start")
+        try:
+            while True:
+                self._schedule(next_poll, next_drift)
+                trigger = self._next_trigger(next_poll, next_drift)
+                if trigger is None:
+                    break
+                result, full = self.cycle(trigger)
+                now = time.time()
+                if result == "busy":
+                    next_poll = now + BUSY_RETRY
+                    continue
+                self.failures = self.failures + 1 if result == "failed" else 0
+                next_poll = now + (backoff(self.failures) if self.failures
+                                   else self._jitter(self.settings.daemon.poll_interval))
+                if trigger == "drift" or full:
+                    next_drift = now + self.settings.daemon.drift_interval
+                if self.failures:
+                    next_drift = max(next_drift, next_poll)
+        finally:
+            self.notifier.stopping(self._status_line("stopping"))
+            services.close()
+            self.notifier.close()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            log.info("daemon.stopped")
+        return 0
+
+    def _schedule(self, next_poll: float, next_drift: float) -> None:
+        at = min(next_poll, next_drift)
+        self.metrics.next_run(at)
+        self.store.put(next_run=iso(at))
+
+    # one cycle --------------------------------------------------------------------------
+    def cycle(self, trigger: str) -> tuple[str, bool]:
+        """Run one cycle under the lock; (result, whether a full apply ran)."""
+        cycle_id = uuid.uuid4().hex[:12]
+        structlog.contextvars.bind_contextvars(cycle_id=cycle_id, trigger=trigger)
+        try:
+            with cycle_lock(self.settings.state_dir, wait=False):
+                return self._locked_cycle(trigger)
+        except LockBusy as exc:
+            log.info("cycle.busy", reason=str(exc))
+            return "busy", False
+        finally:
+            structlog.contextvars.clear_contextvars()
+
+    def _locked_cycle(self, trigger: str) -> tuple[str, bool]:
+        started = time.time()
+        try:
+            latest = self.source.latest()
+        except Exception as exc:  # network, auth, missing branch: retried with backoff
+            log.error("source.failed", error=str(exc))
+            self._record(trigger, started, self.good, "failed", error=f"source: {exc}")
+            return "failed", False
+        structlog.contextvars.bind_contextvars(revision=latest)
+        if latest not in (self.good, self.rejected):
+            return self._new_revision(trigger, started, latest)
+        if self.good is None:
+            return "idle", False
+        structlog.contextvars.bind_contextvars(revision=self.good)
+        if self.retry == "full" or trigger in MANUAL:
+            return self._reconcile(trigger, started, full=True), True
+        if trigger == "drift" or self.retry == "drift":
+            return self._reconcile(trigger, started, full=False), False
+        return "idle", False
+
+    def _new_revision(self, trigger: str, started: float, latest: str) -> tuple[str, bool]:
+        from reconciler.engine import load
+
+        export = self.source.export(latest, spec_dirs.work_dir(self.settings))
+        desired, error = load(export)
+        if desired is None:
+            shutil.rmtree(export, ignore_errors=True)
+            self.rejected = latest
+            self.store.put(rejected_revision=latest, rejected_error=error)
+            self.metrics.revisions(self.good, self.rejected)
+            log.error("revision.rejected", error=error, in_force=self.good)
+            self._record(trigger, started, latest, "rejected", error=error)
+            return "rejected", False
+        spec_dirs.promote(self.settings, latest, export)
+        log.info("revision.accepted", previous=self.good)
+        self.good, self.rejected = latest, None
+        self.store.put(good_revision=latest, rejected_revision=None, rejected_error=None)
+        self.metrics.revisions(self.good, None)
+        return self._reconcile(trigger, started, full=True), True
+
+    def _deps(self) -> Any:
+        from reconciler.wiring import build_deps
+
+        return replace(build_deps(self.settings), stop_requested=self._stop.is_set,
+                       listener=_log_action)
+
+    def _reconcile(self, trigger: str, started: float, full: bool) -> str:
+        from reconciler.engine import RunOptions, reconcile_once
+
+        assert self.good is not None
+        try:
+            specs = spec_dirs.good_copy(self.settings, self.source, self.good)
+            if specs is None:
+                raise FileNotFoundError(f"no copy of revision {self.good}")
+            options = RunOptions(apply=True, drift_only=not full)
+            report = reconcile_once(self.settings, specs, options, self.good, self._deps())
+        except Exception as exc:  # a broken edge must not kill the daemon: recorded, retried
+            log.exception("cycle.crashed")
+            self.retry = "full" if full else "drift"
+            self._record(trigger, started, self.good, "failed", error=f"{type(exc).__name__}: {exc}")
+            return "failed"
+        result = "failed" if report.failed else "success"
+        self.retry = ("full" if full else "drift") if report.failed else None
+        self._record(trigger, started, self.good, result, report)
+        return result
+
+    def _record(self, trigger: str, started: float, revision: str | None, result: str,
+                report: CycleReport | None = None, error: str | None = None) -> None:
+        finished = time.time()
+        record = cycle_record(trigger, started, finished, revision, result, report, error)
+        self.store.record(record)
+        state: dict[str, Any] = {"last_result": result}
+        if report is not None and report.error is None:
+            kinds = pending_by_kind(report)
+            state["pending_drift"] = sum(kinds.values())
+            self.metrics.drift(kinds)
+        self.store.put(**state)
+        self.metrics.cycle(result, finished - started, finished)
+        self.notifier.status(self._status_line(result))
+        log.info("cycle.recorded", result=result, seconds=record.seconds, summary=record.summary,
+                 error=record.error)
+
+    def _status_line(self, result: str) -> str:
+        good = self.good[:12] if self.good else "none"
+        line = f"revision {good}, last {result}"
+        if self.rejected:
+            line += f", rejected {self.rejected[:12]} (invalid specs)"
+        return line
+
+
+def _log_action(event: str, change: Any, outcome: Any) -> None:
+    bound = log.bind(address=change.address, action=change.action.value)
+    if event == "start":
+        bound.info("action.start")
+    elif outcome is not None:
+        bound.info(f"action.{event}", status=outcome.status.value, message=outcome.message)
+
+
+def run_daemon(settings: Settings) -> int:
+    """`reconcile daemon`: run until SIGTERM; 0 on a clean stop, 2 on a setup error."""
+    configure_logging()
+    try:
+        daemon = Daemon(settings)
+    except Exception as exc:  # bad source config, unwritable state dir
+        log.error("daemon.setup_failed", error=str(exc))
+        return 2
+    try:
+        return daemon.run()
+    except (OSError, ValueError) as exc:
+        log.error("daemon.failed", error=str(exc))
+        return 2

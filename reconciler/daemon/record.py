@@ -1,0 +1,64 @@
+"""Turns a cycle's CycleReport into its history record and drift figures; no scheduling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from reconciler.report.drift import drift_keys, kind_of
+from reconciler.report.outcome import CycleReport, Status
+from reconciler.store import ActionRecord, CycleRecord
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def pending_addresses(report: CycleReport) -> set[str]:
+    """Addresses the plan found different and that no applied outcome fixed."""
+    fixed = {o.address for o in report.outcomes if o.status is Status.APPLIED}
+    broken = {o.address for o in report.outcomes if o.status is not Status.APPLIED}
+    return {c.address for c in report.plan.changes if c.address not in fixed or c.address in broken}
+
+
+def pending_by_kind(report: CycleReport) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for address in pending_addresses(report):
+        kinds[kind_of(address)] = kinds.get(kind_of(address), 0) + 1
+    return dict(sorted(kinds.items()))
+
+
+def cycle_record(
+    trigger: str,
+    started: float,
+    finished: float,
+    revision: str | None,
+    result: str,
+    report: CycleReport | None = None,
+    error: str | None = None,
+) -> CycleRecord:
+    actions: tuple[ActionRecord, ...] = ()
+    drift: tuple[tuple[str, str, str], ...] = ()
+    summary: dict[str, int] = {}
+    if report is not None:
+        summary = report.plan.summary()
+        actions = tuple(
+            ActionRecord(o.address, o.action.value, o.status.value, o.message, round(o.seconds, 3))
+            for o in report.outcomes
+        )
+        drift = drift_keys(report.plan)
+        error = error or report.error
+    return CycleRecord(
+        started_at=iso(started),
+        finished_at=iso(finished),
+        seconds=round(finished - started, 3),
+        revision=revision,
+        trigger=trigger,
+        result=result,
+        summary=summary,
+        error=error,
+        actions=actions,
+        drift=drift,
+    )
+
+
+__all__ = ["cycle_record", "iso", "pending_addresses", "pending_by_kind"]
