@@ -1,0 +1,1 @@
+"""Read-only observation: turns provider reads into model.Observed* values."""
