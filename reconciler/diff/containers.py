@@ -155,7 +155,8 @@ def _existing(
     if live:
         how = "applied live" if running else "the CT is stopped, so it applies directly"
         names = ", ".join(f.path for f in live)
-        reason = f"{names} differ from the spec; {how}"
+        verb = "differs" if len(live) == 1 else "differ"
+        reason = f"{names} {verb} from the spec; {how}"
         if adopting:
             reason += "; adopting a CT left half-created by an interrupted run"
         changes.append(Change(spec.address, Action.UPDATE, reason, tuple(live), deps, guarded))

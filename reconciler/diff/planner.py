@@ -50,6 +50,12 @@ def action_rank(action: Action) -> int:
     return _ACTION_RANK[action]
 
 
+def _line_key(change: Change) -> tuple[str, int, str, str, str]:
+    """Address, action, then content: the input order of changes never matters."""
+    paths = "\n".join(f.path for f in change.fields)
+    return (change.address, _ACTION_RANK[change.action], paths, change.reason, repr(change))
+
+
 def _address_order(
     addresses: Iterable[str], depends: Mapping[str, tuple[str, ...]]
 ) -> dict[str, int]:
@@ -99,10 +105,7 @@ def order_changes(
         merged.setdefault(change.address, set()).update(change.depends_on)
     graph = {address: tuple(sorted(targets)) for address, targets in merged.items()}
     position = _address_order((c.address for c in items), graph)
-    # Stable sort: lines of one resource keep the differ's order within an action.
-    return tuple(
-        sorted(items, key=lambda c: (position[c.address], c.address, _ACTION_RANK[c.action]))
-    )
+    return tuple(sorted(items, key=lambda c: (position[c.address], *_line_key(c))))
 
 
 def make_plan(changes: Iterable[Change], depends: Mapping[str, tuple[str, ...]]) -> Plan:

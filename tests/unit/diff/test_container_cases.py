@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ from reconciler.model.containers import (
     Volume,
 )
 from reconciler.model.units import parse_bytes
+from reconciler.plan.change import Change
 from reconciler.plan.serialize import change_to_dict
+from reconciler.render import render_json, render_text
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.json"))
 
@@ -174,3 +177,41 @@ def test_container_case(path: Path) -> None:
 
 def test_there_are_enough_cases() -> None:
     assert len(CASES) >= 25
+
+
+def _plan_bytes(desired: Any, guests: Any, observed: Any, options: PlanOptions) -> tuple[str, str]:
+    changes = plan_containers(desired, guests, observed, options)
+    plan = make_plan(changes, {s.address: s.depends_on for s in desired})
+    return render_json(plan), render_text(plan)
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_same_inputs_give_identical_bytes(path: Path) -> None:
+    """Determinism: inputs in any order, loaded twice -> byte-identical JSON and text."""
+    desired, guests, observed, options, _ = load_case(path)
+    first = _plan_bytes(desired, guests, observed, options)
+    again, guests2, observed2, _, _ = load_case(path)
+    shuffled = random.Random(path.stem)
+    order = list(again)
+    shuffled.shuffle(order)
+    guest_order = list(guests2)
+    shuffled.shuffle(guest_order)
+    observed_items = list(observed2.items())
+    shuffled.shuffle(observed_items)
+    second = _plan_bytes(tuple(order), tuple(guest_order), dict(observed_items), options)
+    assert first[0].encode() == second[0].encode()
+    assert first[1].encode() == second[1].encode()
+
+
+def test_order_changes_ignores_input_order() -> None:
+    """All case plans merged, then shuffled: make_plan returns the same sequence."""
+    changes: list[Change] = []
+    depends: dict[str, tuple[str, ...]] = {}
+    for path in CASES:
+        desired, guests, observed, options, _ = load_case(path)
+        changes.extend(plan_containers(desired, guests, observed, options))
+        depends.update({s.address: s.depends_on for s in desired})
+    items = list(changes)
+    baseline = make_plan(items, depends)
+    random.Random(7).shuffle(items)
+    assert make_plan(items, depends) == baseline
