@@ -1,0 +1,33 @@
+"""Fixtures for the daemon tests: a bare origin and `git daemon` on loopback."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from daemon_gitrepo import Origin, free_port, wait_port
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Origin:
+    return Origin(tmp_path)
+
+
+@pytest.fixture
+def git_daemon(origin: Origin) -> Iterator[str]:
+    """`git daemon` serving the origin's parent dir; yields the git:// URL of the repo."""
+    port = free_port()
+    base = origin.bare.parent
+    proc = subprocess.Popen(  # noqa: S603 (fixed argument list)
+        ["git", "daemon", "--export-all", f"--base-path={base}", f"--port={port}",
+         "--reuseaddr", "--listen=127.0.0.1", "--informative-errors", str(base)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port)
+        yield f"git://127.0.0.1:{port}/{origin.bare.name}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
