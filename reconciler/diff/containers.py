@@ -1,4 +1,23 @@
-"""Field-level diff of desired against observed LXC containers into plan Changes; pure."""
+"""Field-level diff of desired against observed LXC containers into plan Changes; pure.
+
+Choices worth knowing (the case files in tests/unit/diff/cases pin each one):
+- Field paths are spec terms: `memory`, `rootfs.size`, `network[<netN index>].ip`,
+  `mountpoints[<mpN id>].size`, `dns.servers`, `features.nesting`, `startup.upDelay`, `tags`
+  (the full PVE tag list, ownership tags included), `onBoot`; values in spec units.
+- Lines of one CT: update (live keys), resize (one per disk), restart (pending keys on a CT
+  that stays running, or keys PVE already holds pending), then start/stop. Every such line
+  carries the digest read at plan time, so an applier running several lines of one CT must
+  expect the digest its own earlier line produced.
+- A locked CT (any `lock`, e.g. `create` after a crash) gets one `deferred` line: nothing
+  executable, "will retry next cycle". An unlocked CT with CREATE_PENDING_TAG is adopted:
+  diffed normally plus a `tags` update that drops the pending tag.
+- `drift: ignore` drops every line of an existing CT except that pending-tag cleanup;
+  `drift: warn` yields the same lines as enforce. `ignore` entries match a path or its
+  prefix (`network`, `network[*].hwaddr`); `state` and `node` may be ignored too.
+- Refused (report-only) while the rest of the CT still converges: disk shrink, template
+  (ostype) / unprivileged / rootfs or mount point storage change, node change, removal of a
+  volume mount point (allowed with allow_destructive), and root@pam-only keys with a token.
+"""
 
 from __future__ import annotations
 
@@ -143,7 +162,7 @@ def _existing(
     if spec.drift == DriftMode.IGNORE or is_ignored("state", matcher):
         want_state = observed.status
     stays_running = running and want_state == PowerState.RUNNING
-    if not stays_running:  # a stopped CT takes everything at once; a stop drops pending work
+    if not stays_running:  # a stopped CT takes all keys at once; PVE applies pending at start
         live, pending = live + pending, []
 
     vmid, node = observed.vmid, observed.node
@@ -163,7 +182,8 @@ def _existing(
     for field, reason in resizes:
         text = f"{reason} from {field.before} to {field.after}"
         changes.append(Change(spec.address, Action.RESIZE, text, (field,), deps, guarded))
-    waiting = sorted(observed.pending_keys) if stays_running else []
+    holding = stays_running and spec.drift != DriftMode.IGNORE
+    waiting = sorted(observed.pending_keys) if holding else []
     if pending or waiting:
         parts = [f"{', '.join(f.path for f in pending)}: {PENDING_REASON}"] if pending else []
         if waiting:
