@@ -10,7 +10,7 @@ from reconciler.store import ActionRecord, CycleRecord
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
 
 
 def pending_addresses(report: CycleReport) -> set[str]:

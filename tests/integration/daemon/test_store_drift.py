@@ -61,10 +61,10 @@ def test_since_is_the_start_of_the_unbroken_drift_run(tmp_path: Path) -> None:
     doc = drift_to_dict(report)
     minio, table = doc["drift"]  # type: ignore[misc]
     assert minio["address"] == "container/minio" and minio["commit"] == "c0ffee" * 6
-    assert [f["since"] for f in minio["fields"]] == ["2023-11-14T22:15:20+00:00",
-                                                     "2023-11-14T22:16:20+00:00"]
-    assert minio["since"] == "2023-11-14T22:15:20+00:00"
-    assert table["since"] == "2023-11-14T22:16:20+00:00" and table["commit"] is None
+    assert [f["since"] for f in minio["fields"]] == ["2023-11-14T22:15:20.000+00:00",
+                                                     "2023-11-14T22:16:20.000+00:00"]
+    assert minio["since"] == "2023-11-14T22:15:20.000+00:00"
+    assert table["since"] == "2023-11-14T22:16:20.000+00:00" and table["commit"] is None
     assert set(minio) == {"address", "fields", "since", "action", "reason", "commit"}
     json.dumps(doc)  # the JSON contract serialises as is
 
