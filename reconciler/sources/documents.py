@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 MAX_FILE_BYTES = 1024 * 1024  # a spec file is a few KiB; refuse before reading more
-MAX_NODES = 50_000  # composed nodes per file
+MAX_NODES = 20_000  # composed nodes per file; a large Table spec has a few thousand
 MAX_ALIASES = 100  # alias references per file
 MAX_EXPANDED = 100_000  # nodes per document once aliases are expanded (billion laughs)
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -96,8 +99,25 @@ class LimitError(yaml.MarkedYAMLError):
     """A file that is too big or too aliased to compose safely."""
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that counts nodes and aliases and rejects recursive anchors while composing."""
+def _safe_loader_class() -> type[Any]:
+    """safe_load's classes, with libyaml producing the events when it is installed and Python
+    composing them, so the caps below run per node (libyaml's own composer has no hook)."""
+    if not yaml.__with_libyaml__:
+        return yaml.SafeLoader
+    from yaml._yaml import CParser
+
+    class FastSafeLoader(Composer, CParser, SafeConstructor, Resolver):
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    return FastSafeLoader
+
+
+class _LineLoader(_safe_loader_class()):  # type: ignore[misc]
+    """A safe loader that counts nodes and aliases and rejects recursive anchors while composing."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -105,8 +125,8 @@ class _LineLoader(yaml.SafeLoader):
         self._alias_count = 0
         self._open_anchors: set[str] = set()
 
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+    def compose_node(self, parent: yaml.Node | None, index: int) -> Any:
+        event: Any = self.peek_event()
         mark: Any = event.start_mark
         if isinstance(event, yaml.AliasEvent):
             self._alias_count += 1
@@ -226,7 +246,13 @@ def parse_documents(text: str, display: str) -> tuple[tuple[Document, ...], tupl
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         detail = "; ".join(part for part in (exc.context, exc.problem) if part)
-        errors.append(SpecError(display, line, "", f"YAML syntax error: {detail}"))
+        # Constructor errors are well-formed YAML that safe_load refuses (e.g. !!python tags).
+        what = (
+            "unsupported YAML"
+            if isinstance(exc, yaml.constructor.ConstructorError)
+            else "YAML syntax error"
+        )
+        errors.append(SpecError(display, line, "", f"{what}: {detail}"))
     except yaml.YAMLError as exc:
         errors.append(SpecError(display, 1, "", f"YAML error: {exc}"))
     finally:
