@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from reconciler.model.containers import ContainerSpec, ObservedContainer
+from reconciler.model.units import parse_bytes
 from reconciler.providers.proxmox.propstring import CodecError
 
 # Spec field path roots (spec camelCase and model snake_case) -> PVE key groups.
@@ -41,7 +43,10 @@ _DNS_SUBPATHS = {"domain": "searchdomain", "servers": "nameserver"}
 _NOT_CONFIG = frozenset(
     {"state", "status", "rootfs", "dependsOn", "depends_on", "drift", "ignore", "labels"}
 )
-_READ_ONLY = frozenset({"template", "unprivileged", "sshPublicKeys", "ssh_public_keys", "vmid"})
+_READ_ONLY = frozenset(
+    {"template", "unprivileged", "sshPublicKeys", "ssh_public_keys", "vmid", "node"}
+)
+_DISK_PATH = re.compile(r"^(rootfs|mountpoints\[(\d+)\])\.size$")
 _PATH_ROOT = re.compile(r"^(?:settings\.)?([A-Za-z_]+)(?:\.([A-Za-z_]+))?")
 
 
@@ -62,3 +67,31 @@ def groups_for_paths(paths: Iterable[str]) -> set[str]:
             raise CodecError(f"no PVE config key for field path {path!r}")
         groups.update(_PATH_GROUPS[root])
     return groups
+
+
+def disk_for_path(path: str) -> str | None:
+    """`rootfs.size` -> `rootfs`, `mountpoints[2].size` -> `mp2`; None for other paths."""
+    match = _DISK_PATH.match(path)
+    if match is None:
+        return None
+    return "rootfs" if match.group(2) is None else f"mp{match.group(2)}"
+
+
+def wanted_size(spec: ContainerSpec, disk: str, after: object) -> int:
+    settings = spec.settings
+    if disk == "rootfs" and settings.rootfs is not None:
+        return settings.rootfs.size_bytes
+    for mount in settings.mountpoints:
+        if f"mp{mount.id}" == disk and mount.volume is not None:
+            return mount.volume.size_bytes
+    return parse_bytes(after, "G")
+
+
+def disk_size(observed: ObservedContainer, disk: str) -> int:
+    settings = observed.settings
+    if disk == "rootfs" and settings.rootfs is not None:
+        return settings.rootfs.size_bytes
+    for mount in settings.mountpoints:
+        if f"mp{mount.id}" == disk and mount.volume is not None:
+            return mount.volume.size_bytes
+    raise CodecError(f"CT {observed.vmid} has no disk {disk}")

@@ -80,7 +80,9 @@ def pending_view(guest: Guest) -> list[dict[str, Any]]:
         if key in guest.pending_delete:
             row["delete"] = 1
         rows.append(row)
-    return rows
+    # Real PVE lists every scalar key of the loaded config here, `digest` included.
+    rows.append({"key": "digest", "value": digest(guest)})
+    return sorted(rows, key=lambda row: str(row["key"]))
 
 
 def apply_pending(guest: Guest) -> None:
