@@ -1,0 +1,130 @@
+"""Read-side commands for the CLI: `reconcile status`, `history` and `drift` (plan mode only)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from reconciler.daemon import specs as spec_dirs
+from reconciler.daemon.record import iso
+from reconciler.report.drift import drift_to_dict, make_drift_report
+from reconciler.settings import Settings
+from reconciler.store import CycleRecord, Store
+
+
+class DriftUnavailable(RuntimeError):
+    """The drift report could not be made (invalid specs, unreachable API)."""
+
+
+def _cycle_dict(cycle: CycleRecord) -> dict[str, Any]:
+    return {
+        "id": cycle.id,
+        "started_at": cycle.started_at,
+        "finished_at": cycle.finished_at,
+        "seconds": cycle.seconds,
+        "revision": cycle.revision,
+        "trigger": cycle.trigger,
+        "result": cycle.result,
+        "summary": cycle.summary,
+        "error": cycle.error,
+        "actions": [
+            {"address": a.address, "action": a.action, "status": a.status,
+             "message": a.message, "seconds": a.seconds}
+            for a in cycle.actions
+        ],
+    }
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """The daemon's state as the store records it (works whether the daemon runs or not)."""
+    store = Store(settings.state_dir)
+    last = store.last()
+    rejected = store.get("rejected_revision")
+    error = store.get("rejected_error") if rejected else None
+    if error is None and last is not None and last.result != "success":
+        error = last.error or _failed_actions(last)
+    source = f"git {settings.git.url}#{settings.git.branch}" if settings.git else str(settings.specs)
+    return {
+        "revision": store.get("good_revision"),
+        "last_result": last.result if last is not None else None,
+        "last_cycle_at": last.finished_at if last is not None else None,
+        "error": error,
+        "next_run": store.get("next_run"),
+        "pending_drift": store.get("pending_drift") or 0,
+        "rejected_revision": rejected,
+        "last_trigger": last.trigger if last is not None else None,
+        "source": source,
+    }
+
+
+def _failed_actions(cycle: CycleRecord) -> str | None:
+    bad = [f"{a.address} {a.action}: {a.message}" for a in cycle.actions
+           if a.status in ("failed", "stale")]
+    return "; ".join(bad) or None
+
+
+def history(settings: Settings, n: int) -> list[dict[str, Any]]:
+    """The newest `n` cycles, newest first, each with its actions and outcomes."""
+    return [_cycle_dict(c) for c in Store(settings.state_dir).cycles(max(0, n))]
+
+
+def _specs_for_drift(
+    settings: Settings, store: Store
+) -> tuple[spec_dirs.SpecSource, str | None, Path, bool]:
+    """(source, revision, specs dir, whether the dir is a temporary export to delete)."""
+    if settings.git is None:
+        from reconciler.sources.watch import dir_revision
+
+        source = spec_dirs.make_source(settings)
+        return source, dir_revision(settings.specs), settings.specs, False
+    source = spec_dirs.make_source(settings)
+    revision = store.get("good_revision")
+    if revision is not None:
+        copy = spec_dirs.good_dir(settings, revision)
+        if copy.is_dir():
+            return source, revision, copy, False
+    revision = revision or source.latest()
+    drift_work = settings.state_dir / "specs" / "drift"
+    return source, revision, source.export(revision, drift_work), True
+
+
+def drift(settings: Settings, fmt: str) -> str:
+    """Every difference between the specs in force and reality, with its age and commit.
+
+    fmt: text | json | markdown. Raises DriftUnavailable when no plan can be made.
+    """
+    from reconciler.engine import RunOptions, load, reconcile_once
+
+    store = Store(settings.state_dir)
+    source, revision, specs_dir, temporary = _specs_for_drift(settings, store)
+    commits: dict[str, str | None] = {}
+    modes: dict[str, str] = {}
+    try:
+        desired, error = load(specs_dir)
+        if desired is None:
+            raise DriftUnavailable(error or "invalid specs")
+        report = reconcile_once(settings, specs_dir, RunOptions(apply=False, maintenance=False),
+                                revision)
+        if report.error:
+            raise DriftUnavailable(report.error)
+        for item in list(desired.containers) + list(desired.tables):
+            modes[item.address] = str(getattr(item.drift, "value", item.drift))
+            if item.source is not None and revision is not None:
+                rel = spec_dirs.relative_spec_file(item.source.file, specs_dir)
+                commits[item.address] = source.commit_of(revision, rel)
+    finally:
+        if temporary:
+            shutil.rmtree(specs_dir, ignore_errors=True)
+    plan = replace(report.plan, changes=tuple(
+        c for c in report.plan.changes if modes.get(c.address) != "ignore"))
+    doc = make_drift_report(plan, list(store.planned_cycles()), commits, revision,
+                            iso(time.time()))
+    if fmt == "json":
+        return json.dumps(drift_to_dict(doc), indent=2) + "\n"
+    from reconciler.render.markdown import render_drift_markdown, render_drift_text
+
+    return render_drift_markdown(doc) if fmt == "markdown" else render_drift_text(doc)
