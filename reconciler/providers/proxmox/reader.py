@@ -27,6 +27,7 @@ from reconciler.providers.proxmox.errors import is_missing
 log = structlog.get_logger(__name__)
 
 READ_ATTEMPTS = 3
+READ_BACKOFF = 0.2  # seconds before the first re-read; doubles per attempt
 
 
 class Caller(Protocol):
@@ -87,7 +88,7 @@ class ProxmoxReader:
             except TransientError as exc:
                 if attempt == READ_ATTEMPTS:
                     raise
-                delay = min(exc.delay, 2.0) * attempt * (0.5 + random.random() / 2)  # noqa: S311
+                delay = READ_BACKOFF * 2 ** (attempt - 1) * (0.5 + random.random() / 2)  # noqa: S311
                 log.warning("pve.read_retry", path=path, attempt=attempt, error=str(exc))
                 time.sleep(delay)
         raise AssertionError("unreachable")
