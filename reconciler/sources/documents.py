@@ -17,6 +17,7 @@ MAX_FILE_BYTES = 1024 * 1024  # a spec file is a few KiB; refuse before reading 
 MAX_NODES = 20_000  # composed nodes per file; a large Table spec has a few thousand
 MAX_ALIASES = 100  # alias references per file
 MAX_EXPANDED = 100_000  # nodes per document once aliases are expanded (billion laughs)
+MAX_DEPTH = 64  # nesting; every walk below recurses, so this also bounds the stack
 SPEC_SUFFIXES = (".yaml", ".yml")
 CONFIG_NAMES = ("reconciler.yaml", "reconciler.yml")  # the config file is never a spec
 
@@ -75,12 +76,12 @@ class Document:
         return SpecError(self.file, self.line_of(path), format_path(tuple(path)), message)
 
 
+@dataclass
 class Problems:
     """Collects the problems of one document; builders report through it."""
 
-    def __init__(self, doc: Document) -> None:
-        self.doc = doc
-        self.errors: list[SpecError] = []
+    doc: Document
+    errors: list[SpecError] = field(default_factory=list)
 
     def add(self, path: PathKey, message: str) -> None:
         self.errors.append(self.doc.error(path, message))
@@ -124,6 +125,7 @@ class _LineLoader(_safe_loader_class()):  # type: ignore[misc]
         self._node_count = 0
         self._alias_count = 0
         self._open_anchors: set[str] = set()
+        self._depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> Any:
         event: Any = self.peek_event()
@@ -138,28 +140,33 @@ class _LineLoader(_safe_loader_class()):  # type: ignore[misc]
         self._node_count += 1
         if self._node_count > MAX_NODES:
             raise LimitError(None, None, f"more than {MAX_NODES} YAML nodes", mark)
+        if self._depth >= MAX_DEPTH:
+            raise LimitError(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
         anchor = getattr(event, "anchor", None)
-        if anchor is None:
-            return super().compose_node(parent, index)
-        self._open_anchors.add(anchor)
+        if anchor is not None:
+            self._open_anchors.add(anchor)
+        self._depth += 1
         try:
             return super().compose_node(parent, index)
         finally:
+            self._depth -= 1
             self._open_anchors.discard(anchor)
 
 
-def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
-    """Node count with aliases expanded; memoised so a bomb is measured, not walked."""
+def _expanded_shape(node: yaml.Node, memo: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(node count, depth) with aliases expanded; memoised so a bomb is measured, not walked."""
     known = memo.get(id(node))
     if known is not None:
         return known
-    size = 1
+    children: list[yaml.Node] = []
     if isinstance(node, yaml.SequenceNode):
-        size += sum(_expanded_size(child, memo) for child in node.value)
+        children = list(node.value)
     elif isinstance(node, yaml.MappingNode):
-        size += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
-    memo[id(node)] = size
-    return size
+        children = [part for pair in node.value for part in pair]
+    shapes = [_expanded_shape(child, memo) for child in children]
+    shape = (1 + sum(s[0] for s in shapes), 1 + max((s[1] for s in shapes), default=0))
+    memo[id(node)] = shape
+    return shape
 
 
 def _record_lines(node: yaml.Node, path: PathKey, lines: dict[PathKey, int]) -> None:
@@ -189,10 +196,7 @@ def _find_duplicates(
     elif isinstance(node, yaml.MappingNode):
         keys: set[str] = set()
         for key_node, value_node in node.value:
-            if (
-                not isinstance(key_node, yaml.ScalarNode)
-                or key_node.tag == "tag:yaml.org,2002:merge"
-            ):
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
                 continue
             if key_node.value in keys:
                 found.append(((*path, key_node.value), key_node.start_mark.line + 1))
@@ -204,15 +208,12 @@ def _build_document(
     loader: _LineLoader, node: yaml.Node, display: str, index: int, errors: list[SpecError]
 ) -> Document | None:
     start = node.start_mark.line + 1
-    if _expanded_size(node, {}) > MAX_EXPANDED:
-        errors.append(
-            SpecError(
-                display,
-                start,
-                "",
-                f"document expands to more than {MAX_EXPANDED} nodes through aliases; refused",
-            )
-        )
+    size, depth = _expanded_shape(node, {})
+    too_big = f"more than {MAX_EXPANDED} nodes" if size > MAX_EXPANDED else None
+    too_deep = f"deeper than {MAX_DEPTH} levels" if depth > MAX_DEPTH else None
+    if too_big or too_deep:
+        message = f"document expands to {too_big or too_deep} through aliases; refused"
+        errors.append(SpecError(display, start, "", message))
         return None
     dupes: list[tuple[PathKey, int]] = []
     _find_duplicates(node, (), set(), dupes)
@@ -247,11 +248,8 @@ def parse_documents(text: str, display: str) -> tuple[tuple[Document, ...], tupl
         line = mark.line + 1 if mark else 1
         detail = "; ".join(part for part in (exc.context, exc.problem) if part)
         # Constructor errors are well-formed YAML that safe_load refuses (e.g. !!python tags).
-        what = (
-            "unsupported YAML"
-            if isinstance(exc, yaml.constructor.ConstructorError)
-            else "YAML syntax error"
-        )
+        unsupported = isinstance(exc, yaml.constructor.ConstructorError)
+        what = "unsupported YAML" if unsupported else "YAML syntax error"
         errors.append(SpecError(display, line, "", f"{what}: {detail}"))
     except yaml.YAMLError as exc:
         errors.append(SpecError(display, 1, "", f"YAML error: {exc}"))
@@ -282,13 +280,10 @@ def spec_files(root: Path) -> Iterator[Path]:
     found: list[Path] = []
     for path in root.rglob("*"):
         relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if path.suffix not in SPEC_SUFFIXES or not path.is_file():
-            continue
-        if len(relative.parts) == 1 and path.name in CONFIG_NAMES:
-            continue
-        found.append(path)
+        hidden = any(part.startswith(".") for part in relative.parts)
+        is_config = len(relative.parts) == 1 and path.name in CONFIG_NAMES
+        if not hidden and not is_config and path.suffix in SPEC_SUFFIXES and path.is_file():
+            found.append(path)
     yield from sorted(found, key=lambda p: p.relative_to(root).parts)
 
 

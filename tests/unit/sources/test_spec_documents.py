@@ -95,3 +95,15 @@ def test_non_utf8_file_is_an_error(tmp_path: Path) -> None:
     assert [str(e) for e in errors] == [
         "latin1.yaml:1: file is not UTF-8: invalid continuation byte"
     ]
+
+
+def test_deep_nesting_is_refused_before_the_stack_overflows() -> None:
+    _, errors = parse_documents("a: " + "[" * 400 + "]" * 400 + "\n", "deep.yaml")
+    assert [str(e) for e in errors] == ["deep.yaml:1: nested deeper than 64 levels; refused"]
+    chained = "a0: &a0 {x: 1}\n" + "".join(
+        f"a{i}: &a{i} " + "{k: " * 30 + f"*a{i - 1}" + "}" * 30 + "\n" for i in range(1, 5)
+    )
+    _, errors = parse_documents(chained, "chain.yaml")
+    assert [str(e) for e in errors] == [
+        "chain.yaml:1: document expands to deeper than 64 levels through aliases; refused"
+    ]
