@@ -8,7 +8,8 @@ import pytest
 from sources_spec_files import container, write
 
 from reconciler.model.containers import OWNER_TAG
-from reconciler.sources import SpecError, load_desired, validate
+from reconciler.sources import SpecError, load_desired
+from reconciler.sources.validate import validate
 
 A = container("a", 200, "192.168.4.50")
 B = container("b", 201, "192.168.4.51")
