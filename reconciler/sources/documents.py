@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -183,25 +183,25 @@ def _record_lines(node: yaml.Node, path: PathKey, lines: dict[PathKey, int]) -> 
             _record_lines(value_node, (*path, key), lines)
 
 
-def _find_duplicates(
-    node: yaml.Node, path: PathKey, seen_nodes: set[int], found: list[tuple[PathKey, int]]
-) -> None:
-    """Keys given twice in one mapping (safe_load would silently keep the last); before merging."""
-    if id(node) in seen_nodes:
+def _check_keys(node: yaml.Node, path: PathKey, seen: set[int], found: list[SpecError]) -> None:
+    """Keys that are not strings or given twice (safe_load would keep the last); before merging."""
+    if id(node) in seen:
         return
-    seen_nodes.add(id(node))
+    seen.add(id(node))
     if isinstance(node, yaml.SequenceNode):
         for index, child in enumerate(node.value):
-            _find_duplicates(child, (*path, index), seen_nodes, found)
+            _check_keys(child, (*path, index), seen, found)
     elif isinstance(node, yaml.MappingNode):
         keys: set[str] = set()
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-                continue
-            if key_node.value in keys:
-                found.append(((*path, key_node.value), key_node.start_mark.line + 1))
-            keys.add(key_node.value)
-            _find_duplicates(value_node, (*path, key_node.value), seen_nodes, found)
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            where = ("", key_node.start_mark.line + 1, format_path((*path, key)))
+            if not key_node.tag.endswith((":str", ":merge")):
+                found.append(SpecError(*where, "keys must be strings; quote it"))
+            elif key in keys:
+                found.append(SpecError(*where, "duplicate key"))
+            keys.add(key)
+            _check_keys(value_node, (*path, key), seen, found)
 
 
 def _build_document(
@@ -215,13 +215,12 @@ def _build_document(
         message = f"document expands to {too_big or too_deep} through aliases; refused"
         errors.append(SpecError(display, start, "", message))
         return None
-    dupes: list[tuple[PathKey, int]] = []
-    _find_duplicates(node, (), set(), dupes)
+    key_errors: list[SpecError] = []
+    _check_keys(node, (), set(), key_errors)
+    errors.extend(replace(error, file=display) for error in key_errors)
     data = loader.construct_document(node)  # merges `<<` into node.value, so map lines after
     lines: dict[PathKey, int] = {}
     _record_lines(node, (), lines)
-    for path, line in dupes:
-        errors.append(SpecError(display, line, format_path(path), "duplicate key"))
     return Document(display, index, start, data, lines)
 
 

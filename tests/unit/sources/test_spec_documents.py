@@ -107,3 +107,16 @@ def test_deep_nesting_is_refused_before_the_stack_overflows() -> None:
     assert [str(e) for e in errors] == [
         "chain.yaml:1: document expands to deeper than 64 levels through aliases; refused"
     ]
+
+
+def test_keys_must_be_unique_strings() -> None:
+    text = (
+        "labels:\n  1: x\n  yes: y\n  ok: z\n  ok: again\nbase: &b {a: 1}\nmerged: {<<: *b, a: 2}\n"
+    )
+    (doc,), errors = parse_documents(text, "k.yaml")
+    assert [str(e) for e in errors] == [
+        "k.yaml:2: labels['1']: keys must be strings; quote it",
+        "k.yaml:3: labels.yes: keys must be strings; quote it",
+        "k.yaml:5: labels.ok: duplicate key",
+    ]
+    assert doc.data["merged"] == {"a": 2}  # a merge override is not a duplicate
