@@ -34,8 +34,21 @@ class LoadResult:
     desired: Desired | None
 
 
+def _closest_alternative(error: ValidationError) -> ValidationError:
+    """The alternative the user most likely meant: not one whose type differs, the deepest."""
+    depth = len(error.absolute_path)
+    wrong_type = [
+        e for e in error.context if e.validator == "type" and len(e.absolute_path) == depth
+    ]
+    candidates = [e for e in error.context if e not in wrong_type] or list(error.context)
+    return max(candidates, key=lambda e: len(e.absolute_path))
+
+
 def schema_errors(doc: Document, error: ValidationError) -> Iterable[SpecError]:
     """One jsonschema error -> located SpecErrors; unknown keys and missing keys get their own path."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        yield from schema_errors(doc, _closest_alternative(error))
+        return
     path = list(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         known = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 from sources_spec_files import container, write
 
 from reconciler.model.containers import OWNER_TAG
 from reconciler.sources import SpecError, load_desired
-from reconciler.sources.validate import validate
+from reconciler.sources.documents import parse_documents
+from reconciler.sources.validate import schema_errors, validate
 
 A = container("a", 200, "192.168.4.50")
 B = container("b", 201, "192.168.4.51")
@@ -213,3 +215,27 @@ def test_missing_specs_dir_is_an_error_not_an_exception(tmp_path: Path) -> None:
     result = load_desired(tmp_path / "nope")
     assert result.desired is None
     assert [e.message for e in result.errors] == ["specs directory does not exist"]
+
+
+def test_one_of_reports_the_alternative_meant() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "t": {
+                "oneOf": [
+                    {"type": "string", "pattern": "^a$"},
+                    {"type": "object", "required": ["x"]},
+                ]
+            }
+        },
+    }
+    validator = Draft202012Validator(schema)
+    for text, want in [
+        ("t: b\n", ["s.yaml:1: t: 'b' does not match '^a$'"]),
+        ("other: 1\nt: {y: 1}\n", ["s.yaml:2: t.x: required key is missing"]),
+    ]:
+        (doc,), _ = parse_documents(text, "s.yaml")
+        got = [
+            str(e) for error in validator.iter_errors(doc.data) for e in schema_errors(doc, error)
+        ]
+        assert got == want
