@@ -90,7 +90,7 @@ def _confirm() -> bool:
 
 
 def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
-    from reconciler.render.text import render_json, render_text
+    from reconciler.render import render_json, render_text
     from reconciler.wiring import build_deps
 
     desired, error = load(settings.specs)

@@ -43,8 +43,8 @@ class Deps:
 
     observe_containers: Callable[[Sequence[Any]], Any] | None = None
     observe_tables: Callable[[Sequence[Any]], Any] | None = None
-    observe_health: Callable[[Sequence[Any], Any], Any] | None = None
-    appliers: Callable[[Desired], Sequence[Applier]] = lambda desired: ()
+    observe_health: Callable[[Sequence[Any], Any], Any] | None = None  # (tables, policies)
+    appliers: Callable[[Desired, Plan], Sequence[Applier]] = lambda desired, plan: ()
     privileged_api: bool = False
     default_node: str = "pve"
     listener: Listener | None = None
@@ -102,14 +102,14 @@ def make_full_plan(settings: Settings, desired: Desired, options: RunOptions, de
 
             changes += plan_tables(desired.tables, tables_inventory, options.allow_destructive)
     if options.maintenance and deps.observe_health is not None and desired.tables:
-        from reconciler.diff.maintenance import plan_maintenance, healthy_notes
+        from reconciler.diff.maintenance import maintenance_noops, plan_maintenance
 
         policies = {p.name: p for p in desired.policies}
         health = deps.observe_health(desired.tables, policies)
         now = datetime.now(UTC)
         maint = plan_maintenance(desired.tables, policies, health, now, ignore_window=options.ignore_window)
         changes += maint
-        notes += healthy_notes(desired.tables, policies, health, now)
+        notes += maintenance_noops(desired.tables, policies, health, now)
     if options.targets:
         changes = [c for c in changes if _targeted(c.address, options.targets)]
     return Planned(desired, make_plan(changes, _depends(desired)), tuple(notes))
@@ -133,7 +133,7 @@ def apply_plan(settings: Settings, planned: Planned, options: RunOptions, deps: 
     plan = _enforced(planned.plan, planned.desired) if options.drift_only else planned.plan
     outcomes = execute(
         plan,
-        deps.appliers(planned.desired),
+        deps.appliers(planned.desired, plan),
         ExecutorOptions(
             parallelism=settings.apply.parallelism,
             retries=settings.apply.retries,

@@ -1,0 +1,45 @@
+"""Observe table health for maintenance: one load per table that has a policy, in parallel
+(bounded); file sizes are read only where the summary says a trigger may be crossed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+
+from reconciler.model.health import TableHealth
+from reconciler.model.policies import MaintenancePolicy
+from reconciler.model.tables import TableSpec
+from reconciler.providers.iceberg.catalog import Catalogs
+from reconciler.providers.iceberg.health import read_health
+
+log = structlog.get_logger(__name__)
+
+
+def _one(catalogs: Catalogs, spec: TableSpec, policy: MaintenancePolicy) -> TableHealth | None:
+    from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+
+    try:
+        table = catalogs.get(spec.catalog).load_table((*spec.namespace, spec.name))
+    except (NoSuchTableError, NoSuchNamespaceError):
+        return None  # not created yet: nothing to maintain
+    return read_health(table, spec.address, policy.compaction)
+
+
+def observe_health(
+    catalogs: Catalogs,
+    tables: Sequence[TableSpec],
+    policies: Mapping[str, MaintenancePolicy],
+    max_workers: int = 8,
+) -> dict[str, TableHealth]:
+    """Health of every table whose policy exists; tables without one are not maintained."""
+    work = [(t, policies[t.policy]) for t in tables if t.policy and t.policy in policies]
+    if not work:
+        return {}
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(work))),
+                            thread_name_prefix="iceberg-health") as pool:
+        results = list(pool.map(lambda item: _one(catalogs, *item), work))
+    health = {t.address: h for (t, _), h in zip(work, results, strict=True) if h is not None}
+    log.info("observe.health", tables=len(work), found=len(health))
+    return health
