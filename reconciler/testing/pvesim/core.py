@@ -6,6 +6,7 @@ import copy
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ class Answer:
     status: int
     reason: str
     body: Any
+    raw: bytes | None = None
 
 
 class SimCore:
@@ -57,7 +59,11 @@ class SimCore:
         self.task_seconds = task_seconds
         self.state_file = state_file
         self._lock = threading.RLock()
-        self._log: list[RequestRecord] = []
+        # bounded so a long-running CLI simulator does not grow without limit
+        self._log: deque[RequestRecord] = deque(maxlen=100_000)
+        # read answers are cached per state generation and wall-clock second (uptime moves)
+        self._gen = 0
+        self._cache: dict[tuple[Any, ...], bytes] = {}
         if state_file is not None:
             save_file(cluster, state_file)
 
@@ -75,7 +81,8 @@ class SimCore:
     def dump(self) -> dict[str, Any]:
         """The whole state as JSON-able data (tasks advanced first)."""
         with self._lock:
-            self._advance()
+            if self._advance():
+                self._changed()
             return self.cluster.to_json()
 
     def reset(self) -> None:
@@ -83,7 +90,7 @@ class SimCore:
         with self._lock:
             self.cluster = copy.deepcopy(self._initial)
             self._log.clear()
-            self._persist()
+            self._changed()
 
     # -- dispatch ----------------------------------------------------------------------
     def handle(self, method: str, path: str, params: dict[str, Any], from_json: bool,
@@ -92,7 +99,7 @@ class SimCore:
         api_path = path[len(API):] or "/"
         try:
             body = self._dispatch(method, api_path, params, from_json, headers)
-            answer = Answer(200, "OK", {"data": body})
+            answer = body if isinstance(body, Answer) else Answer(200, "OK", {"data": body})
         except ApiError as exc:
             answer = _error_answer(exc)
         shown = {k: ("***" if k in _SECRET_KEYS else v) for k, v in params.items()}
@@ -134,18 +141,36 @@ class SimCore:
         checked = validate(merged, params_for(route.key, self.version), from_json=from_json,
                            version=self.version)
         with self._lock:
-            changed = self._advance()
-            ctx = Ctx(self.cluster, identity, self.version, self.task_seconds, time.time(),
+            now = time.time()
+            if self._advance():
+                self._changed()
+            key = (route.key, tuple(sorted(checked.items())), faults, int(now))
+            if method == "GET" and route.key in _CACHEABLE:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    return Answer(200, "OK", None, cached)
+            ctx = Ctx(self.cluster, identity, self.version, self.task_seconds, now,
                       draw.task_failure and isinstance(_returns_task(route.key), str),
                       WORKERS, frozenset(faults.offline_nodes))
             try:
-                return route.handler(ctx, checked)
+                result = route.handler(ctx, checked)
             finally:
-                if method != "GET" or changed:
-                    self._persist()
+                if method != "GET":
+                    self._changed()
+            if method == "GET" and route.key in _CACHEABLE:
+                if len(self._cache) > 64:
+                    self._cache.clear()
+                self._cache[key] = encode(Answer(200, "OK", {"data": result}))
+                return Answer(200, "OK", None, self._cache[key])
+            return result
 
     def _advance(self) -> bool:
         return advance(self.cluster, time.time(), WORKERS)
+
+    def _changed(self) -> None:
+        self._gen += 1
+        self._cache.clear()
+        self._persist()
 
     def _persist(self) -> None:
         if self.state_file is not None:
@@ -156,6 +181,7 @@ class SimCore:
         return Identity(user)
 
 
+_CACHEABLE = frozenset({"GET /cluster/resources", "GET /nodes", "GET /nodes/{node}/lxc"})
 _TASK_ROUTES = ("POST /nodes/{node}/lxc", "DELETE /nodes/{node}/lxc/{vmid}",
                 "PUT /nodes/{node}/lxc/{vmid}/resize")
 
@@ -179,4 +205,6 @@ def _error_answer(exc: ApiError) -> Answer:
 
 def encode(answer: Answer) -> bytes:
     """JSON body bytes."""
+    if answer.raw is not None:
+        return answer.raw
     return json.dumps(answer.body, separators=(",", ":")).encode("utf-8")

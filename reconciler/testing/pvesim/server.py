@@ -70,6 +70,8 @@ class SimHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # small header/body writes + Nagle + delayed ACK would add ~40 ms per answer
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             self.request.do_handshake()
         except (ssl.SSLError, OSError):

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .conf import effective
 from .state import GIB, Cluster, Guest, Node, Storage
-from .validate import parse_propstr
 from .volumes import parse_size, used_bytes
 
 MIB = 1024 * 1024
 
 
+_SIZE_RE = re.compile(r"(?:^|,)size=([^,]+)")
+
+
 def _disk_size(config: dict[str, Any]) -> int:
-    root = config.get("rootfs")
-    if not root:
+    # a plain regex: this runs for every guest on every /cluster/resources call
+    m = _SIZE_RE.search(str(config.get("rootfs", "")))
+    try:
+        return parse_size(m.group(1)) if m else 0
+    except ValueError:
         return 0
-    size = parse_propstr("rootfs", str(root), "8.3").get("size")
-    return parse_size(str(size)) if size else 0
 
 
 def guest_summary(cl: Cluster, guest: Guest, now: float) -> dict[str, Any]:

@@ -19,7 +19,7 @@ def _run(tmp: Path, *extra: str) -> Iterator[ProxmoxAPI]:
     ca = tmp / "ca.pem"
     cmd = [sys.executable, "-m", "reconciler.testing.pvesim", "--host", "127.0.0.1",
            "--port", "0", "--token", "root@pam!reconciler=s3cret", "--cert-out", str(ca), *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)  # noqa: S603 - fixed argv
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()

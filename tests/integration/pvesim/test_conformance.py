@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from proxmoxer import ResourceException
 
-from reconciler.testing.pvesim import PveSim
 from reconciler.testing.pvesim.schema import create_params, propstr_format, update_params
 
 from .helpers import create_ct, wait

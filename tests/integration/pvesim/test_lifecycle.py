@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from proxmoxer import ResourceException
@@ -72,7 +73,7 @@ def test_failed_create_removes_ct(pvesim: PveSim) -> None:
 def test_create_sync_errors(pvesim: PveSim) -> None:
     api = pvesim.api()
     create_ct(api, 100)
-    cases = [
+    cases: list[tuple[dict[str, Any], int, str, dict[str, str] | None]] = [
         ({"vmid": 100}, 500, "CT 100 already exists on node 'pve'", None),
         ({"vmid": 101, "rootfs": "foo:8"}, 500, "storage 'foo' does not exist", None),
         ({"vmid": 101, "rootfs": None}, 400, "Parameter verification failed.",
