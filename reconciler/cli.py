@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from reconciler.apply.executor import Listener
 from reconciler.engine import Deps, RunOptions, load, make_full_plan
 from reconciler.plan.change import Change
 from reconciler.report.outcome import Outcome, Status
@@ -21,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, default=None, help="config file (default ./reconciler.yaml, then /etc/reconciler/reconciler.yaml)")
     parser.add_argument("--dry-run", action="store_true", help="same as `reconcile plan`")
     parser.add_argument("--no-color", action="store_true")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="-v: info logs, -vv: debug logs (stderr)")
     sub = parser.add_subparsers(dest="command")
     validate = sub.add_parser("validate", help="check specs; exit 0 valid, 1 invalid")
     validate.add_argument("dir", nargs="?", type=Path)
@@ -47,6 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_logs(verbose: int, daemon: bool) -> None:
+    import logging
+
+    from reconciler.daemon.logs import configure_logging
+
+    levels = (logging.INFO if daemon else logging.WARNING, logging.INFO, logging.DEBUG)
+    configure_logging(json_lines=None, level=levels[min(verbose, 2)])
+
+
 def _settings(path: Path | None) -> Settings:
     from reconciler.sources.config import load_settings
 
@@ -70,15 +81,28 @@ def _cmd_validate(settings: Settings, directory: Path | None) -> int:
     return EXIT_OK
 
 
-def _progress(event: str, change: Change, outcome: Outcome | None) -> None:
-    label = f"{change.address} ({change.action.value})"
-    if event == "start":
-        print(f"{label}: applying...", flush=True)
-    elif event == "retry" and outcome is not None:
-        print(f"{label}: retrying after: {outcome.message}", flush=True)
-    elif event == "done" and outcome is not None:
-        extra = f" - {outcome.message}" if outcome.message else ""
-        print(f"{label}: {outcome.status.value} in {outcome.seconds:.1f}s{extra}", flush=True)
+def _progress_printer() -> Listener:
+    """Progress lines while tasks run; one lock so parallel lines never interleave."""
+    import threading
+
+    lock = threading.Lock()
+
+    def emit(event: str, change: Change, outcome: Outcome | None) -> None:
+        label = f"{change.address} ({change.action.value})"
+        if event == "start":
+            line = f"{label}: applying..."
+        elif event == "retry" and outcome is not None:
+            line = f"{label}: retrying after: {outcome.message}"
+        elif event == "done" and outcome is not None:
+            extra = f" - {outcome.message}" if outcome.message else ""
+            line = f"{label}: {outcome.status.value} in {outcome.seconds:.1f}s{extra}"
+        else:
+            return
+        with lock:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+    return emit
 
 
 def _confirm() -> bool:
@@ -130,7 +154,7 @@ def _apply(settings: Settings, planned: object, options: RunOptions, deps: Deps,
 
     assert isinstance(planned, Planned)
     with _lock(settings):
-        report = apply_plan(settings, planned, options, replace(deps, listener=None if as_json else _progress))
+        report = apply_plan(settings, planned, options, replace(deps, listener=None if as_json else _progress_printer()))
     counts: dict[str, int] = {}
     for outcome in report.outcomes:
         counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
@@ -157,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command is None:
         _parser().print_help()
         return EXIT_ERROR
+    _configure_logs(args.verbose, daemon=command == "daemon")
     if args.command is None:
         args.output, args.target, args.prune, args.allow_destructive = "text", [], False, False
     try:
