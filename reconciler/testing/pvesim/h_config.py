@@ -32,7 +32,14 @@ from .schema import config_keys, schema_key
 from .state import Cluster, Guest, Task
 from .tasks import check_injected, start_task
 from .validate import parse_propstr, render_propstr
-from .volumes import format_size, mount_type, parse_size
+from .volumes import (
+    alloc_request,
+    format_size,
+    mount_type,
+    parse_size,
+    require_rootdir,
+    storage_on_node,
+)
 
 _RESIZE = re.compile(r"^(\+)?(\d+(?:\.\d+)?)([KMGT])?$")
 
@@ -91,6 +98,7 @@ def put_config(ctx: Ctx, p: Params) -> None:
         for key in delete:
             if is_mount_key(key):
                 raise fail(f"can't update CT {guest.vmid} drive '{key}' - protection mode enabled")
+    _precheck_storages(ctx, guest, opts)
     running = guest.status == "running"
     if running:
         errors = {k: f"unable to hotplug {k}: {err}" for k, v in sorted(opts.items())
@@ -105,6 +113,16 @@ def put_config(ctx: Ctx, p: Params) -> None:
         _set(ctx, guest, key, _canonical(ctx, guest, key, value), running)
     for key in delete:
         _delete(guest, key, running)
+
+
+def _precheck_storages(ctx: Ctx, guest: Guest, opts: Params) -> None:
+    """Check every storage to allocate on first, so a failing PUT changes nothing."""
+    for key, value in sorted(opts.items()):
+        if is_mount_key(key):
+            fmt = "rootfs" if key == "rootfs" else "mp"
+            req = alloc_request(str(parse_propstr(fmt, str(value), ctx.version)["volume"]))
+            if req:
+                require_rootdir(storage_on_node(ctx.cluster, req[0], guest.node))
 
 
 def _canonical(ctx: Ctx, guest: Guest, key: str, value: Any) -> Any:

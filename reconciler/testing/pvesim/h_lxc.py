@@ -125,8 +125,13 @@ def _build_config(ctx: Ctx, p: Params, salt: int) -> tuple[dict[str, Any], list[
     template_volume(cl, template)
     storage = str(p.get("storage", "local"))
     conf: dict[str, Any] = {}
+    warnings: list[str] = []
     for key, value in p.items():
-        if key in CREATE_ONLY or key.startswith("unused"):
+        if key.startswith("unused"):
+            # PVE manages unusedN itself: a create ignores them with a warning
+            warnings.append(f"WARN: ignoring '{key}' - unused volumes are managed internally")
+            continue
+        if key in CREATE_ONLY:
             continue
         if is_mount_key(key):
             conf[key] = canonical_mount(ctx, vmid, node, key, str(value), storage)
@@ -149,7 +154,8 @@ def _build_config(ctx: Ctx, p: Params, salt: int) -> tuple[dict[str, Any], list[
     log = [f"extracting archive '/var/lib/vz/template/cache/{name}'",
            "Total bytes read: 524288000 (500MiB, 250MiB/s)",
            f"Detected container architecture: {conf['arch']}",
-           "Creating SSH host key 'ssh_host_ed25519_key' - this may take some time ..."]
+           "Creating SSH host key 'ssh_host_ed25519_key' - this may take some time ...",
+           *warnings]
     return conf, log
 
 

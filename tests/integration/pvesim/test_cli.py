@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from proxmoxer import ProxmoxAPI
+import pytest
+from proxmoxer import ProxmoxAPI, ResourceException
 
 from .helpers import TEMPLATE, wait
 
@@ -54,7 +55,8 @@ def test_seed_and_version(tmp_path: Path) -> None:
                                "rootfs": "local-lvm:vm-200-disk-0,size=8G"}},
                    {"vmid": 300, "node": "pve1", "type": "qemu"}],
     }))
-    with _run(tmp_path, "--seed", str(seed), "--version", "9.0") as api:
+    with _run(tmp_path, "--seed", str(seed), "--version", "9.0",
+              "--fault-offline-node", "pve1") as api:
         assert api.version.get()["release"] == "9.0"
         vms = {v["vmid"]: v for v in api.cluster.resources.get(type="vm")}
         assert vms[200]["status"] == "running" and vms[200]["node"] == "pve2"
@@ -62,3 +64,11 @@ def test_seed_and_version(tmp_path: Path) -> None:
         assert api.nodes("pve2").lxc(200).config.get()["memory"] == 1024
         vol = api.nodes("pve2").storage("local-lvm").content.get(vmid=200)
         assert vol[0]["size"] == 8 * 2**30
+        assert {n["node"]: n["status"] for n in api.nodes.get()} == {"pve1": "offline",
+                                                                     "pve2": "online"}
+        with pytest.raises(ResourceException) as exc:
+            api.nodes("pve2").lxc.post(vmid=300, ostemplate=TEMPLATE, rootfs="local-lvm:8")
+        assert exc.value.content == "VM 300 already exists on node 'pve1'"
+        with pytest.raises(ResourceException) as exc:
+            api.nodes("pve1").lxc.get()
+        assert exc.value.status_code == 595

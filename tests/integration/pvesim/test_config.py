@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from proxmoxer import ResourceException
 
@@ -10,7 +13,7 @@ from reconciler.testing.pvesim import PveSim
 from .helpers import create_ct, wait
 
 
-def _err(call, *args, **kwargs) -> ResourceException:  # type: ignore[no-untyped-def]
+def _err(call: Callable[..., Any], *args: Any, **kwargs: Any) -> ResourceException:
     with pytest.raises(ResourceException) as exc:
         call(*args, **kwargs)
     return exc.value

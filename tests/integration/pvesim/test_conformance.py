@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from proxmoxer import ResourceException
 
+from reconciler.testing.pvesim import PveSim
 from reconciler.testing.pvesim.schema import create_params, propstr_format, update_params
 
 from .helpers import create_ct, wait
@@ -88,7 +90,7 @@ def test_against_reference_json_when_present() -> None:
             assert spec.optional == bool(ref_fmt[sub].get("optional")), (fmt_name, sub)
 
 
-def test_pve9_keys_only_on_pve9(pvesim_factory) -> None:  # type: ignore[no-untyped-def]
+def test_pve9_keys_only_on_pve9(pvesim_factory: Callable[..., PveSim]) -> None:
     assert not PVE9_ONLY & set(create_params("8.3"))
     old = pvesim_factory(version="8.3").api()
     with pytest.raises(ResourceException) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -71,7 +72,7 @@ def test_latency(pvesim: PveSim) -> None:
     assert time.monotonic() - started >= 0.15
 
 
-def test_offline_node(pvesim_factory) -> None:  # type: ignore[no-untyped-def]
+def test_offline_node(pvesim_factory: Callable[..., PveSim]) -> None:
     sim = pvesim_factory(faults=Faults(offline_nodes=("pve",)))
     api = sim.api()
     with pytest.raises(ResourceException) as exc:

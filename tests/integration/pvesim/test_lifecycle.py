@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -44,7 +46,7 @@ def test_missing_rootfs_defaults_to_storage_4g(pvesim: PveSim) -> None:
     assert api.nodes("pve").lxc(100).config.get()["rootfs"] == "local-lvm:vm-100-disk-0,size=4G"
 
 
-def test_lock_create_visible_while_task_runs(pvesim_factory) -> None:  # type: ignore[no-untyped-def]
+def test_lock_create_visible_while_task_runs(pvesim_factory: Callable[..., PveSim]) -> None:
     sim = pvesim_factory(task_seconds=0.6)
     api = sim.api()
     upid = api.nodes("pve").lxc.post(vmid=100, ostemplate=TEMPLATE, rootfs="local-lvm:8")
@@ -131,7 +133,7 @@ def test_protection_blocks_delete(pvesim: PveSim) -> None:
     assert exc.value.content == "can't remove CT 100 - protection mode enabled"
 
 
-def test_blocking_status_with_task_duration(pvesim_factory) -> None:  # type: ignore[no-untyped-def]
+def test_blocking_status_with_task_duration(pvesim_factory: Callable[..., PveSim]) -> None:
     sim = pvesim_factory(task_seconds=0.3)
     api = sim.api()
     started = time.monotonic()
@@ -169,3 +171,35 @@ def test_resources_nodes_storage(pvesim: PveSim) -> None:
     assert [t["volid"] for t in tmpl] == [TEMPLATE]
     listed = api.nodes("pve").lxc.get()
     assert listed[0]["vmid"] == 100 and listed[0]["status"] == "stopped"
+
+
+def test_locked_ct_refuses_delete_and_resize_synchronously(pvesim: PveSim) -> None:
+    api = pvesim.api()
+    create_ct(api, 100)
+    ct = api.nodes("pve").lxc(100)
+    ct.config.put(lock="backup")
+    for call in (ct.delete, lambda: ct.resize.put(disk="rootfs", size="+1G")):
+        with pytest.raises(ResourceException) as exc:
+            call()
+        assert (exc.value.status_code, exc.value.content) == (500, "CT is locked (backup)")
+
+
+def test_warnings_exit_status(pvesim: PveSim) -> None:
+    api = pvesim.api()
+    status = create_ct(api, 100, unused0="local-lvm:vm-100-disk-9")
+    assert status["exitstatus"] == "WARNINGS: 1"
+    assert api.nodes("pve").tasks(status["upid"]).log.get()[-1]["t"] == "TASK WARNINGS: 1"
+    assert "unused0" not in api.nodes("pve").lxc(100).config.get()
+
+
+def test_concurrent_creates_are_consistent(pvesim: PveSim) -> None:
+    def make(vmid: int) -> str:
+        return str(create_ct(pvesim.api(), vmid)["exitstatus"])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(make, range(200, 212)))
+    assert results == ["OK"] * 12
+    api = pvesim.api()
+    assert sorted(g["vmid"] for g in api.cluster.resources.get(type="vm")) == list(range(200, 212))
+    vols = [v["volid"] for v in api.nodes("pve").storage("local-lvm").content.get()]
+    assert len(vols) == len(set(vols)) == 12
