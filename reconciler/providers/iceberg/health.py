@@ -51,7 +51,7 @@ def read_health(table: Table, address: str, compaction: Compaction | None) -> Ta
     if current is None:
         return TableHealth(address, snapshots=snapshots, ref_snapshot_ids=refs,
                            gc_enabled=gc_enabled)
-    summary = dict(current.summary.items()) if current.summary is not None else {}
+    summary = dict(current.summary.additional_properties) if current.summary is not None else {}
     data_files = _summary_int(summary, "total-data-files")
     total_bytes = _summary_int(summary, "total-files-size")
     small_files: int | None = None

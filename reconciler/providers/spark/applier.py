@@ -19,12 +19,8 @@ from reconciler.apply.errors import ApplyError, PermanentError, TransientError
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableSpec
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Change
-from reconciler.providers.spark.jobs import (
-    JobError,
-    catalog_conf,
-    procedure_call,
-    resolve_env_refs,
-)
+from reconciler.providers.iceberg.catalog import CatalogConfigError, resolve_properties
+from reconciler.providers.spark.jobs import JobError, catalog_conf, procedure_call
 from reconciler.providers.spark.runner import ActionResult, JobResult, log_tail, run_table_job
 from reconciler.report.outcome import Outcome, Status
 from reconciler.settings import Settings
@@ -122,11 +118,12 @@ class SparkMaintenanceApplier:
         try:
             if table is None:
                 raise JobError(f"{address} is not a table of the desired state")
-            props = resolve_env_refs(self._settings.catalog(table.catalog), self._env)
+            props, _ = resolve_properties(table.catalog, self._settings.catalog(table.catalog),
+                                          self._env, Path(self._settings.state_dir))
             conf = catalog_conf(table.catalog, props)
             calls = [procedure_call(table.catalog, (*table.namespace, table.name), c)
                      for c in batch]
-        except (JobError, KeyError, ValueError) as exc:
+        except (JobError, CatalogConfigError, KeyError, ValueError) as exc:
             self._record_all(batch, PermanentError(f"cannot build the Spark job: {exc}"))
             return
         limit = self._limits.get(table.policy or "", self._default_limit)

@@ -53,17 +53,6 @@ class ProcedureCall:
     sql: str
 
 
-def resolve_env_refs(props: Mapping[str, str], env: Mapping[str, str]) -> dict[str, str]:
-    """`password_env: LAKE_PW` -> `password: <value of $LAKE_PW>` (config never holds secrets)."""
-    resolved = {k: v for k, v in props.items() if not k.endswith("_env")}
-    for key, var in props.items():
-        if key.endswith("_env"):
-            if var not in env:
-                raise JobError(f"catalog setting {key}: environment variable {var} is not set")
-            resolved[key[: -len("_env")]] = env[var]
-    return resolved
-
-
 def _jdbc(uri: str) -> tuple[str, dict[str, str], dict[str, str], str]:
     """SQLAlchemy URI -> (jdbc uri, conf, secrets, driver jar)."""
     if uri.startswith("sqlite:///"):
@@ -79,7 +68,8 @@ def _jdbc(uri: str) -> tuple[str, dict[str, str], dict[str, str], str]:
 
 
 def catalog_conf(name: str, props: Mapping[str, str]) -> CatalogConf:
-    """pyiceberg catalog properties (env references already resolved) -> Spark catalog conf."""
+    """pyiceberg catalog properties (after providers.iceberg.catalog.resolve_properties)
+    -> Spark catalog conf."""
     uri = props.get("uri", "")
     kind = props.get("type") or ("hive" if uri.startswith("thrift://")
                                  else "rest" if uri.startswith(("http://", "https://")) else "sql")
