@@ -28,8 +28,11 @@ def resources(ctx: Ctx, p: Params) -> list[dict[str, Any]]:
     cl, kind = ctx.cluster, p.get("type")
     out: list[dict[str, Any]] = []
     if kind in (None, "vm"):
-        out.extend(resource_guest(cl, g, ctx.now) for g in sorted(
-            cl.guests.values(), key=lambda g: g.vmid))
+        for guest in sorted(cl.guests.values(), key=lambda g: g.vmid):
+            row = resource_guest(cl, guest, ctx.now)
+            if guest.node in ctx.offline:
+                row["status"] = "unknown"  # PVE cannot tell while the node is unreachable
+            out.append(row)
     if kind in (None, "node"):
         out.extend(node_row(cl, n, n.node in ctx.offline) for n in
                    sorted(cl.nodes.values(), key=lambda n: n.node))

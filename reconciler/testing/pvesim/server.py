@@ -130,7 +130,9 @@ class SimHandler(BaseHTTPRequestHandler):
 
     def _send(self, answer: Answer) -> None:
         data = encode(answer)
-        self.send_response(answer.status, answer.reason)
+        # the status line is latin-1 on the wire; never let a message break the answer
+        reason = answer.reason.encode("latin-1", "replace").decode("latin-1")
+        self.send_response(answer.status, reason)
         self.send_header("Content-Type", "application/json;charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "max-age=0")

@@ -131,8 +131,11 @@ def build_cluster(seed: dict[str, Any]) -> Cluster:
     if seed.get("format") == STATE_FORMAT:
         return Cluster.from_json(seed)
     cl = Cluster()
+    bridges = [str(b) for b in seed.get("bridges", ["vmbr0"])]
     for item in seed.get("nodes", [{"node": "pve"}]):
-        node = Node(**item) if isinstance(item, dict) else Node(node=str(item))
+        spec: dict[str, Any] = dict(item) if isinstance(item, dict) else {"node": str(item)}
+        spec.setdefault("bridges", list(bridges))
+        node = Node(**spec)
         cl.nodes[node.node] = node
     default_storages: list[dict[str, Any]] = [
         {"storage": "local", "type": "dir", "content": ["vztmpl", "iso", "backup"]},

@@ -72,3 +72,4 @@ def test_seed_and_version(tmp_path: Path) -> None:
         with pytest.raises(ResourceException) as exc:
             api.nodes("pve1").lxc.get()
         assert exc.value.status_code == 595
+        assert vms[300]["status"] == "unknown"  # its node is offline

@@ -133,10 +133,14 @@ def test_ticket_login_and_csrf(pvesim: PveSim) -> None:
     assert ok.json()["data"].endswith(":vzcreate:100:root@pam:")
 
 
-def test_proxmoxer_password_login(pvesim: PveSim) -> None:
+def test_proxmoxer_password_login_and_renewal(pvesim: PveSim) -> None:
     api = ProxmoxAPI(pvesim.host, port=pvesim.port, user="root@pam", password="rootpw",
                      verify_ssl=pvesim.ca_file, timeout=30)
     assert api.nodes.get()[0]["node"] == "pve"
+    ticket = api.get_tokens()[0]
+    renewed = requests.post(f"{pvesim.url}/api2/json/access/ticket", verify=pvesim.ca_file,
+                            data={"username": "root@pam", "password": ticket}, timeout=10)
+    assert renewed.status_code == 200 and renewed.json()["data"]["ticket"] != ticket
 
 
 def test_upid_raw_and_percent_encoded(pvesim: PveSim) -> None:
