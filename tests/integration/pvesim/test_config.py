@@ -143,3 +143,16 @@ def test_snapshots(pvesim: PveSim) -> None:
     assert missing["exitstatus"] == "snapshot 'nope' does not exist"
     wait(api, ct.snapshot("before").delete())
     assert [s["name"] for s in ct.snapshot.get()] == ["current"]
+
+
+def test_create_with_start_and_rollback_with_start(pvesim: PveSim) -> None:
+    api = pvesim.api()
+    create_ct(api, start=1)
+    ct = api.nodes("pve").lxc(100)
+    assert ct.status.current.get()["status"] == "running"
+    wait(api, ct.snapshot.post(snapname="s1"))
+    assert ct.config.get(snapshot="s1")["hostname"] == "CT100"
+    wait(api, ct.snapshot("s1").rollback.post(start=1))
+    assert ct.status.current.get()["status"] == "running"
+    assert ct.config.get()["parent"] == "s1"
+    assert [s.get("running") for s in ct.snapshot.get() if s["name"] == "current"] == [1]
