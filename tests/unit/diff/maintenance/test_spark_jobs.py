@@ -1,0 +1,73 @@
+"""Pure Spark job builders: catalog conf per back-end, CALL statements, spark-submit argv."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.plan.change import Action, Change
+from reconciler.providers.spark.jobs import (
+    JobError,
+    catalog_conf,
+    procedure_call,
+    sql_string,
+    submit_argv,
+)
+from reconciler.settings import SparkSettings
+
+PG = {"uri": "postgresql+psycopg2://iceberg:s%40cret@db.local:5433/lake",
+      "warehouse": "file:///srv/wh"}
+
+
+def test_sqlite_catalog_conf() -> None:
+    conf = catalog_conf("lake", {"uri": "sqlite:////var/lib/r/lake.db", "warehouse": "file:///w"})
+    values = dict(conf.conf)
+    assert values["spark.sql.catalog.lake"] == "org.apache.iceberg.spark.SparkCatalog"
+    assert values["spark.sql.catalog.lake.uri"] == "jdbc:sqlite:/var/lib/r/lake.db"
+    assert values["spark.sql.catalog.lake.jdbc.init-catalog-tables"] == "false"
+    assert values["spark.sql.catalog.lake.cache-enabled"] == "false"
+    assert conf.jars == ("/usr/share/java/sqlite-jdbc.jar",) and conf.secrets == ()
+
+
+def test_postgres_password_is_a_secret_never_on_the_command_line() -> None:
+    conf = catalog_conf("lake", PG)
+    assert dict(conf.conf)["spark.sql.catalog.lake.uri"] == "jdbc:postgresql://db.local:5433/lake"
+    assert dict(conf.conf)["spark.sql.catalog.lake.jdbc.user"] == "iceberg"
+    assert conf.secrets == (("spark.sql.catalog.lake.jdbc.password", "s@cret"),)
+    argv = submit_argv("spark-submit", SparkSettings(master="spark://spark:7077",
+                                                     jars=("/x.jar",), conf=(("a.b", "c"),)),
+                       conf, "/rt.jar", "/job_main.py", "/state/job.json", "maintain-x")
+    assert not any("s@cret" in arg or "s%40cret" in arg for arg in argv)
+    assert argv[argv.index("--master") + 1] == "spark://spark:7077"
+    assert argv[argv.index("--jars") + 1] == "/rt.jar,/usr/share/java/postgresql.jar,/x.jar"
+    assert "a.b=c" in argv and "spark.ui.enabled=false" in argv
+    assert argv[-2:] == ["/job_main.py", "/state/job.json"]
+
+
+def test_hive_and_rest() -> None:
+    assert dict(catalog_conf("h", {"uri": "thrift://hive:9083"}).conf)["spark.sql.catalog.h.type"] \
+        == "hive"
+    rest = catalog_conf("r", {"uri": "https://cat", "credential": "id:key"})
+    assert dict(rest.conf)["spark.sql.catalog.r.type"] == "rest"
+    assert rest.secrets == (("spark.sql.catalog.r.credential", "id:key"),)
+
+
+def test_procedure_calls() -> None:
+    rewrite = Change("table/lake.sales.orders", Action.REWRITE_DATA_FILES, "r", options=(
+        ("strategy", "binpack"), ("where", "region = 'eu'"),
+        ("target-file-size-bytes", "134217728")))
+    assert procedure_call("lake", ("sales", "orders"), rewrite).sql == (
+        "CALL `lake`.system.rewrite_data_files(table => '`sales`.`orders`', strategy => 'binpack',"
+        " where => 'region = \\'eu\\'', options => map('target-file-size-bytes', '134217728'))")
+    expire = Change("table/lake.sales.orders", Action.EXPIRE_SNAPSHOTS, "e", options=(
+        ("older_than", "2025-03-03T12:00:00+00:00"), ("retain_last", 10)))
+    assert procedure_call("lake", ("sales", "orders"), expire).sql.endswith(
+        "older_than => TIMESTAMP '2025-03-03 12:00:00+00:00', retain_last => 10)")
+    bad = Change("table/x", Action.EXPIRE_SNAPSHOTS, "e", options=(("older_than", "'; DROP"),))
+    with pytest.raises(ValueError):
+        procedure_call("lake", ("x",), bad)
+    with pytest.raises(JobError):
+        procedure_call("lake", ("x",), Change("table/x", Action.DEFERRED, "d"))
+
+
+def test_sql_string_escapes_backslash_and_quote() -> None:
+    assert sql_string("a\\'b") == "'a\\\\\\'b'"
