@@ -98,12 +98,17 @@ class Daemon:
 
     # the loop ---------------------------------------------------------------------------
     def run(self) -> int:
-        services = Services(self).start()
         previous = {
             signal.SIGTERM: signal.signal(signal.SIGTERM, lambda s, f: self.stop()),
             signal.SIGINT: signal.signal(signal.SIGINT, lambda s, f: self.stop()),
             signal.SIGHUP: signal.signal(signal.SIGHUP, lambda s, f: self.request("signal")),
         }
+        try:
+            services = Services(self).start()
+        except BaseException:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            raise
         spec_dirs.clear_work(self.settings)
         self.notifier.ready(self._status_line("starting"))
         self.notifier.start_watchdog()
@@ -202,8 +207,10 @@ class Daemon:
     def _deps(self) -> Any:
         from reconciler.wiring import build_deps
 
+        bound = log.bind(**structlog.contextvars.get_contextvars())  # pool threads lack them
         return replace(build_deps(self.settings), stop_requested=self._stop.is_set,
-                       listener=_log_action)
+                       listener=lambda event, change, outcome: _log_action(
+                           bound, event, change, outcome))
 
     def _reconcile(self, trigger: str, started: float, full: bool) -> str:
         from reconciler.engine import RunOptions, reconcile_once
@@ -249,8 +256,8 @@ class Daemon:
         return line
 
 
-def _log_action(event: str, change: Any, outcome: Any) -> None:
-    bound = log.bind(address=change.address, action=change.action.value)
+def _log_action(logger: Any, event: str, change: Any, outcome: Any) -> None:
+    bound = logger.bind(address=change.address, action=change.action.value)
     if event == "start":
         bound.info("action.start")
     elif outcome is not None:

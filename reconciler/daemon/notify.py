@@ -24,6 +24,7 @@ def sd_notify(message: str, env: Mapping[str, str] | None = None) -> bool:
         return False
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.setblocking(False)  # a stalled reader must never stall the daemon
             sock.connect(address)
             sock.sendall(message.encode("utf-8"))
     except OSError:

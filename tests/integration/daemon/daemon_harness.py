@@ -76,7 +76,8 @@ class DaemonProcess:
         self.config = config
         self.settings: Settings = load_settings(config)
         self.log = config.parent / "daemon.log"
-        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        self.env = {**os.environ, "PYTHONPATH": path, "WEBHOOK_SECRET": WEBHOOK_SECRET,
                     "PVE_TOKEN_SECRET": sim.token_secret, **(extra_env or {})}
         for key in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "INVOCATION_ID"):
             if extra_env is None or key not in extra_env:

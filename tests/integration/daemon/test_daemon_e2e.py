@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,7 +39,7 @@ def _memory(sim: Any, vmid: int) -> int | None:
 
 
 def _creates(sim: Any, vmid: int) -> int:
-    return sum(1 for r in sim.requests if r.method == "POST" and r.path.endswith("/lxc")
+    return sum(1 for r in sim.requests() if r.method == "POST" and r.path.endswith("/lxc")
                and str(r.params.get("vmid")) == str(vmid))
 
 
@@ -115,7 +116,8 @@ def cycle_start(cycle: dict[str, Any]) -> float:
 
 
 def test_drift_timer_heals_enforce_and_only_reports_warn(
-    origin: Origin, pvesim: Any, tmp_path: Path, daemons: list[DaemonProcess]
+    origin: Origin, pvesim: Any, tmp_path: Path, daemons: list[DaemonProcess],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     origin.commit({"specs/e.yaml": container("e", 221, "1GiB", drift="enforce"),
                    "specs/w.yaml": container("w", 222, "1GiB", drift="warn")})
@@ -133,6 +135,7 @@ def test_drift_timer_heals_enforce_and_only_reports_warn(
     daemon.until("enforce healed", lambda: _memory(pvesim, 221) == 1024, timeout=30)
     daemon.until("drift cycle recorded", lambda: daemon.status()["pending_drift"] == 1)
     assert _memory(pvesim, 222) == 3072  # warn: reported, never applied by the timer
+    monkeypatch.setenv("PVE_TOKEN_SECRET", pvesim.token_secret)
     report = json.loads(drift(daemon.settings, "json"))
     (entry,) = report["drift"]
     assert entry["address"] == "container/w" and entry["action"] == "update"
@@ -150,37 +153,55 @@ def test_sd_notify_sigterm_and_restart_without_duplicate_work(
     sock_path = str(tmp_path / "notify.sock")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(sock_path)
-    sock.settimeout(30)
+    sock.settimeout(0.5)
+    messages: list[str] = []
+    done = threading.Event()
+
+    def collect() -> None:  # like systemd: always reading
+        while not done.is_set():
+            try:
+                messages.append(sock.recv(4096).decode())
+            except TimeoutError:
+                continue
+
+    collector = threading.Thread(target=collect)
+    collector.start()
     config = write_config(tmp_path, origin.url, sim, poll="1h")
     daemon = DaemonProcess(config, sim, {"NOTIFY_SOCKET": sock_path, "WATCHDOG_USEC": "1000000"})
     daemons.append(daemon.start())
-    messages = [sock.recv(4096).decode()]
-    assert messages[0].startswith("READY=1\nSTATUS=")
-    daemon.until("an action started", lambda: "action.start" in daemon.output(), timeout=30)
-    daemon.signal(signal.SIGTERM)
-    assert daemon.wait(timeout=60) == 0
-    while True:
-        try:
-            messages.append(sock.recv(4096).decode())
-        except TimeoutError:
-            break
-        if messages[-1].startswith("STOPPING=1"):
-            break
+    try:
+        daemon.until("an action started", lambda: "action.start" in daemon.output(), timeout=30)
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait(timeout=60) == 0
+        time.sleep(0.6)
+    finally:
+        done.set()
+        collector.join()
+        sock.close()
+    assert messages[0].startswith("READY=1\nSTATUS=revision")
     assert "WATCHDOG=1" in messages and messages[-1].startswith("STOPPING=1")
+    assert any(m.startswith("STATUS=revision") and "last" in m for m in messages[1:])
     assert len([vm for vm in (ct_config(sim, 230 + i) for i in range(3)) if vm]) < 3
 
+    starts = daemon.output().count("action.start")
     again = DaemonProcess(config, sim).start()  # picks up where the first one stopped
     daemons.append(again)
-    again.until("converged", lambda: all(ct_config(sim, 230 + i) for i in range(3))
-                and again.status()["last_result"] == "success", timeout=90)
-    again.signal(signal.SIGKILL)
+    again.until("another action", lambda: again.output().count("action.start") > starts)
+    again.signal(signal.SIGKILL)  # mid-apply, no chance to clean up
     again.wait()
+
+    before = len(again.history())
     third = DaemonProcess(config, sim).start()
     daemons.append(third)
-    third.until("restart cycle", lambda: third.history()[0]["trigger"] == "start"
-                and third.history()[0]["result"] == "success", timeout=60)
-    assert all(_creates(sim, 230 + i) == 1 for i in range(3))
-    assert third.history()[0]["summary"] == {}
+    third.until("its start cycle", lambda: len(h := third.history()) > before
+                and h[0]["trigger"] == "start" and h[0]["result"] == "success", timeout=90)
+    assert all(ct_config(sim, 230 + i) for i in range(3))
+    assert all(_creates(sim, 230 + i) == 1 for i in range(3))  # nothing created twice
+    seen = len(third.history())
+    third.signal(signal.SIGHUP)
+    cycle = third.until("SIGHUP cycle", lambda: (h := third.history())[0]["trigger"] == "signal"
+                        and len(h) > seen and h[0])
+    assert cycle["result"] == "success" and cycle["summary"] == {} and cycle["actions"] == []
 
 
 def test_the_lock_stops_a_concurrent_apply(origin: Origin, pvesim: Any, tmp_path: Path) -> None:
