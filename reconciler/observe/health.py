@@ -12,19 +12,14 @@ from reconciler.model.health import TableHealth
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableSpec
 from reconciler.providers.iceberg.catalog import Catalogs
-from reconciler.providers.iceberg.health import read_health
+from reconciler.providers.iceberg.health import load_health
 
 log = structlog.get_logger(__name__)
 
 
 def _one(catalogs: Catalogs, spec: TableSpec, policy: MaintenancePolicy) -> TableHealth | None:
-    from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
-
-    try:
-        table = catalogs.get(spec.catalog).load_table((*spec.namespace, spec.name))
-    except (NoSuchTableError, NoSuchNamespaceError):
-        return None  # not created yet: nothing to maintain
-    return read_health(table, spec.address, policy.compaction)
+    identifier = (*spec.namespace, spec.name)
+    return load_health(catalogs.get(spec.catalog), identifier, spec.address, policy.compaction)
 
 
 def observe_health(

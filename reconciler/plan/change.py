@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Union
 
-JSONScalar = Union[str, int, float, bool, None]
-JSONValue = Union[JSONScalar, list["JSONValue"], dict[str, "JSONValue"]]
+JSONScalar = str | int | float | bool | None
+JSONValue = JSONScalar | list["JSONValue"] | dict[str, "JSONValue"]
 
 
 class Action(str, Enum):

@@ -13,7 +13,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from reconciler.sources.build_containers import build_container, check_containers
-from reconciler.sources.build_policies import build_policy, check_policies
+from reconciler.sources.build_policies import build_policy, check_policies, check_table_policies
 from reconciler.sources.build_tables import build_table, check_tables
 from reconciler.sources.documents import Built, Document, Problems, SpecError
 
@@ -68,7 +68,13 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
 
 
 # Rules spanning kinds (e.g. a Table's policy names a MaintenancePolicy); each gets every built spec.
-CROSS_KIND_CHECKS: tuple[CrossCheck, ...] = ()
+def _table_policies(built: Sequence[Built]) -> Iterable[SpecError]:
+    """A Table's `policy` must name a MaintenancePolicy of the same revision."""
+    policies = [b.spec.name for b in built if b.kind == "MaintenancePolicy"]
+    return check_table_policies(policies, [b for b in built if b.kind == "Table"])
+
+
+CROSS_KIND_CHECKS: tuple[CrossCheck, ...] = (_table_policies,)
 
 
 def schema_text(name: str) -> str:

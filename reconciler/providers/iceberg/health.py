@@ -8,6 +8,8 @@ out the compaction trigger (`model.health.needs_file_sizes`).
 
 from __future__ import annotations
 
+from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 from pyiceberg.manifest import ManifestContent
 from pyiceberg.table import Table
 
@@ -73,3 +75,14 @@ def read_health(table: Table, address: str, compaction: Compaction | None) -> Ta
         small_files=small_files,
         small_file_size=small_size,
     )
+
+
+def load_health(
+    catalog: Catalog, identifier: tuple[str, ...], address: str, compaction: Compaction | None
+) -> TableHealth | None:
+    """One `load_table` then `read_health`; None when the table does not exist yet."""
+    try:
+        table = catalog.load_table(identifier)
+    except (NoSuchTableError, NoSuchNamespaceError):
+        return None
+    return read_health(table, address, compaction)
