@@ -150,11 +150,17 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
 def _apply(settings: Settings, planned: object, options: RunOptions, deps: Deps, as_json: bool) -> int:
     from dataclasses import replace
 
+    from reconciler.daemon.lock import LockBusy, cycle_lock
     from reconciler.engine import Planned, apply_plan
 
     assert isinstance(planned, Planned)
-    with _lock(settings):
-        report = apply_plan(settings, planned, options, replace(deps, listener=None if as_json else _progress_printer()))
+    try:
+        with cycle_lock(settings.state_dir, wait=False):
+            report = apply_plan(settings, planned, options,
+                                replace(deps, listener=None if as_json else _progress_printer()))
+    except LockBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     counts: dict[str, int] = {}
     for outcome in report.outcomes:
         counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
@@ -167,12 +173,6 @@ def _apply(settings: Settings, planned: object, options: RunOptions, deps: Deps,
         print("\nApply complete! " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ".")
     bad = [o for o in report.outcomes if o.status in (Status.FAILED, Status.STALE, Status.SKIPPED)]
     return EXIT_ERROR if bad else EXIT_OK
-
-
-def _lock(settings: Settings):  # type: ignore[no-untyped-def]
-    from reconciler.daemon.lock import cycle_lock
-
-    return cycle_lock(settings.state_dir, wait=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -197,8 +197,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_daemon_command(settings: Settings, args: argparse.Namespace, command: str) -> int:
-    from reconciler import daemon as daemon_pkg  # noqa: F401  (fails clearly if missing)
-
     if command == "daemon":
         from reconciler.daemon.loop import run_daemon
 
@@ -215,9 +213,13 @@ def _run_daemon_command(settings: Settings, args: argparse.Namespace, command: s
         rows = history(settings, args.n)
         print(json.dumps(rows, indent=2) if args.output == "json" else "\n".join(json.dumps(r) for r in rows))
         return EXIT_OK
-    from reconciler.daemon.status import drift
+    from reconciler.daemon.status import DriftUnavailable, drift
 
-    print(drift(settings, args.format), end="")
+    try:
+        print(drift(settings, args.format), end="")
+    except DriftUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
 
 
