@@ -8,10 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from reconciler.apply.executor import Listener
 from reconciler.engine import Deps, RunOptions, load, make_full_plan
-from reconciler.plan.change import Change
-from reconciler.report.outcome import Outcome, Status
+from reconciler.report.outcome import Status
 from reconciler.settings import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -81,30 +79,6 @@ def _cmd_validate(settings: Settings, directory: Path | None) -> int:
     return EXIT_OK
 
 
-def _progress_printer() -> Listener:
-    """Progress lines while tasks run; one lock so parallel lines never interleave."""
-    import threading
-
-    lock = threading.Lock()
-
-    def emit(event: str, change: Change, outcome: Outcome | None) -> None:
-        label = f"{change.address} ({change.action.value})"
-        if event == "start":
-            line = f"{label}: applying..."
-        elif event == "retry" and outcome is not None:
-            line = f"{label}: retrying after: {outcome.message}"
-        elif event == "done" and outcome is not None:
-            extra = f" - {outcome.message}" if outcome.message else ""
-            line = f"{label}: {outcome.status.value} in {outcome.seconds:.1f}s{extra}"
-        else:
-            return
-        with lock:
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
-
-    return emit
-
-
 def _confirm() -> bool:
     if not sys.stdin.isatty():
         print("refusing to apply without confirmation: not a terminal (use --yes)", file=sys.stderr)
@@ -154,10 +128,16 @@ def _apply(settings: Settings, planned: object, options: RunOptions, deps: Deps,
     from reconciler.engine import Planned, apply_plan
 
     assert isinstance(planned, Planned)
+    from reconciler.render.progress import ProgressPrinter
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
     try:
-        with cycle_lock(settings.state_dir, wait=False):
+        with cycle_lock(settings.state_dir, wait=False), ProgressPrinter(write) as progress:
             report = apply_plan(settings, planned, options,
-                                replace(deps, listener=None if as_json else _progress_printer()))
+                                replace(deps, listener=None if as_json else progress))
     except LockBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
