@@ -46,6 +46,8 @@ class GitSourceSettings:
     token_env: str | None = None
     ssh_key_file: str | None = None
     known_hosts_file: str | None = None
+    commit_status: bool = False  # post pending/success/failure to Gitea per reconciled commit
+    api_url: str | None = None  # status URL template with {sha}; derived from an https url
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class DaemonSettings:
     webhook_listen: str | None = None
     webhook_secret_env: str | None = None
     metrics_listen: str | None = None
+    stall_timeout: int | None = None  # silent seconds in a cycle before watchdog pings stop
 
 
 @dataclass(frozen=True)

@@ -20,28 +20,19 @@ from typing import Any
 import structlog
 
 from reconciler.daemon import specs as spec_dirs
+from reconciler.daemon.commit_status import describe, make_statuses
 from reconciler.daemon.lock import LockBusy, cycle_lock
 from reconciler.daemon.logs import configure_logging
 from reconciler.daemon.metrics import Metrics
-from reconciler.daemon.notify import Notifier
-from reconciler.daemon.record import cycle_record, iso, pending_by_kind
+from reconciler.daemon.notify import Heartbeat, Notifier, watchdog_interval
+from reconciler.daemon.record import cycle_record, failed_actions, iso, pending_by_kind
+from reconciler.daemon.schedule import BUSY_RETRY, MANUAL, backoff, stall_allowance
 from reconciler.daemon.services import Services
 from reconciler.report.outcome import CycleReport
 from reconciler.settings import Settings
 from reconciler.store import Store
 
 log = structlog.get_logger("reconciler.daemon")
-
-BACKOFF_BASE = 5.0
-BACKOFF_CAP = 600.0
-BUSY_RETRY = 5.0
-MANUAL = ("start", "webhook", "signal", "watch")
-
-
-def backoff(failures: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
-    """Exponential delay after `failures` consecutive failed cycles, capped."""
-    return float(min(cap, base * 2 ** max(0, failures - 1)))
-
 
 class Daemon:
     """State in force (good / rejected revision) and the trigger queue of one daemon process."""
@@ -53,6 +44,11 @@ class Daemon:
         self.metrics = Metrics()
         self.notifier = Notifier(self.env)
         self.source = spec_dirs.make_source(settings, self.env)
+        self.statuses = make_statuses(settings.git, self.env)
+        watchdog = watchdog_interval(self.env)
+        self._idle = 2 * watchdog if watchdog else 60.0  # the loop wakes far more often
+        self._tick = min(1.0, self._idle / 4)
+        self.heartbeat = Heartbeat(self._idle)
         self._wake = threading.Condition()  # an RLock inside: safe from signal handlers
         self._requests: list[str] = []
         self._stop = threading.Event()
@@ -90,7 +86,8 @@ class Daemon:
                     return "poll"
                 if now >= next_drift:
                     return "drift"
-                self._wake.wait(timeout=min(min(next_poll, next_drift) - now, 1.0))
+                self.heartbeat.beat(self._idle)
+                self._wake.wait(timeout=min(min(next_poll, next_drift) - now, self._tick))
         return None
 
     def _jitter(self, seconds: float) -> float:
@@ -111,7 +108,7 @@ class Daemon:
             raise
         spec_dirs.clear_work(self.settings)
         self.notifier.ready(self._status_line("starting"))
-        self.notifier.start_watchdog()
+        self.notifier.start_watchdog(self.heartbeat)
         log.info("daemon.started", source=self.source.label, revision=self.good,
                  poll=self.settings.daemon.poll_interval, drift=self.settings.daemon.drift_interval)
         now = time.time()
@@ -137,8 +134,11 @@ class Daemon:
                 if self.failures:
                     next_drift = max(next_drift, next_poll)
         finally:
+            self.notifier.stop_watchdog()  # no ping may follow STOPPING
             self.notifier.stopping(self._status_line("stopping"))
             services.close()
+            if self.statuses is not None:
+                self.statuses.close()
             self.notifier.close()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -154,6 +154,7 @@ class Daemon:
     def cycle(self, trigger: str) -> tuple[str, bool]:
         """Run one cycle under the lock; (result, whether a full apply ran)."""
         cycle_id = uuid.uuid4().hex[:12]
+        self.heartbeat.beat(max(self._idle, stall_allowance(self.settings)))
         structlog.contextvars.bind_contextvars(cycle_id=cycle_id, trigger=trigger)
         try:
             with cycle_lock(self.settings.state_dir, wait=False):
@@ -187,6 +188,7 @@ class Daemon:
     def _new_revision(self, trigger: str, started: float, latest: str) -> tuple[str, bool]:
         from reconciler.engine import load
 
+        self._publish(latest, "pending")
         export = self.source.export(latest, spec_dirs.work_dir(self.settings))
         desired, error = load(export)
         if desired is None:
@@ -195,7 +197,7 @@ class Daemon:
             self.store.put(rejected_revision=latest, rejected_error=error)
             self.metrics.revisions(self.good, self.rejected)
             log.error("revision.rejected", error=error, in_force=self.good)
-            self._record(trigger, started, latest, "rejected", error=error)
+            self._record(trigger, started, latest, "rejected", error=error, publish=True)
             return "rejected", False
         spec_dirs.promote(self.settings, latest, export)
         log.info("revision.accepted", previous=self.good)
@@ -208,9 +210,13 @@ class Daemon:
         from reconciler.wiring import build_deps
 
         bound = log.bind(**structlog.contextvars.get_contextvars())  # pool threads lack them
+
+        def listener(event: str, change: Any, outcome: Any) -> None:
+            self.heartbeat.beat()  # progress: the cycle is slow, not hung
+            _log_action(bound, event, change, outcome)
+
         return replace(build_deps(self.settings), stop_requested=self._stop.is_set,
-                       listener=lambda event, change, outcome: _log_action(
-                           bound, event, change, outcome))
+                       listener=listener)
 
     def _reconcile(self, trigger: str, started: float, full: bool) -> str:
         from reconciler.engine import RunOptions, reconcile_once
@@ -225,17 +231,31 @@ class Daemon:
         except Exception as exc:  # a broken edge must not kill the daemon: recorded, retried
             log.exception("cycle.crashed")
             self.retry = "full" if full else "drift"
-            self._record(trigger, started, self.good, "failed", error=f"{type(exc).__name__}: {exc}")
+            self._record(trigger, started, self.good, "failed",
+                         error=f"{type(exc).__name__}: {exc}", publish=full)
             return "failed"
         result = "failed" if report.failed else "success"
         self.retry = ("full" if full else "drift") if report.failed else None
-        self._record(trigger, started, self.good, result, report)
+        self._record(trigger, started, self.good, result, report, publish=full)
         return result
 
+    def _publish(self, sha: str, result: str, summary: dict[str, int] | None = None,
+                 error: str | None = None) -> None:
+        """A commit status for `sha` (full cycles only: drift timers would flood Gitea)."""
+        if self.statuses is None:
+            return
+        state = result if result in ("pending", "success") else "failure"
+        self.statuses.post(sha, state, describe(result, summary, error),
+                           only_changes=state != "pending")
+
     def _record(self, trigger: str, started: float, revision: str | None, result: str,
-                report: CycleReport | None = None, error: str | None = None) -> None:
+                report: CycleReport | None = None, error: str | None = None,
+                publish: bool = False) -> None:
         finished = time.time()
         record = cycle_record(trigger, started, finished, revision, result, report, error)
+        if publish and revision is not None:
+            self._publish(revision, result, record.summary,
+                          record.error or failed_actions(record))
         self.store.record(record)
         state: dict[str, Any] = {"last_result": result}
         if report is not None and report.error is None:

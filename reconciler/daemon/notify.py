@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from collections.abc import Mapping
 
 
@@ -44,13 +45,38 @@ def watchdog_interval(env: Mapping[str, str] | None = None) -> float | None:
     return int(usec) / 1_000_000 / 2
 
 
+class Heartbeat:
+    """Proof of life from the main loop: alive while the last beat's allowance has not run out.
+
+    The loop beats on every wake-up with a short allowance; inside a cycle each progress
+    event beats with the longest step the engine itself bounds, so a slow Proxmox task is
+    not a hang but a deadlocked or stalled cycle is.
+    """
+
+    def __init__(self, allowance: float) -> None:
+        self._lock = threading.Lock()
+        self._deadline = time.monotonic() + allowance
+        self._allowance = allowance
+
+    def beat(self, allowance: float | None = None) -> None:
+        with self._lock:
+            if allowance is not None:
+                self._allowance = allowance
+            self._deadline = time.monotonic() + self._allowance
+
+    def alive(self) -> bool:
+        with self._lock:
+            return time.monotonic() < self._deadline
+
+
 class Notifier:
-    """READY/STATUS/STOPPING messages and a watchdog pinger thread."""
+    """READY/STATUS/STOPPING messages and a watchdog pinger gated by a Heartbeat."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._env = dict(env if env is not None else os.environ)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.heartbeat: Heartbeat | None = None
 
     def send(self, message: str) -> bool:
         return sd_notify(message, self._env)
@@ -64,10 +90,15 @@ class Notifier:
     def stopping(self, status: str = "stopping") -> None:
         self.send(f"STOPPING=1\nSTATUS={status}")
 
-    def start_watchdog(self) -> float | None:
+    def start_watchdog(self, heartbeat: Heartbeat | None = None) -> float | None:
+        """Ping at half of WatchdogSec while `heartbeat` is alive; None without a watchdog.
+
+        A stale heartbeat silences the pings, so systemd kills and restarts a hung loop.
+        """
         interval = watchdog_interval(self._env)
         if interval is None or self._thread is not None:
             return interval
+        self.heartbeat = heartbeat
         self._thread = threading.Thread(
             target=self._ping, args=(interval,), name="sd-watchdog", daemon=True
         )
@@ -76,10 +107,14 @@ class Notifier:
 
     def _ping(self, interval: float) -> None:
         while not self._stop.wait(interval):
-            self.send("WATCHDOG=1")
+            if self.heartbeat is None or self.heartbeat.alive():
+                self.send("WATCHDOG=1")
 
-    def close(self) -> None:
+    def stop_watchdog(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
+
+    def close(self) -> None:
+        self.stop_watchdog()

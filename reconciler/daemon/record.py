@@ -27,6 +27,13 @@ def pending_by_kind(report: CycleReport) -> dict[str, int]:
     return dict(sorted(kinds.items()))
 
 
+def failed_actions(cycle: CycleRecord) -> str | None:
+    """The failed or stale actions of a cycle, one clause each, or None."""
+    bad = [f"{a.address} {a.action}: {a.message}" for a in cycle.actions
+           if a.status in ("failed", "stale")]
+    return "; ".join(bad) or None
+
+
 def cycle_record(
     trigger: str,
     started: float,
@@ -61,4 +68,4 @@ def cycle_record(
     )
 
 
-__all__ = ["cycle_record", "iso", "pending_addresses", "pending_by_kind"]
+__all__ = ["cycle_record", "failed_actions", "iso", "pending_addresses", "pending_by_kind"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.daemon import specs as spec_dirs
-from reconciler.daemon.record import iso
+from reconciler.daemon.record import failed_actions, iso
 from reconciler.report.drift import drift_to_dict, make_drift_report
 from reconciler.settings import Settings
 from reconciler.store import CycleRecord, Store
@@ -46,7 +46,7 @@ def status(settings: Settings) -> dict[str, Any]:
     rejected = store.get("rejected_revision")
     error = store.get("rejected_error") if rejected else None
     if error is None and last is not None and last.result != "success":
-        error = last.error or _failed_actions(last)
+        error = last.error or failed_actions(last)
     source = f"git {settings.git.url}#{settings.git.branch}" if settings.git else str(settings.specs)
     return {
         "revision": store.get("good_revision"),
@@ -59,12 +59,6 @@ def status(settings: Settings) -> dict[str, Any]:
         "last_trigger": last.trigger if last is not None else None,
         "source": source,
     }
-
-
-def _failed_actions(cycle: CycleRecord) -> str | None:
-    bad = [f"{a.address} {a.action}: {a.message}" for a in cycle.actions
-           if a.status in ("failed", "stale")]
-    return "; ".join(bad) or None
 
 
 def history(settings: Settings, n: int) -> list[dict[str, Any]]:

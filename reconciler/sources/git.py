@@ -21,6 +21,7 @@ from reconciler.settings import GitSourceSettings
 
 _SYMLINK_MODE = 0o120000
 _SCHEMES = ("https", "http", "ssh", "git", "file")
+FETCH_TIMEOUT = 300.0  # seconds; a stalled remote must not hang the daemon's cycle
 
 
 class GitSourceError(RuntimeError):
@@ -120,6 +121,7 @@ class GitSource:
                 "origin",
                 f"+refs/heads/{self.cfg.branch}:{ref}",
                 env=auth_environment(self.cfg, self._env),
+                kill_after_timeout=FETCH_TIMEOUT,
             )
             return str(repo.commit(ref).hexsha)
         except (git.GitCommandError, git.BadName, ValueError) as exc:
