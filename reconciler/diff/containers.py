@@ -222,9 +222,11 @@ def diff_container(
     if guest is None and observed is None:
         return _create(spec, options)
     owned = (guest is not None and guest.owned) or (observed is not None and observed.owned)
-    if (guest is not None and guest.kind != "lxc") or not owned:
-        return (_conflict(spec, guest),)
     lock = (observed.lock if observed is not None else None) or (guest.lock if guest else None)
+    # PVE writes the tags only when the create task ends: a CT locked `create` has none yet
+    creating = lock == "create"
+    if (guest is not None and guest.kind != "lxc") or not (owned or creating):
+        return (_conflict(spec, guest),)
     if lock:
         return (
             Change(

@@ -58,7 +58,7 @@ def _clean_plan(ws: Workspace) -> dict[str, object]:
 
 def test_a_sigkilled_apply_is_adopted_not_duplicated(tmp_path: Path,
                                                       pvesim_factory: Callable[..., PveSim]) -> None:
-    sim = pvesim_factory(task_seconds=1.5)
+    sim = pvesim_factory(task_seconds=8.0)  # slow creates: the kill lands mid-create
     ws = make_workspace(tmp_path, sim)
     proc = subprocess.Popen(ws.argv("apply", "--yes"), env=ws.env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -68,10 +68,20 @@ def test_a_sigkilled_apply_is_adopted_not_duplicated(tmp_path: Path,
     finally:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+    assert sim.core is not None
+    sim.core.task_seconds = 0.3  # later tasks fast; the killed create keeps its own end time
     killed = set(_creates(sim.requests()))
-    assert killed, "the kill came before any create"
-    # the interrupted CTs exist (half-created) and no run finished them
-    assert killed <= set(_lxc(sim))
+    assert killed and killed <= set(_lxc(sim))
+
+    # PVE writes a CT's tags only when its create ends: until then the CT is deferred,
+    # not reported as someone else's
+    plan = ws.plan_json()
+    still_creating = {v for v, c in _lxc(sim).items() if c.get("lock") == "create"}
+    assert still_creating == killed, "the plan came too late to see the running create"
+    lines = {c["address"]: c["action"] for c in plan["changes"]}
+    for vmid in killed:
+        assert lines[f"container/{SEED[vmid]}"] == "deferred", plan["changes"]
+    assert "conflict" not in lines.values()
 
     codes = _apply_until_converged(ws, 3)
     assert codes[-1] == 0, codes
