@@ -1,0 +1,147 @@
+"""The executor's promises: dependency order, bounded parallelism, one change at a time per
+serial key, retries on transient errors, stale on precondition failure, dependents skipped."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from reconciler.apply.errors import PermanentError, PreconditionFailed, TransientError
+from reconciler.apply.executor import ExecutorOptions, execute
+from reconciler.plan.change import Action, Change, Plan
+from reconciler.report.outcome import Outcome, Status
+
+Behaviour = Callable[[Change, int], None]  # raises to fail; gets the attempt number
+
+
+class RecordingApplier:
+    """A real Applier (the port) whose work is sleeping and recording, for timing rules."""
+
+    def __init__(self, behaviour: dict[str, Behaviour] | None = None, seconds: float = 0.05,
+                 serial: Callable[[Change], str] | None = None) -> None:
+        self.behaviour = behaviour or {}
+        self.seconds = seconds
+        self.serial = serial or (lambda change: change.address)
+        self.log: list[tuple[str, str, float]] = []
+        self.attempts: dict[str, int] = {}
+        self.active = 0
+        self.max_active = 0
+        self.active_by_key: dict[str, int] = {}
+        self.overlap_by_key = False
+        self.lock = threading.Lock()
+
+    def handles(self, change: Change) -> bool:
+        return change.address.startswith("container/")
+
+    def serial_key(self, change: Change) -> str:
+        return self.serial(change)
+
+    def apply(self, change: Change) -> Outcome:
+        key = self.serial_key(change)
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            self.active_by_key[key] = self.active_by_key.get(key, 0) + 1
+            self.overlap_by_key |= self.active_by_key[key] > 1
+            attempt = self.attempts[change.address] = self.attempts.get(change.address, 0) + 1
+            self.log.append(("start", f"{change.address}:{change.action.value}", time.monotonic()))
+        try:
+            time.sleep(self.seconds)
+            if change.address in self.behaviour:
+                self.behaviour[change.address](change, attempt)
+            return Outcome(change.address, change.action, Status.APPLIED, "ok")
+        finally:
+            with self.lock:
+                self.active -= 1
+                self.active_by_key[key] -= 1
+                self.log.append(("end", f"{change.address}:{change.action.value}", time.monotonic()))
+
+
+def _change(name: str, action: Action = Action.CREATE, *deps: str) -> Change:
+    return Change(f"container/{name}", action, "test", depends_on=tuple(f"container/{d}" for d in deps))
+
+
+def _index(applier: RecordingApplier, event: str, label: str) -> int:
+    return next(i for i, (e, lbl, _) in enumerate(applier.log) if e == event and lbl == label)
+
+
+def test_dependencies_finish_before_dependents_start() -> None:
+    plan = Plan((_change("minio"), _change("hive", Action.CREATE, "minio"),
+                 _change("spark", Action.CREATE, "minio", "hive"), _change("kafka")))
+    applier = RecordingApplier()
+    outcomes = execute(plan, [applier], ExecutorOptions(parallelism=4))
+    assert [o.status for o in outcomes] == [Status.APPLIED] * 4
+    assert _index(applier, "end", "container/minio:create") < _index(applier, "start", "container/hive:create")
+    assert _index(applier, "end", "container/hive:create") < _index(applier, "start", "container/spark:create")
+    assert applier.max_active >= 2  # kafka is independent: it ran beside minio
+
+
+def test_parallelism_is_bounded() -> None:
+    plan = Plan(tuple(_change(f"ct{i}") for i in range(6)))
+    applier = RecordingApplier(seconds=0.05)
+    execute(plan, [applier], ExecutorOptions(parallelism=2))
+    assert applier.max_active == 2
+
+
+def test_one_change_at_a_time_per_serial_key() -> None:
+    plan = Plan(tuple(_change(f"ct{i}") for i in range(4)))
+    applier = RecordingApplier(serial=lambda change: "ct:100")  # all share one VMID
+    execute(plan, [applier], ExecutorOptions(parallelism=4))
+    assert not applier.overlap_by_key and applier.max_active == 1
+
+
+def test_a_resources_lines_run_in_order_and_a_failure_skips_the_rest() -> None:
+    def fail_update(change: Change, attempt: int) -> None:
+        if change.action is Action.UPDATE:
+            raise PermanentError("unable to hotplug memory")
+
+    plan = Plan((_change("minio", Action.UPDATE), _change("minio", Action.RESIZE),
+                 _change("hive", Action.UPDATE, "minio"), _change("kafka", Action.UPDATE)))
+    applier = RecordingApplier({"container/minio": fail_update})
+    outcomes = {(o.address, o.action): o for o in execute(plan, [applier], ExecutorOptions(parallelism=2))}
+    assert outcomes[("container/minio", Action.UPDATE)].status is Status.FAILED
+    assert outcomes[("container/minio", Action.RESIZE)].status is Status.SKIPPED
+    hive = outcomes[("container/hive", Action.UPDATE)]
+    assert hive.status is Status.SKIPPED and "container/minio" in hive.message
+    assert outcomes[("container/kafka", Action.UPDATE)].status is Status.APPLIED
+    assert "container/hive:update" not in {label for _, label, _ in applier.log}
+
+
+def test_transient_errors_are_retried_then_succeed_or_give_up() -> None:
+    def flaky(change: Change, attempt: int) -> None:
+        if attempt < 3:
+            raise TransientError("can't lock file '/run/lock/lxc/pve-config-107.lock' - got timeout", delay=0.01)
+
+    def always(change: Change, attempt: int) -> None:
+        raise TransientError("596 Connection timed out", delay=0.01)
+
+    plan = Plan((_change("minio"), _change("kafka")))
+    applier = RecordingApplier({"container/minio": flaky, "container/kafka": always}, seconds=0)
+    outcomes = {o.address: o for o in execute(plan, [applier], ExecutorOptions(retries=3))}
+    assert outcomes["container/minio"].status is Status.APPLIED and applier.attempts["container/minio"] == 3
+    assert outcomes["container/kafka"].status is Status.FAILED and applier.attempts["container/kafka"] == 4
+    assert "gave up after 4 attempts" in outcomes["container/kafka"].message
+
+
+def test_precondition_failure_is_stale_and_not_retried() -> None:
+    def moved(change: Change, attempt: int) -> None:
+        raise PreconditionFailed("detected modified configuration")
+
+    applier = RecordingApplier({"container/minio": moved}, seconds=0)
+    (outcome,) = execute(Plan((_change("minio", Action.UPDATE),)), [applier])
+    assert outcome.status is Status.STALE and applier.attempts["container/minio"] == 1
+
+
+def test_report_only_lines_never_reach_an_applier() -> None:
+    plan = Plan((Change("container/minio", Action.REFUSE, "shrink"),
+                 Change("container/old", Action.ORPHAN, "not in specs"),
+                 Change("container/x", Action.CONFLICT, "not ours")))
+    applier = RecordingApplier(seconds=0)
+    assert execute(plan, [applier]) == ()
+    assert applier.log == []
+
+
+def test_a_change_no_applier_handles_fails_clearly() -> None:
+    (outcome,) = execute(Plan((Change("table/lake.a.b", Action.CREATE, "absent"),)), [RecordingApplier()])
+    assert outcome.status is Status.FAILED and "no provider" in outcome.message
