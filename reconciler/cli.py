@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name)
         cmd.add_argument("--output", choices=("text", "json"), default="text")
         cmd.add_argument("--target", action="append", default=[], help="limit to an address (repeatable)")
+        cmd.add_argument("--dry-run", dest="sub_dry_run", action="store_true", help="plan only, change nothing")
         if name != "maintain":
             cmd.add_argument("--prune", action="store_true", help="delete owned resources absent from specs (config must allow it)")
             cmd.add_argument("--allow-destructive", action="store_true", help="run destructive lines the spec opts into")
@@ -97,13 +98,16 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
         return EXIT_ERROR
     targets = tuple(args.target) + tuple(getattr(args, "tables", []) or ())
     options = RunOptions(
-        apply=command in ("apply", "maintain") and not args.dry_run,
+        apply=command in ("apply", "maintain") and not (args.dry_run or args.sub_dry_run),
         prune=getattr(args, "prune", False),
         allow_destructive=getattr(args, "allow_destructive", False),
         maintenance_only=command == "maintain",
         ignore_window=getattr(args, "now", False),
         targets=targets,
     )
+    if options.prune and not settings.apply.allow_prune:
+        print("note: --prune deletes nothing: apply.allow_prune is not true in the config; "
+              "orphans stay reported only", file=sys.stderr)
     deps = build_deps(settings)
     try:
         planned = make_full_plan(settings, desired, options, deps)
@@ -164,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logs(args.verbose, daemon=command == "daemon")
     if args.command is None:
         args.output, args.target, args.prune, args.allow_destructive = "text", [], False, False
+        args.sub_dry_run = False
     try:
         settings = _settings(args.config)
     except Exception as exc:
