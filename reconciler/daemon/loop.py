@@ -193,6 +193,7 @@ class Daemon:
         desired, error = load(export)
         if desired is None:
             shutil.rmtree(export, ignore_errors=True)
+            error = spec_dirs.user_paths(error or "invalid specs", export, self.source)
             self.rejected = latest
             self.store.put(rejected_revision=latest, rejected_error=error)
             self.metrics.revisions(self.good, self.rejected)

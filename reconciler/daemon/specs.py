@@ -20,6 +20,7 @@ from reconciler.sources.watch import snapshot_dir
 class SpecSource(Protocol):
     kind: str
     label: str
+    root: str  # how users name the specs folder in messages (repo path or local dir)
 
     def latest(self) -> str:
         """Look for the newest revision (git fetch, or snapshot the dir); its id."""
@@ -38,6 +39,7 @@ class GitSpecs:
         assert settings.git is not None
         self._git = GitSource(settings.git, settings.state_dir / "git" / "cache.git", env)
         self.label = f"{self._git.url}#{settings.git.branch}:{settings.git.path}"
+        self.root = settings.git.path.strip("/") or "."
         self.git = self._git
 
     def latest(self) -> str:
@@ -58,6 +60,7 @@ class DirSpecs:
     def __init__(self, settings: Settings, work: Path) -> None:
         self.path = settings.specs
         self.label = str(settings.specs)
+        self.root = str(settings.specs)
         self._work = work
         self._snapshots: dict[str, Path] = {}
 
@@ -119,6 +122,11 @@ def good_copy(settings: Settings, source: SpecSource, revision: str) -> Path | N
     if source.kind != "git":
         return None
     return promote(settings, revision, source.export(revision, work_dir(settings)))
+
+
+def user_paths(text: str, export: Path, source: SpecSource) -> str:
+    """Rewrite private export paths in a message to the paths users know (specs/a.yaml:3)."""
+    return text.replace(f"{export}/", f"{source.root}/").replace(str(export), source.root)
 
 
 def relative_spec_file(file: str, specs_dir: Path) -> str:

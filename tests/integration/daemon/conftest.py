@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from daemon_gitrepo import Origin, free_port, wait_port
+from daemon_harness import DaemonProcess
 
 
 @pytest.fixture
@@ -31,3 +32,18 @@ def git_daemon(origin: Origin) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[DaemonProcess]]:
+    """Daemon processes a test started; each is stopped (SIGTERM, then SIGKILL) at teardown."""
+    started: list[DaemonProcess] = []
+    yield started
+    problems: list[BaseException] = []
+    for proc in started:  # stop every one, even after a failure, so none is left behind
+        try:
+            proc.stop()
+        except Exception as exc:
+            problems.append(exc)
+    if problems:
+        raise problems[0]

@@ -41,8 +41,11 @@ def container(name: str, vmid: int, memory: str = "1GiB", drift: str = "enforce"
 
 
 def write_config(tmp: Path, url: str, sim: Any, poll: str = "1s", drift: str = "1h",
-                 webhook: str | None = None, metrics: str | None = None) -> Path:
-    daemon = [f"  poll_interval: {poll}", f"  drift_interval: {drift}"]
+                 webhook: str | None = None, metrics: str | None = None,
+                 git_extra: str = "", daemon_extra: tuple[str, ...] = ()) -> Path:
+    """git_extra: more `source.git` flow-mapping entries; daemon_extra: more daemon lines."""
+    daemon = [f"  poll_interval: {poll}", f"  drift_interval: {drift}",
+              *(f"  {line}" for line in daemon_extra)]
     if webhook:
         daemon.append(f'  webhook: {{listen: "{webhook}", secret_env: WEBHOOK_SECRET}}')
     if metrics:
@@ -50,7 +53,7 @@ def write_config(tmp: Path, url: str, sim: Any, poll: str = "1s", drift: str = "
     text = "\n".join([
         f"state_dir: {tmp / 'state'}",
         "source:",
-        f"  git: {{url: \"{url}\", branch: main, path: specs}}",
+        f"  git: {{url: \"{url}\", branch: main, path: specs{git_extra}}}",
         "proxmox:",
         f"  host: {sim.host}",
         f"  port: {sim.port}",

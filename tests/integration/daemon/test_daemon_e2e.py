@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +22,6 @@ from reconciler.daemon.status import drift
 from reconciler.daemon.webhook import PATH, signature
 
 pytest.importorskip("reconciler.wiring", reason="the engine wiring is not in this tree yet")
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for proc in started:
-        proc.stop()
 
 
 def _memory(sim: Any, vmid: int) -> int | None:
