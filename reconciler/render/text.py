@@ -112,6 +112,6 @@ def render_text(plan: Plan, color: bool = False) -> str:
     reported = len(plan.changes) - len(plan.executable())
     lines.append("")
     if reported:
-        lines.append(f"{reported} of these lines are reported only and never executed.")
+        lines.append(f"{reported} of these lines {'is' if reported == 1 else 'are'} reported only and never executed.")
     lines.append(_paint(summary_line(plan), "1", color))
     return "\n".join(lines) + "\n"
