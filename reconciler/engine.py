@@ -7,22 +7,30 @@ talks to an SDK directly (wiring builds the providers behind `Deps`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from reconciler.apply.executor import ExecutorOptions, Listener, execute
 from reconciler.apply.ports import Applier
+from reconciler.model.containers import ContainerSpec, DriftMode
 from reconciler.model.desired import Desired
+from reconciler.model.health import TableHealth
+from reconciler.model.policies import MaintenancePolicy
+from reconciler.model.tables import TableInventory, TableSpec
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Change, Plan
 from reconciler.report.outcome import CycleReport
 from reconciler.settings import Settings
 
+if TYPE_CHECKING:  # the inventory type lives at the edge; the engine only passes it on
+    from reconciler.observe.containers import ContainerInventory
+
 log = structlog.get_logger("reconciler.engine")
+HealthObserver = Callable[[Sequence[TableSpec], Mapping[str, MaintenancePolicy]], Mapping[str, TableHealth]]
 
 
 @dataclass(frozen=True)
@@ -41,9 +49,9 @@ class RunOptions:
 class Deps:
     """The edge, as functions: built by wiring from Settings, replaceable in tests."""
 
-    observe_containers: Callable[[Sequence[Any]], Any] | None = None
-    observe_tables: Callable[[Sequence[Any]], Any] | None = None
-    observe_health: Callable[[Sequence[Any], Any], Any] | None = None  # (tables, policies)
+    observe_containers: Callable[[Sequence[ContainerSpec]], ContainerInventory] | None = None
+    observe_tables: Callable[[Sequence[TableSpec]], TableInventory] | None = None
+    observe_health: HealthObserver | None = None
     appliers: Callable[[Desired, Plan], Sequence[Applier]] = lambda desired, plan: ()
     privileged_api: bool = False
     default_node: str = "pve"
@@ -120,12 +128,12 @@ def _targeted(address: str, targets: tuple[str, ...]) -> bool:
 
 
 def _enforced(plan: Plan, desired: Desired) -> Plan:
-    """Drift-timer cycles only self-heal specs in `enforce` mode; `warn` is reported only."""
-    modes = {item.address: getattr(item, "drift", "enforce") for item in
-             list(desired.containers) + list(desired.tables)}
+    """Drift-timer cycles only self-heal specs in `enforce` mode; `warn` is reported only.
+    Maintenance is health-driven, not drift, so it always runs."""
+    modes = {item.address: item.drift for item in (*desired.containers, *desired.tables)}
     keep = tuple(c for c in plan.changes
-                 if str(getattr(modes.get(c.address), "value", modes.get(c.address, "enforce"))) == "enforce"
-                 or c.action in MAINTENANCE_ACTIONS)
+                 if c.action in MAINTENANCE_ACTIONS
+                 or modes.get(c.address, DriftMode.ENFORCE) is DriftMode.ENFORCE)
     return replace(plan, changes=keep)
 
 
