@@ -65,3 +65,12 @@ def configure_logging(json_lines: bool | None = None, level: int = logging.INFO)
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def log_action(logger: Any, event: str, change: Any, outcome: Any) -> None:
+    """One executor event (start/retry/done) as a log line bound to the change's address."""
+    bound = logger.bind(address=change.address, action=change.action.value)
+    if event == "start":
+        bound.info("action.start")
+    elif outcome is not None:
+        bound.info(f"action.{event}", status=outcome.status.value, message=outcome.message)

@@ -22,13 +22,13 @@ import structlog
 from reconciler.daemon import specs as spec_dirs
 from reconciler.daemon.commit_status import describe, make_statuses
 from reconciler.daemon.lock import LockBusy, cycle_lock
-from reconciler.daemon.logs import configure_logging
+from reconciler.daemon.logs import configure_logging, log_action
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.notify import Heartbeat, Notifier, watchdog_interval
 from reconciler.daemon.record import cycle_record, failed_actions, iso, pending_by_kind
 from reconciler.daemon.schedule import BUSY_RETRY, MANUAL, backoff, stall_allowance
 from reconciler.daemon.services import Services
-from reconciler.report.outcome import CycleReport
+from reconciler.report.outcome import CycleReport, Status
 from reconciler.settings import Settings
 from reconciler.store import Store
 
@@ -214,7 +214,7 @@ class Daemon:
 
         def listener(event: str, change: Any, outcome: Any) -> None:
             self.heartbeat.beat()  # progress: the cycle is slow, not hung
-            _log_action(bound, event, change, outcome)
+            log_action(bound, event, change, outcome)
 
         return replace(build_deps(self.settings), stop_requested=self._stop.is_set,
                        listener=listener)
@@ -235,9 +235,14 @@ class Daemon:
             self._record(trigger, started, self.good, "failed",
                          error=f"{type(exc).__name__}: {exc}", publish=full)
             return "failed"
-        result = "failed" if report.failed else "success"
-        self.retry = ("full" if full else "drift") if report.failed else None
-        self._record(trigger, started, self.good, result, report, publish=full)
+        skipped = sum(o.status is Status.SKIPPED for o in report.outcomes)
+        stopped = self.stopping and skipped > 0  # SIGTERM cut it short: not a success
+        result = "failed" if report.failed or stopped else "success"
+        self.retry = ("full" if full else "drift") if result == "failed" else None
+        error = f"stopped before {skipped} action(s) ran; the next start resumes" \
+            if stopped and not report.failed else None
+        self._record(trigger, started, self.good, result, report, error,
+                     publish=full and not stopped)  # the restarted daemon posts the result
         return result
 
     def _publish(self, sha: str, result: str, summary: dict[str, int] | None = None,
@@ -275,14 +280,6 @@ class Daemon:
         if self.rejected:
             line += f", rejected {self.rejected[:12]} (invalid specs)"
         return line
-
-
-def _log_action(logger: Any, event: str, change: Any, outcome: Any) -> None:
-    bound = logger.bind(address=change.address, action=change.action.value)
-    if event == "start":
-        bound.info("action.start")
-    elif outcome is not None:
-        bound.info(f"action.{event}", status=outcome.status.value, message=outcome.message)
 
 
 def run_daemon(settings: Settings) -> int:

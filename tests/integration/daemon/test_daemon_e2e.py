@@ -173,6 +173,8 @@ def test_sd_notify_sigterm_and_restart_without_duplicate_work(
     assert "WATCHDOG=1" in messages and messages[-1].startswith("STOPPING=1")
     assert any(m.startswith("STATUS=revision") and "last" in m for m in messages[1:])
     assert len([vm for vm in (ct_config(sim, 230 + i) for i in range(3)) if vm]) < 3
+    cut = daemon.history()[0]  # a cycle cut short by SIGTERM is not recorded as a success
+    assert cut["result"] == "failed" and "stopped before" in cut["error"]
 
     starts = daemon.output().count("action.start")
     again = DaemonProcess(config, sim).start()  # picks up where the first one stopped
