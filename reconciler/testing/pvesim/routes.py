@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote
@@ -23,12 +24,12 @@ class Route:
     pattern: str
     handler: Handler
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Route key used by the parameter tables."""
         return f"{self.method} {self.pattern}"
 
-    @property
+    @cached_property
     def segments(self) -> tuple[str, ...]:
         """Pattern split on `/`."""
         return tuple(self.pattern.strip("/").split("/"))
@@ -85,12 +86,22 @@ def split_path(path: str) -> tuple[str, ...]:
     return tuple(unquote(part) for part in path.strip("/").split("/") if part)
 
 
+def _index() -> Mapping[tuple[str, int], tuple[Route, ...]]:
+    table: dict[tuple[str, int], tuple[Route, ...]] = {}
+    for route in ROUTES:
+        slot = (route.method, len(route.segments))
+        table[slot] = (*table.get(slot, ()), route)
+    return MappingProxyType(table)
+
+
+# candidates by (method, segment count), in table order, so a lookup scans a handful
+_BY_SHAPE = _index()
+
+
 def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     """Find the route for a request; None means PVE's 501."""
     parts = split_path(path)
-    for route in ROUTES:
-        if route.method != method or len(route.segments) != len(parts):
-            continue
+    for route in _BY_SHAPE.get((method, len(parts)), ()):
         found: dict[str, str] = {}
         for pat, part in zip(route.segments, parts, strict=True):
             if pat.startswith("{"):

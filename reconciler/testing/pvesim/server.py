@@ -1,4 +1,4 @@
-"""HTTPS transport: a threaded stdlib server that parses requests and hands them to SimCore."""
+"""HTTPS transport: a threaded stdlib server, lean HTTP/1.1 keep-alive framing, SimCore answers."""
 
 from __future__ import annotations
 
@@ -6,22 +6,25 @@ import json
 import socket
 import ssl
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
 from pathlib import Path
+from socketserver import StreamRequestHandler, ThreadingTCPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .core import API, Answer, SimCore, encode
 from .faults import Faults
+from .wire import BadRequest, RequestHead, answer_head, http_date, read_head
 
 _MAX_BODY = 16 * 1024 * 1024
 
 
-class SimHTTPServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer that tracks open connections so `stop` can cut keep-alives."""
+class SimHTTPServer(ThreadingTCPServer):
+    """Thread per connection; tracks open connections so `stop` can cut keep-alives."""
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 64
 
     def __init__(self, addr: tuple[str, int], core: SimCore, tls: ssl.SSLContext) -> None:
         super().__init__(addr, SimHandler)
@@ -30,16 +33,30 @@ class SimHTTPServer(ThreadingHTTPServer):
                                       do_handshake_on_connect=False)
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
+        self._accepted = 0
+        self._served = 0
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._conns_lock:
             self._conns.add(request)
+            self._accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
         with self._conns_lock:
             self._conns.discard(request)
         super().shutdown_request(request)
+
+    def count_request(self) -> None:
+        """One more answered request (any path)."""
+        with self._conns_lock:
+            self._served += 1
+
+    def stats(self) -> dict[str, int]:
+        """Transport counters: connections accepted, still open, requests answered."""
+        with self._conns_lock:
+            return {"connections_accepted": self._accepted, "connections_open": len(self._conns),
+                    "requests": self._served}
 
     def close_connections(self) -> None:
         """Cut every open client connection (their threads then end)."""
@@ -59,43 +76,52 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
     return ctx
 
 
-class SimHandler(BaseHTTPRequestHandler):
-    """One connection; HTTP/1.1 keep-alive so proxmoxer sessions reuse it."""
+class SimHandler(StreamRequestHandler):
+    """One connection: answers requests until the client closes or asks to (keep-alive)."""
 
-    protocol_version = "HTTP/1.1"
-    server_version = "pve-api-daemon/3.0"
-    sys_version = ""
     timeout = 60
     server: SimHTTPServer
 
     def setup(self) -> None:
         super().setup()
-        # small header/body writes + Nagle + delayed ACK would add ~40 ms per answer
+        # small writes + Nagle + delayed ACK would add ~40 ms per answer
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._open = True
         try:
             self.request.do_handshake()
         except (ssl.SSLError, OSError):
-            self.close_connection = True
+            self._open = False
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        """Quiet: the request log is the record."""
+    def handle(self) -> None:
+        while self._open:
+            self._open = self._one()
 
-    def do_GET(self) -> None:
-        self._serve("GET")
+    def _one(self) -> bool:
+        """Serve one request; False when the connection must end."""
+        try:
+            head = read_head(self.rfile.readline)
+            if head is None:
+                return False
+            length = head.content_length
+            if length > _MAX_BODY:
+                raise BadRequest(413, "Request Entity Too Large")
+            if head.headers.get("expect", "").lower() == "100-continue":
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            raw = self.rfile.read(length) if length else b""
+            if len(raw) < length:
+                return False
+        except BadRequest as exc:
+            self._reply("GET", _message(exc.status, exc.reason), keep=False)
+            return False
+        except OSError:  # timeouts, resets and TLS errors end the connection quietly
+            return False
+        keep = head.keep_alive
+        return self._reply(head.method, self._serve(head, raw), keep) and keep
 
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def _serve(self, method: str) -> None:
-        url = urlsplit(self.path)
-        raw = self._body()
-        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    def _serve(self, head: RequestHead, raw: bytes) -> Answer:
+        method = head.method
+        url = urlsplit(head.target)
+        ctype = head.headers.get("content-type", "").split(";")[0].strip().lower()
         params: dict[str, Any] = dict(parse_qsl(url.query, keep_blank_values=True))
         from_json = ctype == "application/json"
         try:
@@ -107,37 +133,34 @@ class SimHandler(BaseHTTPRequestHandler):
             elif raw:
                 params.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
         except (ValueError, UnicodeDecodeError) as exc:
-            self._send(Answer(400, "malformed request body", {"data": None,
-                                                              "message": f"{exc}\n"}))
-            return
+            return Answer(400, "malformed request body", {"data": None, "message": f"{exc}\n"})
         core = self.server.core
+        if url.path == API or url.path.startswith(API + "/"):
+            return core.handle(method, url.path, params, from_json, head.headers)
+        if url.path.rstrip("/") == "/_sim/stats" and method == "GET":
+            return Answer(200, "OK", {"data": self.server.stats()})
         if url.path.startswith("/_sim/"):
             from .admin import handle_admin
 
-            self._send(handle_admin(core, method, url.path, params))
-        elif url.path == API or url.path.startswith(API + "/"):
-            self._send(core.handle(method, url.path, params, from_json, dict(self.headers)))
-        else:
-            msg = f"Method '{method} {url.path}' not implemented"
-            self._send(Answer(501, msg, {"data": None, "message": msg + "\n"}))
+            return handle_admin(core, method, url.path, params)
+        return _message(501, f"Method '{method} {url.path}' not implemented")
 
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            self.close_connection = True
-            return b""
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _send(self, answer: Answer) -> None:
+    def _reply(self, method: str, answer: Answer, keep: bool) -> bool:
+        """Send one answer; False when the client is gone."""
         data = encode(answer)
-        # the status line is latin-1 on the wire; never let a message break the answer
-        reason = answer.reason.encode("latin-1", "replace").decode("latin-1")
-        self.send_response(answer.status, reason)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "max-age=0")
-        self.end_headers()
-        self.wfile.write(data)
+        head = answer_head(answer.status, answer.reason, len(data), not keep,
+                           http_date(time.time()))
+        self.server.count_request()
+        # one write: header and body leave in the same TLS records and TCP segments
+        try:
+            self.wfile.write(head if method == "HEAD" else head + data)
+        except OSError:
+            return False
+        return True
+
+
+def _message(status: int, text: str) -> Answer:
+    return Answer(status, text, {"data": None, "message": text + "\n"})
 
 
 def make_server(host: str, port: int, core: SimCore, cert: Path, key: Path) -> SimHTTPServer:
