@@ -224,9 +224,6 @@ def _update(spec: TableSpec, table: ObservedTable, allow_destructive: bool) -> C
     pre = preconditions(table)
     blocked = [op for op in ops if op.impossible]
     risky = [op for op in ops if op.destructive]
-    if spec.drift is DriftMode.WARN:
-        reason = "drift (drift: warn, not enforced): " + "; ".join(op.why for op in ops)
-        return Change(spec.address, Action.REFUSE, reason, fields, spec.depends_on, pre)
     if blocked:
         reason = "refused, impossible in Iceberg: " + "; ".join(op.why for op in blocked)
         return Change(
