@@ -115,7 +115,8 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
         print(f"error: observe failed: {exc}", file=sys.stderr)
         return EXIT_ERROR
     as_json = args.output == "json"
-    print(render_json(planned.plan) if as_json else render_text(planned.plan, color=False), end="")
+    notes = planned.notes
+    print(render_json(planned.plan, notes) if as_json else render_text(planned.plan, False, notes), end="")
     if not options.apply:
         return EXIT_CHANGES if planned.plan.has_changes else EXIT_OK
     if not planned.plan.executable():

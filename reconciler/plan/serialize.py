@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from reconciler.plan.change import Change, JSONValue, Plan
 
@@ -23,14 +24,17 @@ def change_to_dict(change: Change) -> dict[str, JSONValue]:
     return doc
 
 
-def plan_to_dict(plan: Plan) -> dict[str, JSONValue]:
-    return {
+def plan_to_dict(plan: Plan, notes: Sequence[tuple[str, str]] = ()) -> dict[str, JSONValue]:
+    doc: dict[str, JSONValue] = {
         "format_version": FORMAT_VERSION,
         "changes": [change_to_dict(c) for c in plan.changes],
         "summary": dict(plan.summary()),
     }
+    if notes:
+        doc["notes"] = [{"address": a, "action": "noop", "reason": r} for a, r in sorted(notes)]
+    return doc
 
 
-def plan_to_json(plan: Plan) -> str:
+def plan_to_json(plan: Plan, notes: Sequence[tuple[str, str]] = ()) -> str:
     """Deterministic bytes: same plan, same text."""
-    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    return json.dumps(plan_to_dict(plan, notes), indent=2, sort_keys=False, ensure_ascii=False) + "\n"

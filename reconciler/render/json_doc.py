@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from reconciler.plan.change import Plan
 from reconciler.plan.serialize import plan_to_json
 
 
-def render_json(plan: Plan) -> str:
-    """Deterministic JSON (`format_version`, changes, summary); same plan, same bytes."""
-    return plan_to_json(plan)
+def render_json(plan: Plan, notes: Sequence[tuple[str, str]] = ()) -> str:
+    """Deterministic JSON (`format_version`, changes, summary, and `notes` for resources
+    that need nothing, as {address, action: "noop", reason}); same plan, same bytes."""
+    return plan_to_json(plan, notes)

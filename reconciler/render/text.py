@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Action, Change, JSONValue, Plan
 
@@ -100,10 +101,21 @@ def summary_line(plan: Plan) -> str:
     return "Plan: " + ", ".join(parts) + "."
 
 
-def render_text(plan: Plan, color: bool = False) -> str:
-    """The plan as people read it; same plan, same text."""
+Notes = Sequence[tuple[str, str]]
+
+
+def _notes(notes: Notes) -> list[str]:
+    """Why nothing is due where nothing is planned (healthy tables, gc disabled...)."""
+    if not notes:
+        return []
+    return ["", "Not due (no action needed):"] + [f"  = {address}: {reason}" for address, reason in sorted(notes)]
+
+
+def render_text(plan: Plan, color: bool = False, notes: Notes = ()) -> str:
+    """The plan as people read it; same plan, same text. `notes` are (address, reason)
+    pairs for resources that need nothing (e.g. a healthy table's maintenance)."""
     if not plan.changes:
-        return NO_CHANGES
+        return NO_CHANGES + "".join(line + "\n" for line in _notes(notes))
     lines = _legend(plan, color)
     lines += ["", "The reconciler will perform the following actions:"]
     for change in plan.changes:
@@ -114,4 +126,5 @@ def render_text(plan: Plan, color: bool = False) -> str:
     if reported:
         lines.append(f"{reported} of these lines {'is' if reported == 1 else 'are'} reported only and never executed.")
     lines.append(_paint(summary_line(plan), "1", color))
+    lines += _notes(notes)
     return "\n".join(lines) + "\n"
