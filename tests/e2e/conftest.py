@@ -37,10 +37,11 @@ class Workspace:
         return subprocess.run(self.argv(*args), env=self.env(), capture_output=True, text=True,
                               timeout=timeout, check=False)
 
-    def plan_json(self) -> dict[str, Any]:
-        done = self.run("plan", "--output", "json")
+    def plan_json(self, *args: str) -> dict[str, Any]:
+        done = self.run("plan", "--output", "json", *args)
         assert done.returncode in (0, 2), done.stderr
-        return json.loads(done.stdout)
+        doc: dict[str, Any] = json.loads(done.stdout)
+        return doc
 
     def edit(self, name: str, old: str, new: str) -> None:
         path = self.specs / "containers" / f"{name}.yaml"

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from reconciler.model.containers import CREATE_PENDING_TAG, OWNER_TAG
 from reconciler.testing.pvesim import Faults, PveSim, RequestRecord
@@ -51,7 +52,7 @@ def _apply_until_converged(ws: Workspace, attempts: int, *args: str) -> list[int
     return codes
 
 
-def _clean_plan(ws: Workspace) -> dict[str, object]:
+def _clean_plan(ws: Workspace) -> dict[str, Any]:
     ws.sim.set_faults(Faults())
     return ws.plan_json()
 
@@ -85,8 +86,8 @@ def test_a_sigkilled_apply_is_adopted_not_duplicated(tmp_path: Path,
 
     codes = _apply_until_converged(ws, 3)
     assert codes[-1] == 0, codes
-    plan = ws.run("plan")
-    assert plan.returncode == 0 and plan.stdout.startswith("No changes."), plan.stdout
+    text = ws.run("plan")
+    assert text.returncode == 0 and text.stdout.startswith("No changes."), text.stdout
     assert ws.plan_json()["changes"] == []
     cts = _lxc(sim)
     assert {v: c["name"] for v, c in cts.items()} == SEED
