@@ -24,6 +24,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--token", default="root@pam!reconciler=secret")
     ap.add_argument("--password", default="rootpw", help="root@pam password for tickets")
     ap.add_argument("--cert-out", help="write the self-signed certificate (CA) PEM here")
+    ap.add_argument("--compression", type=int, default=1, choices=(0, 1),
+                    help="gzip large answers for clients that accept it, as pveproxy does")
     ap.add_argument("--task-seconds", type=float, default=0.0)
     ap.add_argument("--version", dest="pve_version", default="8.3", choices=("8.3", "9.0"))
     ap.add_argument("--fault-error-rate", type=float, default=0.0)
@@ -50,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim = PveSim(token=args.token, task_seconds=args.task_seconds, state_file=args.state,
                  seed_file=args.seed, faults=faults, version=args.pve_version,
                  password=args.password, host=args.host, port=args.port,
-                 cert_out=args.cert_out)
+                 cert_out=args.cert_out, compression=bool(args.compression))
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

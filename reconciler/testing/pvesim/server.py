@@ -17,6 +17,7 @@ from .faults import Faults
 from .wire import BadRequest, RequestHead, answer_head, http_date, read_head
 
 _MAX_BODY = 16 * 1024 * 1024
+_GZIP_MIN = 1024  # smaller answers gain nothing from compression
 
 
 class SimHTTPServer(ThreadingTCPServer):
@@ -26,9 +27,11 @@ class SimHTTPServer(ThreadingTCPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, addr: tuple[str, int], core: SimCore, tls: ssl.SSLContext) -> None:
+    def __init__(self, addr: tuple[str, int], core: SimCore, tls: ssl.SSLContext,
+                 compression: bool = True) -> None:
         super().__init__(addr, SimHandler)
         self.core = core
+        self.compression = compression
         self.socket = tls.wrap_socket(self.socket, server_side=True,
                                       do_handshake_on_connect=False)
         self._conns: set[socket.socket] = set()
@@ -116,7 +119,8 @@ class SimHandler(StreamRequestHandler):
         except OSError:  # timeouts, resets and TLS errors end the connection quietly
             return False
         keep = head.keep_alive
-        return self._reply(head.method, self._serve(head, raw), keep) and keep
+        gz = head.accepts_gzip and self.server.compression
+        return self._reply(head.method, self._serve(head, raw), keep, gz) and keep
 
     def _serve(self, head: RequestHead, raw: bytes) -> Answer:
         method = head.method
@@ -145,11 +149,15 @@ class SimHandler(StreamRequestHandler):
             return handle_admin(core, method, url.path, params)
         return _message(501, f"Method '{method} {url.path}' not implemented")
 
-    def _reply(self, method: str, answer: Answer, keep: bool) -> bool:
+    def _reply(self, method: str, answer: Answer, keep: bool, gz: bool = False) -> bool:
         """Send one answer; False when the client is gone."""
         data = encode(answer)
+        # pveproxy gzips answers for clients that accept it (COMPRESSION=0 turns it off)
+        gz = gz and len(data) >= _GZIP_MIN
+        if gz:
+            data = answer.gzipped()
         head = answer_head(answer.status, answer.reason, len(data), not keep,
-                           http_date(time.time()))
+                           http_date(time.time()), gz)
         self.server.count_request()
         # one write: header and body leave in the same TLS records and TCP segments
         try:
@@ -163,9 +171,10 @@ def _message(status: int, text: str) -> Answer:
     return Answer(status, text, {"data": None, "message": text + "\n"})
 
 
-def make_server(host: str, port: int, core: SimCore, cert: Path, key: Path) -> SimHTTPServer:
-    """Bind (port 0 picks a free one) and wrap in TLS."""
-    return SimHTTPServer((host, port), core, tls_context(cert, key))
+def make_server(host: str, port: int, core: SimCore, cert: Path, key: Path,
+                compression: bool = True) -> SimHTTPServer:
+    """Bind (port 0 picks a free one) and wrap in TLS; `compression` gzips large answers."""
+    return SimHTTPServer((host, port), core, tls_context(cert, key), compression)
 
 
 __all__ = ["Faults", "SimHTTPServer", "make_server"]

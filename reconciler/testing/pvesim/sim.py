@@ -33,7 +33,7 @@ class PveSim:
                  state_file: str | Path | None = None, seed_file: str | Path | None = None,
                  faults: Faults | None = None, version: str = "8.3", password: str = "rootpw",
                  host: str = "127.0.0.1", port: int = 0,
-                 cert_out: str | Path | None = None) -> None:
+                 cert_out: str | Path | None = None, compression: bool = True) -> None:
         tokenid, _, secret = token.partition("=")
         user, _, name = tokenid.partition("!")
         if not (user and name and secret):
@@ -49,6 +49,7 @@ class PveSim:
         self._password = password
         self._bind = (host, port)
         self._cert_out = Path(cert_out) if cert_out else None
+        self._compression = compression
         self._tmp: Path | None = None
         self._server: SimHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -67,7 +68,8 @@ class PveSim:
         cluster = load_cluster(self._state_file, self._seed_file)
         self.core = SimCore(cluster, auth, self._faults, self.version, self._task_seconds,
                             self._state_file)
-        self._server = make_server(self._bind[0], self._bind[1], self.core, cert, key)
+        self._server = make_server(self._bind[0], self._bind[1], self.core, cert, key,
+                                   self._compression)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.1}, name="pvesim",
                                         daemon=True)
@@ -123,6 +125,12 @@ class PveSim:
         if self.core is None:
             raise RuntimeError("simulator not started")
         return self.core
+
+    def transport_stats(self) -> dict[str, int]:
+        """Connections accepted and open, requests answered (also at GET /_sim/stats)."""
+        if self._server is None:
+            raise RuntimeError("simulator not started")
+        return self._server.stats()
 
     def requests(self) -> list[RequestRecord]:
         """The request log (method, path relative to /api2/json, params, status)."""

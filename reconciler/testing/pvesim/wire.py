@@ -40,6 +40,22 @@ class RequestHead:
         return self.version == "HTTP/1.1" or "keep-alive" in tokens
 
     @property
+    def accepts_gzip(self) -> bool:
+        """Accept-Encoding lists gzip (or *) with a non-zero quality."""
+        for item in self.headers.get("accept-encoding", "").split(","):
+            coding, _, params = item.partition(";")
+            if coding.strip().lower() not in ("gzip", "*"):
+                continue
+            quality = params.strip().lower()
+            if not quality.startswith("q="):
+                return True
+            try:
+                return float(quality[2:]) > 0
+            except ValueError:
+                return False
+        return False
+
+    @property
     def content_length(self) -> int:
         """Declared body length (0 without the header); BadRequest when unusable."""
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
@@ -101,7 +117,8 @@ def http_date(now: float) -> str:
             f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
 
 
-def answer_head(status: int, reason: str, length: int, close: bool, date: str) -> bytes:
+def answer_head(status: int, reason: str, length: int, close: bool, date: str,
+                gzipped: bool = False) -> bytes:
     """Status line and headers of a JSON answer, ready to prepend to the body."""
     # the status line is latin-1 on the wire; never let a message break the answer
     text = reason.replace("\r", " ").replace("\n", " ")
@@ -112,6 +129,8 @@ def answer_head(status: int, reason: str, length: int, close: bool, date: str) -
             "Content-Type: application/json;charset=UTF-8\r\n"
             f"Content-Length: {length}\r\n"
             "Cache-Control: max-age=0\r\n")
+    if gzipped:
+        head += "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n"
     if close:
         head += "Connection: close\r\n"
     return (head + "\r\n").encode("latin-1")
