@@ -7,12 +7,9 @@ loading, and catalog calls per table. Prints figures; asserts nothing about spee
 from __future__ import annotations
 
 import argparse
-import collections
 import tempfile
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from reconciler.diff.tables import plan_tables
 from reconciler.model.tables import MANAGED_BY_PROPERTY, MANAGED_BY_VALUE, ColumnSpec, TableSpec
@@ -20,6 +17,7 @@ from reconciler.model.tables import PrimitiveType as P
 from reconciler.observe.tables import observe_tables
 from reconciler.providers.iceberg.catalog import Catalogs
 from reconciler.providers.iceberg.types import iceberg_schema
+from reconciler.testing.counting_catalogs import CountingCatalogs
 
 COLUMNS = (
     ColumnSpec("id", P("long"), required=True),
@@ -27,34 +25,6 @@ COLUMNS = (
     ColumnSpec("amount", P("decimal(12,2)")),
     ColumnSpec("ts", P("timestamptz")),
 )
-
-
-class CountingCatalogs(Catalogs):
-    """Catalogs whose catalogs count every method call (thread-safe)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.calls: collections.Counter[str] = collections.Counter()
-        self._count_lock = threading.Lock()
-
-    def get(self, name: str) -> Any:
-        inner = super().get(name)
-        outer = self
-
-        class Proxy:
-            def __getattr__(self, attr: str) -> Any:
-                value = getattr(inner, attr)
-                if not callable(value):
-                    return value
-
-                def call(*a: Any, **k: Any) -> Any:
-                    with outer._count_lock:
-                        outer.calls[attr] += 1
-                    return value(*a, **k)
-
-                return call
-
-        return Proxy()
 
 
 def main() -> None:

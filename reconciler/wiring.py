@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.apply.ports import Applier
 from reconciler.engine import Deps
@@ -14,6 +14,9 @@ from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableSpec
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Plan
 from reconciler.settings import Settings
+
+if TYPE_CHECKING:
+    from reconciler.providers.iceberg.catalog import Catalogs
 
 
 def _lazy(build: Callable[[], Any]) -> Callable[[], Any]:
@@ -29,25 +32,33 @@ def _lazy(build: Callable[[], Any]) -> Callable[[], Any]:
     return get
 
 
-def build_deps(settings: Settings) -> Deps:
+def build_deps(settings: Settings, catalogs_override: Catalogs | None = None) -> Deps:
+    """`catalogs_override` lets benchmarks and tests observe catalog calls."""
     from reconciler.observe.containers import observe_containers
     from reconciler.observe.health import observe_health
     from reconciler.observe.tables import observe_tables
     from reconciler.providers.iceberg.catalog import Catalogs
+    from reconciler.providers.iceberg.reader import TableMemo
     from reconciler.providers.proxmox.client import build_client
 
     client = _lazy(lambda: build_client(settings.proxmox))
-    catalogs = _lazy(lambda: Catalogs(
+    catalogs = _lazy(lambda: catalogs_override or Catalogs(
         {name: dict(props) for name, props in settings.catalogs}, state_dir=settings.state_dir))
 
     def containers(specs: Sequence[Any]) -> Any:
         return observe_containers(client(), specs, settings.proxmox.parallel_reads)
 
+    memo = TableMemo()  # health reuses the tables the same plan's observation loaded
+
     def tables(specs: Sequence[Any]) -> Any:
-        return observe_tables(catalogs(), tuple(specs))
+        memo.clear()
+        return observe_tables(catalogs(), tuple(specs), memo=memo)
 
     def health(specs: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy]) -> Any:
-        return observe_health(catalogs(), specs, policies)
+        try:
+            return observe_health(catalogs(), specs, policies, memo=memo)
+        finally:
+            memo.clear()  # never serve a later plan stale metadata
 
     def appliers(desired: Desired, plan: Plan) -> Sequence[Applier]:
         from reconciler.providers.iceberg.writer import IcebergApplier

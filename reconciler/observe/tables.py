@@ -10,7 +10,12 @@ import structlog
 
 from reconciler.model.tables import ObservedTable, TableInventory, TableSpec
 from reconciler.providers.iceberg.catalog import Catalogs, mask
-from reconciler.providers.iceberg.reader import list_namespaces, list_tables, load_observed
+from reconciler.providers.iceberg.reader import (
+    TableMemo,
+    list_namespaces,
+    list_tables,
+    load_observed,
+)
 
 log = structlog.get_logger(__name__)
 DEFAULT_WORKERS = 8
@@ -22,6 +27,7 @@ def observe_tables(
     *,
     catalog_names: Iterable[str] | None = None,
     max_workers: int = DEFAULT_WORKERS,
+    memo: TableMemo | None = None,
 ) -> TableInventory:
     """Inventory of the catalogs named by the specs plus `catalog_names` (default: all
     configured). One load per listed table, so orphans and unowned tables are seen too.
@@ -43,7 +49,7 @@ def observe_tables(
                 continue
             namespaces.extend((name, ns) for ns in found)
             for identifier in identifiers:
-                pending.append((name, pool.submit(load_observed, name, catalog, identifier)))
+                pending.append((name, pool.submit(load_observed, name, catalog, identifier, memo)))
         tables: list[ObservedTable] = []
         for name, future in pending:
             try:

@@ -3,13 +3,37 @@ ObservedTable; never writes."""
 
 from __future__ import annotations
 
+import threading
+
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.table import Table
 
 from reconciler.model.tables import ObservedTable
 from reconciler.providers.iceberg.types import observed_table
 
 Identifier = tuple[str, ...]
+
+
+class TableMemo:
+    """Tables loaded by one observation, so the health read of the same plan reuses them
+    (one `load_table` per table per plan). Cleared at the start of each observation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tables: dict[tuple[str, Identifier], Table] = {}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tables.clear()
+
+    def put(self, catalog_name: str, identifier: Identifier, table: Table) -> None:
+        with self._lock:
+            self._tables[(catalog_name, tuple(identifier))] = table
+
+    def get(self, catalog_name: str, identifier: Identifier) -> Table | None:
+        with self._lock:
+            return self._tables.get((catalog_name, tuple(identifier)))
 
 
 def list_namespaces(catalog: Catalog) -> tuple[Identifier, ...]:
@@ -31,11 +55,13 @@ def list_tables(catalog: Catalog, namespace: Identifier) -> tuple[Identifier, ..
 
 
 def load_observed(
-    catalog_name: str, catalog: Catalog, identifier: Identifier
+    catalog_name: str, catalog: Catalog, identifier: Identifier, memo: TableMemo | None = None
 ) -> ObservedTable | None:
     """One `load_table`; None when the table vanished since listing."""
     try:
         table = catalog.load_table(identifier)
     except NoSuchTableError:
         return None
+    if memo is not None:
+        memo.put(catalog_name, identifier, table)
     return observed_table(catalog_name, table)
