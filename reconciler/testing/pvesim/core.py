@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import math
 import threading
 import time
 from collections import deque
@@ -69,6 +70,8 @@ class SimCore:
         self._log: deque[RequestRecord] = deque(maxlen=100_000)
         # read answers are cached per state generation and wall-clock second (uptime moves)
         self._gen = 0
+        # earliest finish_at of a running task (0: unknown); reads skip the task scan before it
+        self._due = 0.0
         self._cache: dict[tuple[Any, ...], Answer] = {}
         if state_file is not None:
             save_file(cluster, state_file)
@@ -172,9 +175,16 @@ class SimCore:
             return result
 
     def _advance(self) -> bool:
-        return advance(self.cluster, time.time(), WORKERS)
+        now = time.time()
+        if now < self._due:
+            return False
+        changed = advance(self.cluster, now, WORKERS)
+        self._due = min((t.finish_at for t in self.cluster.tasks.values()
+                         if t.status == "running"), default=math.inf)
+        return changed
 
     def _changed(self) -> None:
+        self._due = 0.0  # a write may have started tasks: scan again on the next request
         self._gen += 1
         self._cache.clear()
         self._persist()

@@ -130,7 +130,7 @@ def answer_head(status: int, reason: str, length: int, close: bool, date: str,
             f"Content-Length: {length}\r\n"
             "Cache-Control: max-age=0\r\n")
     if gzipped:
-        head += "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n"
+        head += "Content-Encoding: gzip\r\n"
     if close:
         head += "Connection: close\r\n"
     return (head + "\r\n").encode("latin-1")
