@@ -17,7 +17,7 @@ PENDING_REASON = "PVE keeps it pending until the CT restarts"
 
 # Keys PVE applies to a running CT at once; the rest wait in `pending` for a restart.
 _LIVE = re.compile(
-    r"^(hostname|description|onBoot|startup\..+|protection|cores|cpulimit|memory|swap|tags"
+    r"^(hostname|description|onBoot|startup\..+|protection|cores|cpuLimit|memory|swap|tags"
     r"|network\[\d+\]\..+|mountpoints\[\d+\]\.backup)$"
 )
 _MP = re.compile(r"^mountpoints\[(\d+)\]\.(\w+)$")

@@ -133,7 +133,7 @@ def flatten(settings: ContainerSettings) -> Flat:
         "unprivileged": settings.unprivileged,
         "ostype": settings.ostype,
         "cores": settings.cores,
-        "cpulimit": settings.cpulimit,
+        "cpuLimit": settings.cpulimit,
         "memory": settings.memory_mib,
         "swap": settings.swap_mib,
     }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT](?:iB)?|B)?\s*$", re.IGNORECASE)
+_DECIMAL = re.compile(r"^\s*\d+(?:\.\d+)?\s*[KMGT]B\s*$", re.IGNORECASE)
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNIT_BYTES = {"B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -28,6 +29,8 @@ def parse_bytes(value: object, bare_unit: str) -> int:
         raise UnitError(f"expected a size such as 2GiB, got {value!r}")
     match = _SIZE.match(value)
     if match is None:
+        if _DECIMAL.match(value):  # 2GB is ambiguous (10^9 or 2^30): make the user say which
+            raise UnitError(f"invalid size {value!r}: sizes are binary; write {value[:-1].strip()}iB")
         raise UnitError(f"invalid size {value!r}: use a number with KiB, MiB, GiB or TiB")
     number, unit = match.group(1), match.group(2)
     letter = unit[0].upper() if unit else bare_unit
