@@ -115,11 +115,17 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
         print(f"error: observe failed: {exc}", file=sys.stderr)
         return EXIT_ERROR
     as_json = args.output == "json"
+    runs = options.apply and bool(planned.plan.executable())
+    if as_json and runs:  # one document: the plan plus what happened
+        if command == "apply" and not args.yes:
+            print("error: --output json needs --yes (no prompt in a machine-readable run)", file=sys.stderr)
+            return EXIT_ERROR
+        return _apply(settings, planned, options, deps, as_json)
     notes = planned.notes
     print(render_json(planned.plan, notes) if as_json else render_text(planned.plan, False, notes), end="")
     if not options.apply:
         return EXIT_CHANGES if planned.plan.has_changes else EXIT_OK
-    if not planned.plan.executable():
+    if not runs:
         return EXIT_OK
     if command == "apply" and not args.yes and not _confirm():
         return EXIT_ERROR
@@ -131,9 +137,9 @@ def _apply(settings: Settings, planned: object, options: RunOptions, deps: Deps,
 
     from reconciler.daemon.lock import LockBusy, cycle_lock
     from reconciler.engine import Planned, apply_plan
+    from reconciler.render.progress import ProgressPrinter
 
     assert isinstance(planned, Planned)
-    from reconciler.render.progress import ProgressPrinter
 
     def write(text: str) -> None:
         sys.stdout.write(text)
@@ -150,10 +156,15 @@ def _apply(settings: Settings, planned: object, options: RunOptions, deps: Deps,
     for outcome in report.outcomes:
         counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
     if as_json:
-        print(json.dumps({"outcomes": [
+        from reconciler.plan.serialize import plan_to_dict
+
+        doc = plan_to_dict(planned.plan, planned.notes)
+        doc["outcomes"] = [
             {"address": o.address, "action": o.action.value, "status": o.status.value,
              "message": o.message, "seconds": o.seconds, "result": dict(o.result)}
-            for o in report.outcomes], "summary": counts}, indent=2))
+            for o in report.outcomes]
+        doc["outcome_summary"] = dict(sorted(counts.items()))
+        print(json.dumps(doc, indent=2))
     else:
         print("\nApply complete! " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ".")
     bad = [o for o in report.outcomes if o.status in (Status.FAILED, Status.STALE, Status.SKIPPED)]

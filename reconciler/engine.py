@@ -120,6 +120,7 @@ def make_full_plan(settings: Settings, desired: Desired, options: RunOptions, de
         notes += maintenance_noops(desired.tables, policies, health, now)
     if options.targets:
         changes = [c for c in changes if _targeted(c.address, options.targets)]
+        notes = [n for n in notes if _targeted(n[0], options.targets)]
     return Planned(desired, make_plan(changes, _depends(desired)), tuple(notes))
 
 

@@ -69,3 +69,20 @@ def test_maintenance_is_planned_from_health_with_its_reason(tmp_path: Path, pves
         (c["address"], c["action"]) for c in lines]
     other = ws.run("maintain", "--dry-run", "sales.orders")
     assert other.returncode == 0 and other.stdout.startswith("No changes.")
+
+
+def test_apply_json_is_one_document_with_plan_and_outcomes(tmp_path: Path, pvesim: PveSim) -> None:
+    ws = _full_workspace(tmp_path, pvesim)
+    refused = ws.run("apply", "--output", "json")
+    assert refused.returncode == 1 and "needs --yes" in refused.stderr and refused.stdout == ""
+    done = ws.run("apply", "--yes", "--output", "json", "--target", "container/minio",
+                  "--target", "table/lake.sales.orders")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)  # exactly one JSON document
+    assert doc["format_version"] == "1"
+    assert [(c["address"], c["action"]) for c in doc["changes"]] == [
+        ("container/minio", "create"), ("table/lake.sales.orders", "create")]
+    assert [(o["address"], o["status"]) for o in doc["outcomes"]] == [
+        ("container/minio", "applied"), ("table/lake.sales.orders", "applied")]
+    assert doc["outcome_summary"] == {"applied": 2}
+    assert {n["address"] for n in doc.get("notes", [])} <= {"table/lake.sales.orders"}
