@@ -109,15 +109,15 @@ def make_full_plan(settings: Settings, desired: Desired, options: RunOptions, de
             from reconciler.diff.tables import plan_tables
 
             changes += plan_tables(desired.tables, tables_inventory, options.allow_destructive)
-    if options.maintenance and deps.observe_health is not None and desired.tables:
+    present = tuple(t for t in desired.tables if not t.absent)  # never maintain what is dropped
+    if options.maintenance and deps.observe_health is not None and present:
         from reconciler.diff.maintenance import maintenance_noops, plan_maintenance
 
         policies = {p.name: p for p in desired.policies}
-        health = deps.observe_health(desired.tables, policies)
+        health = deps.observe_health(present, policies)
         now = datetime.now(UTC)
-        maint = plan_maintenance(desired.tables, policies, health, now, ignore_window=options.ignore_window)
-        changes += maint
-        notes += maintenance_noops(desired.tables, policies, health, now)
+        changes += plan_maintenance(present, policies, health, now, ignore_window=options.ignore_window)
+        notes += maintenance_noops(present, policies, health, now)
     if options.targets:
         changes = [c for c in changes if _targeted(c.address, options.targets)]
         notes = [n for n in notes if _targeted(n[0], options.targets)]

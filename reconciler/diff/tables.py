@@ -161,7 +161,10 @@ def plan_tables(
         if spec.catalog in failed:
             continue
         table = tables.get(spec.address)
-        if table is None:
+        if spec.absent:
+            if table is not None:
+                changes.append(_drop(spec, table, allow_destructive))
+        elif table is None:
             changes.append(_create(spec, (spec.catalog, spec.namespace) in namespaces))
         elif not table.owned:
             changes.append(
@@ -189,6 +192,28 @@ def plan_tables(
                 )
             )
     return tuple(sorted(changes, key=lambda c: c.address))
+
+
+def _drop(spec: TableSpec, table: ObservedTable, allow_destructive: bool) -> Change:
+    """`state: absent`: drop only an owned table, only with both opt-ins; never purge files."""
+    fields = (FieldChange("state", "present", "absent"),)
+    if not table.owned:
+        return Change(spec.address, Action.CONFLICT, "spec says absent, but the table was not "
+                      "created by the reconciler: reported, never dropped", fields, spec.depends_on)
+    missing = _missing_opt_ins(spec, allow_destructive)
+    if missing:
+        return Change(spec.address, Action.REFUSE, "refused, destructive (needs "
+                      + " and ".join(missing) + "): dropping a table", fields, spec.depends_on,
+                      preconditions(table))
+    return Change(spec.address, Action.DELETE, "spec says absent: drop the table from the catalog; "
+                  "its data and metadata files stay in the warehouse (not purged)",
+                  fields, spec.depends_on, preconditions(table), (("allow_destructive", True),))
+
+
+def _missing_opt_ins(spec: TableSpec, allow_destructive: bool) -> list[str]:
+    """Both the spec and the command line must opt in to a destructive step."""
+    return [name for name, given in (("allowDestructive: true in the spec", spec.allow_destructive),
+                                     ("--allow-destructive", allow_destructive)) if not given]
 
 
 def _create(spec: TableSpec, namespace_exists: bool) -> Change:
@@ -229,15 +254,8 @@ def _update(spec: TableSpec, table: ObservedTable, allow_destructive: bool) -> C
         return Change(
             spec.address, Action.REFUSE, reason + _held(ops, blocked), fields, spec.depends_on, pre
         )
-    if risky and not (spec.allow_destructive and allow_destructive):
-        missing = [
-            name
-            for name, given in (
-                ("allowDestructive: true in the spec", spec.allow_destructive),
-                ("--allow-destructive", allow_destructive),
-            )
-            if not given
-        ]
+    missing = _missing_opt_ins(spec, allow_destructive)
+    if risky and missing:
         reason = f"refused, destructive (needs {' and '.join(missing)}): " + "; ".join(
             op.why for op in risky
         )

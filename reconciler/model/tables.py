@@ -129,6 +129,7 @@ class TableSpec:
     location: str | None = None
     policy: str | None = None
     allow_destructive: bool = False
+    absent: bool = False  # `state: absent`: drop from the catalog (both opt-ins needed)
     depends_on: tuple[str, ...] = ()  # addresses, e.g. ("container/hive",)
     drift: DriftMode = DriftMode.ENFORCE
     format_version: int = DEFAULT_FORMAT_VERSION

@@ -189,6 +189,7 @@ def build_table(doc: Document, problems: Problems) -> TableSpec | None:
         location=spec.get("location"),
         policy=spec.get("policy"),
         allow_destructive=bool(spec.get("allowDestructive", False)),
+        absent=spec.get("state", "present") == "absent",
         depends_on=tuple(normalise_ref(ref) for ref in spec.get("dependsOn", ())),
         drift=DriftMode(spec.get("drift", "enforce")),
         format_version=int(spec.get("formatVersion", 2)),

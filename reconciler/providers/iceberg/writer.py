@@ -55,6 +55,7 @@ class IcebergApplier:
         return change.address.startswith("table/") and change.action in (
             Action.CREATE,
             Action.UPDATE,
+            Action.DELETE,
         )
 
     def serial_key(self, change: Change) -> str:
@@ -69,6 +70,8 @@ class IcebergApplier:
             catalog = self._catalogs.get(spec.catalog)
             if change.action is Action.CREATE:
                 table = self._create(catalog, spec)
+            elif change.action is Action.DELETE:
+                return self._drop(catalog, spec, change, started)
             else:
                 table = self._update(catalog, spec, change)
         except (PreconditionFailed, PermanentError, TransientError):
@@ -90,6 +93,22 @@ class IcebergApplier:
             seconds=time.monotonic() - started,
             result=result,
         )
+
+    def _drop(self, catalog: Catalog, spec: TableSpec, change: Change, started: float) -> Outcome:
+        """Drop (never purge) an owned table that still looks as planned."""
+        if not (spec.absent and spec.allow_destructive and dict(change.options).get("allow_destructive")):
+            raise PermanentError(f"{change.address}: drop needs state: absent and both opt-ins")
+        identifier = (*spec.namespace, spec.name)
+        observed = observed_table(spec.catalog, catalog.load_table(identifier))
+        now = dict(preconditions(observed))
+        if not observed.owned or any(now.get(k) != v for k, v in change.preconditions):
+            raise PreconditionFailed(f"{spec.address} changed since the plan: re-plan")
+        location = observed.location
+        catalog.drop_table(identifier)  # catalog entry only: files are kept
+        log.info("iceberg.dropped", address=change.address, location=location)
+        return Outcome(change.address, change.action, Status.APPLIED,
+                       f"dropped from the catalog; files kept at {location}",
+                       seconds=time.monotonic() - started)
 
     def _create(self, catalog: Catalog, spec: TableSpec) -> Table:
         catalog.create_namespace_if_not_exists(spec.namespace)
