@@ -35,7 +35,8 @@ class TableHealth:
     ref_snapshot_ids: frozenset[int] = frozenset()  # snapshots that branches or tags point at
     current_snapshot_id: int | None = None
     gc_enabled: bool = True  # table property gc.enabled
-    small_files: int | None = None  # data files under the policy's smallFileSize; None: not read
+    small_files: int | None = None  # mergeable data files under smallFileSize; None: not read
+    small_file_partitions: int | None = None  # partitions holding them (2+ small files each)
     small_file_size: int | None = None  # the threshold `small_files` was counted with
 
     @property

@@ -8,6 +8,8 @@ out the compaction trigger (`model.health.needs_file_sizes`).
 
 from __future__ import annotations
 
+from collections import Counter
+
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 from pyiceberg.manifest import ManifestContent
@@ -24,19 +26,23 @@ def _summary_int(summary: dict[str, str], key: str) -> int:
         return 0
 
 
-def count_small_files(table: Table, threshold: int) -> int:
-    """Live data files of the current snapshot smaller than `threshold` bytes."""
+def count_small_files(table: Table, threshold: int) -> tuple[int, int]:
+    """Small live data files that compaction can merge: those under `threshold` bytes that
+    share their partition with another small file (a lone small file per partition cannot
+    be improved, and counting it would plan a rewrite that changes nothing, every cycle).
+    Returns (files, partitions holding them)."""
     snapshot = table.current_snapshot()
     if snapshot is None:
-        return 0
-    count = 0
+        return 0, 0
+    groups: Counter[tuple[int, str]] = Counter()
     for manifest in snapshot.manifests(table.io):
         if manifest.content != ManifestContent.DATA:
             continue
         for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
             if entry.data_file.file_size_in_bytes < threshold:
-                count += 1
-    return count
+                groups[(manifest.partition_spec_id, repr(entry.data_file.partition))] += 1
+    mergeable = [count for count in groups.values() if count >= 2]
+    return sum(mergeable), len(mergeable)
 
 
 def read_health(table: Table, address: str, compaction: Compaction | None) -> TableHealth:
@@ -57,10 +63,11 @@ def read_health(table: Table, address: str, compaction: Compaction | None) -> Ta
     data_files = _summary_int(summary, "total-data-files")
     total_bytes = _summary_int(summary, "total-files-size")
     small_files: int | None = None
+    small_groups: int | None = None
     small_size: int | None = None
     if compaction is not None and needs_file_sizes(data_files, total_bytes, compaction):
         small_size = compaction.small_file_size
-        small_files = count_small_files(table, small_size)
+        small_files, small_groups = count_small_files(table, small_size)
     return TableHealth(
         address=address,
         data_files=data_files,
@@ -73,6 +80,7 @@ def read_health(table: Table, address: str, compaction: Compaction | None) -> Ta
         current_snapshot_id=current.snapshot_id,
         gc_enabled=gc_enabled,
         small_files=small_files,
+        small_file_partitions=small_groups,
         small_file_size=small_size,
     )
 

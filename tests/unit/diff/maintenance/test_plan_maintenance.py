@@ -58,6 +58,7 @@ def _health(address: str, raw: dict[str, Any], now: datetime) -> TableHealth:
         current_snapshot_id=series["count"] if raw.get("hasSnapshot", True) else None,
         gc_enabled=raw.get("gcEnabled", True),
         small_files=raw.get("smallFiles"),
+        small_file_partitions=raw.get("smallFilePartitions"),
         small_file_size=raw.get("smallFileSize", 33554432 if "smallFiles" in raw else None),
     )
 
