@@ -13,6 +13,7 @@ from pyiceberg.table.update.schema import UpdateSchema
 from pyiceberg.transforms import parse_transform
 
 from reconciler.apply.errors import PermanentError, PreconditionFailed, TransientError
+from reconciler.diff.adopt import is_adoption
 from reconciler.diff.table_ops import OpKind, TableOp
 from reconciler.diff.tables import preconditions, table_operations
 from reconciler.model.tables import MANAGED_BY_PROPERTY, MANAGED_BY_VALUE, TableSpec
@@ -72,6 +73,8 @@ class IcebergApplier:
                 table = self._create(catalog, spec)
             elif change.action is Action.DELETE:
                 return self._drop(catalog, spec, change, started)
+            elif is_adoption(change):
+                table = self._adopt(catalog, spec, change)
             else:
                 table = self._update(catalog, spec, change)
         except (PreconditionFailed, PermanentError, TransientError):
@@ -109,6 +112,25 @@ class IcebergApplier:
         return Outcome(change.address, change.action, Status.APPLIED,
                        f"dropped from the catalog; files kept at {location}",
                        seconds=time.monotonic() - started)
+
+    def _adopt(self, catalog: Catalog, spec: TableSpec, change: Change) -> Table:
+        """`reconcile adopt`: set only the ownership property, if the table is as planned."""
+        if [f.path for f in change.fields] != [f"properties.{MANAGED_BY_PROPERTY}"]:
+            raise PermanentError(f"{change.address}: an adopt line sets only {MANAGED_BY_PROPERTY}")
+        table = catalog.load_table((*spec.namespace, spec.name))
+        observed = observed_table(spec.catalog, table)
+        if observed.owned:
+            return table  # a retried commit that had gone through
+        now = dict(preconditions(observed))
+        have = dict(observed.properties).get(MANAGED_BY_PROPERTY)
+        if any(now.get(k) != v for k, v in change.preconditions) or have != change.fields[0].before:
+            raise PreconditionFailed(f"{spec.address} changed since the plan: re-plan")
+        tx = table.transaction()
+        tx.set_properties({MANAGED_BY_PROPERTY: MANAGED_BY_VALUE})
+        try:
+            return tx.commit_transaction()
+        except CommitFailedException as exc:  # someone committed meanwhile: adopt again
+            raise TransientError(f"{spec.address}: commit conflict: {exc}") from None
 
     def _create(self, catalog: Catalog, spec: TableSpec) -> Table:
         catalog.create_namespace_if_not_exists(spec.namespace)

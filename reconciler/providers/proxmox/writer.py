@@ -16,8 +16,10 @@ from typing import Any
 import structlog
 
 from reconciler.apply.errors import PermanentError, TransientError
+from reconciler.diff.adopt import is_adoption
 from reconciler.model.containers import OWNER_TAG, ContainerSpec, ObservedContainer
 from reconciler.plan.change import Action, Change
+from reconciler.providers.proxmox.adopt import Adopter
 from reconciler.providers.proxmox.client import PveClient
 from reconciler.providers.proxmox.codec import encode_update, parse_observed
 from reconciler.providers.proxmox.create import Creator
@@ -74,6 +76,7 @@ class ProxmoxApplier:
             sleep=sleep,
         )
         self._ledger = DigestLedger()
+        self._adopter = Adopter(client, self._backoff, self._ledger)
 
     def handles(self, change: Change) -> bool:
         return change.address.startswith("container/") and change.action in _HANDLED
@@ -94,6 +97,8 @@ class ProxmoxApplier:
             Action.STOP: self._stop,
             Action.DELETE: self._delete,
         }.get(change.action)
+        if is_adoption(change):  # `reconcile adopt`: only the ownership tag is written
+            handler = self._adopter.adopt
         if handler is None:
             raise PermanentError(f"{change.address}: {change.action.value} is not a PVE action")
         try:

@@ -1,0 +1,69 @@
+"""Executes an `adopt` plan line on a CT: one digest-guarded PUT of `tags`; decides nothing.
+
+The tags written are exactly the plan's `after` list (the observed tags plus
+OWNER_TAG), so a user's tag is never dropped. The digest check makes a CT that
+changed since the plan fail as PreconditionFailed instead of being overwritten.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from reconciler.apply.errors import PermanentError
+from reconciler.model.containers import OWNER_TAG
+from reconciler.plan.change import Change
+from reconciler.providers.proxmox.client import PveClient
+from reconciler.providers.proxmox.errors import PvePreconditionFailed
+from reconciler.providers.proxmox.guard import Backoff, DigestLedger
+from reconciler.providers.proxmox.propstring import normalise_tags, split_list
+
+log = structlog.get_logger(__name__)
+
+
+class Adopter:
+    """Marks one CT as ours (the ProxmoxApplier dispatches `adopt` lines here)."""
+
+    def __init__(self, client: PveClient, backoff: Backoff, ledger: DigestLedger) -> None:
+        self._client = client
+        self._backoff = backoff
+        self._ledger = ledger
+
+    def adopt(self, change: Change) -> str:
+        vmid, node = change.precondition("vmid"), change.precondition("node")
+        if not isinstance(vmid, int) or isinstance(vmid, bool) or not isinstance(node, str):
+            raise PermanentError(f"{change.address}: an adopt line needs vmid and node")
+        tags = _planned_tags(change)
+        return self._backoff.run(f"adopt CT {vmid}", lambda: self._put(change, vmid, node, tags))
+
+    def _put(self, change: Change, vmid: int, node: str, tags: tuple[list[str], list[str]]) -> str:
+        before, after = tags
+        path = f"nodes/{node}/lxc/{vmid}/config"
+        raw = self._client.get(path)
+        config: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+        digest = str(config.get("digest", ""))
+        have = normalise_tags(split_list(config.get("tags")))
+        if OWNER_TAG in have and have == normalise_tags(after):
+            return f"CT {vmid} already carries {OWNER_TAG}"  # a retried PUT had gone through
+        self._ledger.check(vmid, change.precondition("digest"), digest)
+        if have != normalise_tags(before):  # the digest matched, so this is only a safety net
+            raise PvePreconditionFailed(f"CT {vmid} tags are {list(have)}, the plan saw {before}")
+        self._client.put(path, tags=";".join(after), digest=digest)
+        log.info("pve.adopted", vmid=vmid, node=node, tags=after)
+        after_digest = str(dict(self._client.get(path)).get("digest", ""))
+        self._ledger.record(vmid, (change.precondition("digest"), digest), after_digest)
+        return f"marked CT {vmid} as managed by the reconciler (tags {';'.join(after)})"
+
+
+def _planned_tags(change: Change) -> tuple[list[str], list[str]]:
+    """The plan's `tags` field: (before, after) as lists of strings; anything else is a bug."""
+    fields = [f for f in change.fields if f.path == "tags"]
+    if len(fields) != 1 or len(change.fields) != 1:
+        raise PermanentError(f"{change.address}: an adopt line changes exactly `tags`")
+    before, after = fields[0].before, fields[0].after
+    if not isinstance(before, list) or not isinstance(after, list):
+        raise PermanentError(f"{change.address}: adopt tags must be lists")
+    if OWNER_TAG not in after or not set(map(str, before)) <= set(map(str, after)):
+        raise PermanentError(f"{change.address}: adopt must keep every tag and add {OWNER_TAG}")
+    return [str(t) for t in before], [str(t) for t in after]
