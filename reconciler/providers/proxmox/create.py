@@ -102,20 +102,23 @@ class Creator:
     def _adoptable(self, spec: ContainerSpec) -> GuestSummary | None:
         """The CT under spec.vmid if it is our own half-created one; None if there is none."""
         row = self._guest(spec.vmid)
+        deadline = time.monotonic() + self.lock_timeout
+        # While PVE's create task runs the config holds only `lock: create` (tags come at
+        # the end), so ownership can only be judged once the lock is gone.
+        while row is not None and row.kind == "lxc" and row.lock == "create":
+            if time.monotonic() > deadline:
+                raise PermanentError(f"CT {spec.vmid} stays locked (create); next cycle")
+            self.sleep(self.poll)
+            row = self._guest(spec.vmid)
         if row is None:
-            return None
+            return None  # none, or the create task failed and PVE removed the CT
         if row.kind != "lxc" or not row.owned or CREATE_PENDING_TAG not in row.tags:
             raise PermanentError(
                 f"vmid {spec.vmid} is taken by {row.kind} {row.name!r} on {row.node}, "
                 "which this reconciler did not create; not adopting it"
             )
-        deadline = time.monotonic() + self.lock_timeout
-        while row is not None and row.lock == "create":  # PVE's create task still runs
-            if time.monotonic() > deadline:
-                raise PermanentError(f"CT {spec.vmid} stays locked (create); next cycle")
-            self.sleep(self.poll)
-            row = self._guest(spec.vmid)
-        return row  # None: the create task failed and PVE removed the CT
+        return row
+
 
     def _guest(self, vmid: int) -> GuestSummary | None:
         for guest in ProxmoxReader(self.client).guests():

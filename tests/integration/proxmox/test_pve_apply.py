@@ -162,3 +162,20 @@ def test_create_refuses_a_vmid_taken_by_someone_else(pvesim: PveSim) -> None:
     pvesim.api().nodes("pve").lxc.post(**params)
     with pytest.raises(PermanentError):
         make_applier(client, spec).apply(change(Action.CREATE, spec))
+
+
+def test_create_waits_for_a_running_create_of_ours_then_adopts_it(
+    pvesim_factory: Any,
+) -> None:
+    """A POST that reached PVE while the client saw an error: the CT is still `lock: create`
+    (no tags yet). The retry must wait for the lock, then adopt - not refuse, not duplicate."""
+    sim = pvesim_factory(task_seconds=1.5)
+    client = make_client(sim)
+    spec = make_spec()
+    sim.api().nodes("pve").lxc.post(**encode_create(spec, "pve"))  # the "lost" first POST
+    assert sim.api().nodes("pve").lxc(spec.vmid).config.get()["lock"] == "create"
+    outcome = make_applier(client, spec).apply(change(Action.CREATE, spec))
+    assert "adopted" in outcome.message
+    creates = [r for r in sim.requests() if r.method == "POST" and r.path == "/nodes/pve/lxc"]
+    assert [r.status for r in creates] == [200, 500]  # ours, then the refused duplicate
+    assert CREATE_PENDING_TAG not in observe_one(client, spec).settings.tags
