@@ -59,6 +59,10 @@ class Deps:
     stop_requested: Callable[[], bool] = field(default=lambda: False)
 
 
+class ObserveError(RuntimeError):
+    """Reality could not be read completely; planning on part of it would mislead."""
+
+
 @dataclass(frozen=True)
 class Planned:
     desired: Desired
@@ -105,6 +109,10 @@ def make_full_plan(settings: Settings, desired: Desired, options: RunOptions, de
     tables_inventory = None
     if deps.observe_tables is not None and (desired.tables or settings.catalogs):
         tables_inventory = deps.observe_tables(desired.tables)
+        used = {t.catalog for t in desired.tables}
+        failed = [f"catalog {name}: {error}" for name, error in tables_inventory.errors if name in used]
+        if failed:  # a plan that silently skipped unreadable tables would read "No changes."
+            raise ObserveError("; ".join(failed))
         if not options.maintenance_only:
             from reconciler.diff.tables import plan_tables
 
