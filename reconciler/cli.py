@@ -256,7 +256,10 @@ def _run_daemon_command(settings: Settings, args: argparse.Namespace, command: s
         from reconciler.daemon.status import history
 
         rows = history(settings, args.n)
-        print(json.dumps(rows, indent=2) if args.output == "json" else "\n".join(json.dumps(r) for r in rows))
+        if args.output == "json":
+            print(json.dumps(rows, indent=2))
+        else:
+            print("\n".join(json.dumps(r) for r in rows) if rows else "No cycles recorded yet.")
         return EXIT_OK
     from reconciler.daemon.status import DriftUnavailable, drift
 
