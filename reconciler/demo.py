@@ -6,6 +6,7 @@ Iceberg catalog, in a fresh `.reconciler/demo` directory.
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import shutil
@@ -66,8 +67,11 @@ def _reconcile(config: Path, env: dict[str, str], *args: str) -> int:
                           env=env, check=False).returncode
 
 
-def main() -> int:
-    workdir = ROOT / ".reconciler" / "demo"
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="demo", description=__doc__)
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".reconciler" / "demo",
+                        help="scratch directory, emptied first (default .reconciler/demo)")
+    workdir = parser.parse_args(argv).workdir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
     (workdir / "state").mkdir(parents=True)
     secret = secrets.token_hex(16)
