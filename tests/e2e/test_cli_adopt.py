@@ -14,15 +14,21 @@ from pyiceberg.schema import Schema
 from pyiceberg.types import LongType, NestedField, TimestamptzType
 
 from reconciler.adoption import make_adoption_plan
+from reconciler.diff.adopt import plan_adoption
 from reconciler.engine import RunOptions, apply_plan, load
 from reconciler.model.containers import OWNER_TAG
+from reconciler.model.desired import Desired
 from reconciler.model.tables import MANAGED_BY_PROPERTY, MANAGED_BY_VALUE
+from reconciler.observe.containers import observe_containers
+from reconciler.plan.change import Action, Change
 from reconciler.providers.iceberg.catalog import Catalogs
 from reconciler.report.outcome import Status
 from reconciler.sources.config import load_settings
 from reconciler.testing.pvesim import PveSim
+from reconciler.testing.pvesim.faults import Faults
 from reconciler.wiring import build_deps
 from tests.e2e.conftest import ROOT, Workspace, make_workspace
+from tests.integration.proxmox.helpers import make_applier, make_client, make_spec
 
 TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 MINIO = 107
@@ -64,7 +70,7 @@ def test_adopt_marks_only_the_tag_and_the_next_plan_shows_drift(workspace: Works
     assert set(writes[0].params) == {"tags", "digest"}
 
     after = _config(ws, MINIO)
-    assert set(str(after["tags"]).split(";")) == {"prod", "team-a", OWNER_TAG}  # user tags kept
+    assert after["tags"] == f"prod;Team-A;{OWNER_TAG}"  # the user's tags kept, as spelled
     unchanged = {k: v for k, v in before.items() if k not in ("tags", "digest")}
     assert {k: v for k, v in after.items() if k not in ("tags", "digest")} == unchanged
 
@@ -169,3 +175,27 @@ def test_adopting_a_table_keeps_its_schema_and_the_next_plan_evolves_it(
     (line,) = [c for c in ws.plan_json()["changes"] if c["address"] == "table/lake.sales.orders"]
     assert line["action"] == "update", line
     assert any(f["path"].startswith("schema.") for f in line["fields"]), line
+
+
+def test_adoption_through_injected_put_failures_still_keeps_every_tag(
+    workspace: Workspace,
+) -> None:
+    ws = workspace
+    _handmade(ws, tags="prod;Team-A;backup-daily")
+    spec = make_spec()
+    client = make_client(ws.sim)
+    line = _one_line(plan_adoption((spec.address,), Desired(containers=(spec,)),
+                                   observe_containers(client, [spec]), None))
+    ws.sim.set_faults(Faults(error_rate=0.6, status=500, seed=1, methods=("PUT",)))
+    ws.sim.clear_requests()
+    outcome = make_applier(client, spec, retries=10).apply(line)
+    ws.sim.set_faults(Faults())
+    assert outcome.status is Status.APPLIED and "marked CT 107" in outcome.message
+    assert 500 in [r.status for r in ws.sim.requests()]  # faults were really injected
+    assert _config(ws, MINIO)["tags"] == f"prod;Team-A;backup-daily;{OWNER_TAG}"
+
+
+def _one_line(changes: tuple[Change, ...]) -> Change:
+    (line,) = changes
+    assert line.action is Action.UPDATE
+    return line

@@ -1,8 +1,9 @@
 """Executes an `adopt` plan line on a CT: one digest-guarded PUT of `tags`; decides nothing.
 
-The tags written are exactly the plan's `after` list (the observed tags plus
-OWNER_TAG), so a user's tag is never dropped. The digest check makes a CT that
-changed since the plan fail as PreconditionFailed instead of being overwritten.
+The tags written are the CT's own tags as PVE spells them plus OWNER_TAG, i.e. the
+plan's `after` list (which holds them normalised), so a user's tag is never dropped
+or respelled. The digest check makes a CT that changed since the plan fail as
+PreconditionFailed instead of being overwritten.
 """
 
 from __future__ import annotations
@@ -49,11 +50,15 @@ class Adopter:
         self._ledger.check(vmid, change.precondition("digest"), digest)
         if have != normalise_tags(before):  # the digest matched, so this is only a safety net
             raise PvePreconditionFailed(f"CT {vmid} tags are {list(have)}, the plan saw {before}")
-        self._client.put(path, tags=";".join(after), digest=digest)
-        log.info("pve.adopted", vmid=vmid, node=node, tags=after)
+        own = [t for t in split_list(config.get("tags")) if t.strip()]
+        write = [*own, *(t for t in after if t not in normalise_tags(own))]
+        if normalise_tags(write) != normalise_tags(after):
+            raise PermanentError(f"{change.address}: adopt would write {write}, planned {after}")
+        self._client.put(path, tags=";".join(write), digest=digest)
+        log.info("pve.adopted", vmid=vmid, node=node, tags=write)
         after_digest = str(dict(self._client.get(path)).get("digest", ""))
         self._ledger.record(vmid, (change.precondition("digest"), digest), after_digest)
-        return f"marked CT {vmid} as managed by the reconciler (tags {';'.join(after)})"
+        return f"marked CT {vmid} as managed by the reconciler (tags {';'.join(write)})"
 
 
 def _planned_tags(change: Change) -> tuple[list[str], list[str]]:
