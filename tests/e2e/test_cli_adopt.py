@@ -14,6 +14,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.types import LongType, NestedField, TimestamptzType
 
 from reconciler.adoption import make_adoption_plan
+from reconciler.daemon.lock import cycle_lock
 from reconciler.diff.adopt import plan_adoption
 from reconciler.engine import RunOptions, apply_plan, load
 from reconciler.model.containers import OWNER_TAG
@@ -129,6 +130,10 @@ def test_without_yes_or_a_terminal_nothing_is_adopted(workspace: Workspace) -> N
     assert "confirmation" in done.stderr and _writes(ws) == []
     dry = ws.run("--dry-run", "adopt", "container/minio")
     assert dry.returncode == 2 and "adopt: mark CT 107" in dry.stdout and _writes(ws) == []
+    with cycle_lock(ws.root / "state", wait=False):  # a daemon cycle or an apply is running
+        busy = ws.run("adopt", "container/minio", "--yes")
+    assert busy.returncode == 1 and "another reconcile is running" in busy.stderr
+    assert _writes(ws) == []
 
 
 def test_a_ct_changed_since_the_adoption_plan_is_not_marked(
