@@ -28,6 +28,7 @@ from reconciler.providers.spark.jobs import RUNTIME_JAR, CatalogConf, ProcedureC
 from reconciler.settings import SparkSettings
 
 log = structlog.get_logger(__name__)
+LOGS_KEPT = 20  # job logs kept per table in <state_dir>/spark/logs
 KILL_GRACE_SECONDS = 15.0
 # By path, not import: the daemon must not load pyspark.
 JOB_MAIN = str(Path(__file__).with_name("job_main.py"))
@@ -119,7 +120,9 @@ def run_table_job(
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True, mode=0o700)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    log_file = logs / f"{stamp}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', app_name)}.log"
+    safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", app_name)
+    log_file = logs / f"{stamp}-{safe_name}.log"
+    prune_logs(logs, safe_name, keep=LOGS_KEPT - 1)  # room for this run's log
     fd, job_path = tempfile.mkstemp(prefix="job-", suffix=".json", dir=work)  # mode 0600
     result_path = Path(job_path).with_suffix(".result.json")
     job = {"app_name": app_name, "secret_conf": dict(catalog.secrets),
@@ -156,6 +159,13 @@ def run_table_job(
     log.info("spark_job_done", app=app_name, returncode=proc.returncode, timed_out=timed_out,
              seconds=seconds, ok=[r.action.value for r in results if r.ok])
     return JobResult(results, proc.returncode, timed_out, log_file, seconds, tuple(argv))
+
+
+def prune_logs(logs: Path, name: str, keep: int) -> None:
+    """Keep the newest `keep` job logs of one table (their names sort by time)."""
+    mine = sorted(logs.glob(f"*-{name}.log"))
+    for old in mine[: max(0, len(mine) - keep)]:
+        old.unlink(missing_ok=True)
 
 
 def log_tail(path: Path, lines: int = 5) -> str:
