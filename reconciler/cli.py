@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from reconciler.engine import Deps, RunOptions, load, make_full_plan
+from reconciler.engine import Deps, RunOptions, load, make_full_plan, unmatched_targets
 from reconciler.report.outcome import Status
 from reconciler.settings import Settings
 
@@ -101,6 +101,10 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
         print(error, file=sys.stderr)
         return EXIT_ERROR
     targets = tuple(args.target) + tuple(getattr(args, "tables", []) or ())
+    unknown = unmatched_targets(desired, targets)
+    if unknown:
+        print(f"error: no spec matches {', '.join(unknown)}", file=sys.stderr)
+        return EXIT_ERROR
     options = RunOptions(
         apply=command in ("apply", "maintain") and not (args.dry_run or args.sub_dry_run),
         prune=getattr(args, "prune", False),

@@ -132,6 +132,12 @@ def make_full_plan(settings: Settings, desired: Desired, options: RunOptions, de
     return Planned(desired, make_plan(changes, _depends(desired)), tuple(notes))
 
 
+def unmatched_targets(desired: Desired, targets: Sequence[str]) -> tuple[str, ...]:
+    """Targets that name no spec: a typo must not read as "No changes."."""
+    addresses = [item.address for item in (*desired.containers, *desired.tables)]
+    return tuple(t for t in targets if not any(_targeted(a, (t,)) for a in addresses))
+
+
 def _targeted(address: str, targets: tuple[str, ...]) -> bool:
     return any(address == t or address.endswith("/" + t) or address.endswith("." + t) for t in targets)
 

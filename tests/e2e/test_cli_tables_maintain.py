@@ -86,3 +86,11 @@ def test_apply_json_is_one_document_with_plan_and_outcomes(tmp_path: Path, pvesi
         ("container/minio", "applied"), ("table/lake.sales.orders", "applied")]
     assert doc["outcome_summary"] == {"applied": 2}
     assert {n["address"] for n in doc.get("notes", [])} <= {"table/lake.sales.orders"}
+
+
+def test_a_target_that_names_no_spec_is_an_error(tmp_path: Path, pvesim: PveSim) -> None:
+    ws = _full_workspace(tmp_path, pvesim)
+    for args in (("maintain", "--dry-run", "sales.ordres"), ("plan", "--target", "container/minoi")):
+        done = ws.run(*args)
+        assert done.returncode == 1 and "no spec matches" in done.stderr, done.stdout
+    assert ws.run("plan", "--target", "minio").returncode == 2
