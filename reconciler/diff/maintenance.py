@@ -107,9 +107,8 @@ def _compaction(table: TableSpec, rule: Compaction, health: TableHealth) -> Chan
     if rule.min_small_file_ratio is not None:
         limits.append(f"{ratio:.0%} of {total} files, policy allows "
                       f"{rule.min_small_file_ratio:.0%}")
-    where = (f" in {health.small_file_partitions} partition"
-             f"{'' if health.small_file_partitions == 1 else 's'}"
-             if health.small_file_partitions is not None else "")
+    groups = health.small_file_partitions  # 1 for an unpartitioned table: not worth saying
+    where = f" in {groups} partitions" if groups is not None and groups > 1 else ""
     detail = f"{small} data files under {size}{where}; " + "; ".join(limits)
     if not (count_ok and ratio_ok):
         return detail + ": no compaction needed"
