@@ -117,7 +117,16 @@ def make_full_plan(settings: Settings, desired: Desired, options: RunOptions, de
             from reconciler.diff.tables import plan_tables
 
             changes += plan_tables(desired.tables, tables_inventory, options.allow_destructive)
-    present = tuple(t for t in desired.tables if not t.absent)  # never maintain what is dropped
+    present: tuple[TableSpec, ...] = ()
+    if tables_inventory is not None:  # maintain only tables that exist, are ours, and stay
+        observed = {t.address: t for t in tables_inventory.tables}
+        for spec in desired.tables:
+            table = observed.get(spec.address)
+            if table is not None and not spec.absent and not table.owned:
+                notes.append((spec.address, "not maintained: the table is not managed by the "
+                                            "reconciler (adopt it first)"))
+            elif table is not None and not spec.absent:
+                present += (spec,)
     if options.maintenance and deps.observe_health is not None and present:
         from reconciler.diff.maintenance import maintenance_noops, plan_maintenance
 

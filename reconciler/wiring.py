@@ -73,10 +73,12 @@ def build_deps(settings: Settings, catalogs_override: Catalogs | None = None) ->
                for c in executable):
             built.append(IcebergApplier(catalogs(), tuple(desired.tables)))
         if any(c.action in MAINTENANCE_ACTIONS for c in executable):
+            from reconciler.providers.iceberg.reader import table_owned
             from reconciler.providers.spark.applier import SparkMaintenanceApplier
 
             policies = {p.name: p for p in desired.policies}
-            spark = SparkMaintenanceApplier(settings, tuple(desired.tables), policies)
+            spark = SparkMaintenanceApplier(settings, tuple(desired.tables), policies,
+                                            still_owned=lambda spec: table_owned(catalogs(), spec))
             spark.prepare(executable)
             built.append(spark)
         return built

@@ -9,7 +9,8 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.table import Table
 
-from reconciler.model.tables import ObservedTable
+from reconciler.model.tables import MANAGED_BY_PROPERTY, MANAGED_BY_VALUE, ObservedTable, TableSpec
+from reconciler.providers.iceberg.catalog import Catalogs
 from reconciler.providers.iceberg.types import observed_table
 
 Identifier = tuple[str, ...]
@@ -65,3 +66,12 @@ def load_observed(
     if memo is not None:
         memo.put(catalog_name, identifier, table)
     return observed_table(catalog_name, table)
+
+
+def table_owned(catalogs: Catalogs, spec: TableSpec) -> bool:
+    """A fresh load: does the table still carry our ownership property?"""
+    try:
+        table = catalogs.get(spec.catalog).load_table((*spec.namespace, spec.name))
+    except NoSuchTableError:
+        return False
+    return table.metadata.properties.get(MANAGED_BY_PROPERTY) == MANAGED_BY_VALUE

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from reconciler.apply.errors import ApplyError, PermanentError, TransientError
+from reconciler.apply.errors import ApplyError, PermanentError, PreconditionFailed, TransientError
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableSpec
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Change
@@ -54,7 +54,8 @@ class SparkMaintenanceApplier:
 
     def __init__(self, settings: Settings, tables: Sequence[TableSpec],
                  policies: Mapping[str, MaintenancePolicy], *,
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None,
+                 still_owned: Callable[[TableSpec], bool] | None = None) -> None:
         self._settings = settings
         self._tables = {t.address: t for t in tables}
         self._env = dict(os.environ if env is None else env)
@@ -64,6 +65,9 @@ class SparkMaintenanceApplier:
         self._limits = {name: threading.BoundedSemaphore(max(1, p.max_concurrent_jobs))
                         for name, p in policies.items()}
         self._default_limit = threading.BoundedSemaphore(1)
+        # Re-checked right before a job: orphan removal in a table that is not ours could
+        # delete someone else's files.
+        self._still_owned = still_owned
 
     def prepare(self, changes: Sequence[Change]) -> None:
         """Register the plan's lines so each table's lines share one spark-submit."""
@@ -115,6 +119,10 @@ class SparkMaintenanceApplier:
     def _run(self, batch: list[Change]) -> None:
         address = batch[0].address
         table = self._tables.get(address)
+        if table is not None and self._still_owned is not None and not self._still_owned(table):
+            self._record_all(batch, PreconditionFailed(
+                f"{address} is no longer managed by the reconciler: not maintained, re-plan"))
+            return
         try:
             if table is None:
                 raise JobError(f"{address} is not a table of the desired state")
