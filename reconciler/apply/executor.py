@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from reconciler.apply.errors import PermanentError, PreconditionFailed, TransientError
 from reconciler.apply.ports import Applier
-from reconciler.plan.change import Change, Plan
+from reconciler.plan.change import Action, Change, Plan
 from reconciler.report.outcome import Outcome, Status
 
 Listener = Callable[[str, Change, Outcome | None], None]
@@ -82,6 +82,8 @@ def _run_one(
             return _failed(change, Status.STALE, f"changed since the plan, re-plan: {exc}", started)
         except PermanentError as exc:
             return _failed(change, Status.FAILED, str(exc), started)
+        except Exception as exc:  # a provider bug must not abort the other resources' work
+            return _failed(change, Status.FAILED, f"unexpected {type(exc).__name__}: {exc}", started)
 
 
 def _failed(change: Change, status: Status, message: str, started: float) -> Outcome:
@@ -120,6 +122,21 @@ def _run_group(
     return outcomes
 
 
+def _not_ready(changes: Sequence[Change]) -> str | None:
+    """Why a resource with report-only lines cannot serve its dependents: it is not ours
+    (conflict), still being created (deferred), or its create was refused (every field new)."""
+    for change in changes:
+        if change.action is Action.CONFLICT:
+            return "is not managed by the reconciler"
+        if change.action is Action.DEFERRED and not change.address.startswith("table/"):
+            return "is not ready yet"
+        if change.action is Action.REFUSE and change.fields and all(
+            f.before is None for f in change.fields
+        ):
+            return "could not be created"
+    return None
+
+
 def execute(
     plan: Plan,
     appliers: Sequence[Applier],
@@ -129,6 +146,9 @@ def execute(
     """Apply every executable line of `plan`; report-only lines produce no outcome."""
     opts = options or ExecutorOptions()
     groups = _group_by_address(plan.executable())
+    held = {address: why for address, lines in _group_by_address(
+        [c for c in plan.changes if not c.action.executes]).items()
+        if address not in groups and (why := _not_ready(lines)) is not None}
     deps = {
         address: {d for c in changes for d in c.depends_on if d in groups and d != address}
         for address, changes in groups.items()
@@ -143,6 +163,16 @@ def execute(
             settled = len(done)
             for address in order:
                 if address in done or address in running.values():
+                    continue
+                holding = sorted(f"{d} {held[d]}" for c in groups[address]
+                                 for d in c.depends_on if d in held)
+                if holding:
+                    results[address] = [
+                        Outcome(c.address, c.action, Status.SKIPPED,
+                                f"skipped: dependency {'; '.join(dict.fromkeys(holding))}")
+                        for c in groups[address]
+                    ]
+                    done[address] = False
                     continue
                 if not deps[address] <= done.keys():
                     continue

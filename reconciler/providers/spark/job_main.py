@@ -16,7 +16,9 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 MAX_LISTED_FILES = 50  # remove_orphan_files may return thousands of rows
-CONFLICT_MARKERS = ("CommitFailedException", "ValidationException", "conflict",
+# A ValidationException is a conflict only when it says so ("Found conflicting files");
+# others (e.g. gc.enabled=false) are permanent and must not be retried.
+CONFLICT_MARKERS = ("CommitFailedException", "conflict", "Conflict",
                     "CommitStateUnknownException", "database is locked")
 
 

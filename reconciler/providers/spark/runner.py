@@ -62,9 +62,16 @@ def runtime_jar() -> str:
     return str(snowpark_connect_deps_iceberg.get_jar_path(RUNTIME_JAR))
 
 
+_ENV_KEEP = frozenset({"PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "JAVA_HOME",
+                       "JAVA_TOOL_OPTIONS", "PYTHONPATH", "VIRTUAL_ENV"})
+_ENV_KEEP_PREFIXES = ("LC_", "SPARK_", "PYSPARK_", "HADOOP_")
+
+
 def job_env(base: Mapping[str, str]) -> dict[str, str]:
-    """spark-submit from a venv needs the venv's bin on PATH and its python for PySpark."""
-    env = dict(base)
+    """An allow-listed environment (the daemon's holds API tokens the JVM must never see;
+    catalog secrets travel in the 0600 job file). spark-submit from a venv needs the venv's
+    bin on PATH and its python for PySpark."""
+    env = {k: v for k, v in base.items() if k in _ENV_KEEP or k.startswith(_ENV_KEEP_PREFIXES)}
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", "/usr/bin:/bin")])
     env["PYSPARK_PYTHON"] = sys.executable

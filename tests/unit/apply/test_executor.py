@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from reconciler.apply.errors import PermanentError, PreconditionFailed, TransientError
 from reconciler.apply.executor import ExecutorOptions, execute
-from reconciler.plan.change import Action, Change, Plan
+from reconciler.plan.change import Action, Change, FieldChange, Plan
 from reconciler.report.outcome import Outcome, Status
 
 Behaviour = Callable[[Change, int], None]  # raises to fail; gets the attempt number
@@ -145,3 +145,33 @@ def test_report_only_lines_never_reach_an_applier() -> None:
 def test_a_change_no_applier_handles_fails_clearly() -> None:
     (outcome,) = execute(Plan((Change("table/lake.a.b", Action.CREATE, "absent"),)), [RecordingApplier()])
     assert outcome.status is Status.FAILED and "no provider" in outcome.message
+
+
+def test_an_unexpected_error_fails_that_change_only() -> None:
+    def bug(change: Change, attempt: int) -> None:
+        raise ValueError("Expecting value: line 1 column 1 (char 0)")
+
+    plan = Plan((_change("minio"), _change("kafka")))
+    outcomes = {o.address: o for o in execute(plan, [RecordingApplier({"container/minio": bug}, seconds=0)])}
+    assert outcomes["container/minio"].status is Status.FAILED
+    assert "unexpected ValueError" in outcomes["container/minio"].message
+    assert outcomes["container/kafka"].status is Status.APPLIED
+
+
+def test_dependents_wait_for_dependencies_that_are_not_ours_or_not_created() -> None:
+    refused_create = Change("container/minio", Action.REFUSE, "cannot create: bind mounts",
+                            fields=(FieldChange("mountpoints[1].hostPath", None, "/tank"),))
+    shrink_refused = Change("container/kafka", Action.REFUSE, "rootfs would shrink",
+                            fields=(FieldChange("rootfs.size", "20GiB", "8GiB"),))
+    plan = Plan((refused_create, shrink_refused,
+                 Change("container/x", Action.CONFLICT, "vmid used by someone else"),
+                 _change("hive", Action.CREATE, "minio"),
+                 _change("spark", Action.CREATE, "x"),
+                 _change("airflow", Action.CREATE, "kafka")))
+    applier = RecordingApplier(seconds=0)
+    outcomes = {o.address: o for o in execute(plan, [applier])}
+    assert outcomes["container/hive"].status is Status.SKIPPED
+    assert "container/minio could not be created" in outcomes["container/hive"].message
+    assert outcomes["container/spark"].status is Status.SKIPPED
+    assert "not managed by the reconciler" in outcomes["container/spark"].message
+    assert outcomes["container/airflow"].status is Status.APPLIED  # kafka exists, only its shrink is refused
