@@ -128,12 +128,20 @@ def make_full_plan(settings: Settings, desired: Desired, options: RunOptions, de
             elif table is not None and not spec.absent:
                 present += (spec,)
     if options.maintenance and deps.observe_health is not None and present:
-        from reconciler.diff.maintenance import maintenance_noops, plan_maintenance
+        from reconciler.diff.maintenance import (
+            guard_orphan_removal,
+            maintenance_noops,
+            plan_maintenance,
+        )
 
         policies = {p.name: p for p in desired.policies}
         health = deps.observe_health(present, policies)
         now = datetime.now(UTC)
-        changes += plan_maintenance(present, policies, health, now, ignore_window=options.ignore_window)
+        due = plan_maintenance(present, policies, health, now, ignore_window=options.ignore_window)
+        locations = {t.address: t.location for t in tables_inventory.tables} if tables_inventory else {}
+        due, skipped = guard_orphan_removal(due, locations)
+        changes += due
+        notes += skipped
         notes += maintenance_noops(present, policies, health, now)
     if options.targets:
         changes = [c for c in changes if _targeted(c.address, options.targets)]

@@ -266,3 +266,22 @@ def select_tables(tables: Sequence[TableSpec], names: Sequence[str]) -> tuple[Ta
     wanted = set(names)
     return tuple(t for t in tables
                  if wanted & {t.address, t.identifier, ".".join((*t.namespace, t.name))})
+
+
+def guard_orphan_removal(changes: Sequence[Change], locations: Mapping[str, str]
+                         ) -> tuple[tuple[Change, ...], tuple[tuple[str, str], ...]]:
+    """Drop `remove_orphan_files` for a table whose location holds another table's files
+    (they would look like orphans); `locations` maps every observed table address to its
+    location. Returns the kept changes and a note for each line dropped."""
+    kept: list[Change] = []
+    notes: list[tuple[str, str]] = []
+    for change in changes:
+        own = locations.get(change.address, "").rstrip("/") + "/"
+        inner = sorted(a for a, loc in locations.items()
+                       if a != change.address and own != "/" and loc.rstrip("/").startswith(own))
+        if change.action is Action.REMOVE_ORPHAN_FILES and inner:
+            notes.append((change.address, "orphan-file removal skipped: the location also holds "
+                                          + ", ".join(inner)))
+            continue
+        kept.append(change)
+    return tuple(kept), tuple(notes)

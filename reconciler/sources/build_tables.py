@@ -210,3 +210,19 @@ def check_tables(built: Sequence[Built]) -> Iterable[SpecError]:
             yield item.doc.error(
                 ("spec", "name"), f"{spec.address} is also declared by Table {first!r}"
             )
+    yield from _overlapping_locations(built)
+
+
+def _overlapping_locations(built: Sequence[Built]) -> Iterable[SpecError]:
+    """Explicit locations must not nest: orphan-file removal in the outer table would
+    take the inner table's files for orphans."""
+    located = [(item, item.spec.location.rstrip("/") + "/") for item in built if item.spec.location]
+    for item, path in located:
+        for other, other_path in located:
+            if other is not item and (path == other_path or path.startswith(other_path)):
+                yield item.doc.error(
+                    ("spec", "location"),
+                    f"{item.spec.location} is inside the location of {other.spec.address}; "
+                    "table locations must not overlap",
+                )
+                break

@@ -71,3 +71,19 @@ def test_procedure_calls() -> None:
 
 def test_sql_string_escapes_backslash_and_quote() -> None:
     assert sql_string("a\\'b") == "'a\\\\\\'b'"
+
+
+def test_orphan_removal_is_skipped_where_another_table_lives_inside() -> None:
+    from reconciler.diff.maintenance import guard_orphan_removal
+    from reconciler.plan.change import Action, Change
+
+    outer, inner = "table/lake.sales.orders", "table/lake.x.y"
+    lines = (Change(outer, Action.REWRITE_DATA_FILES, "small files"),
+             Change(outer, Action.REMOVE_ORPHAN_FILES, "due"),
+             Change(inner, Action.REMOVE_ORPHAN_FILES, "due"))
+    kept, notes = guard_orphan_removal(lines, {outer: "file:///w/sales/orders/",
+                                               inner: "file:///w/sales/orders/archive",
+                                               "table/lake.z.z": "file:///w/sales/ordersx"})
+    assert [(c.address, c.action) for c in kept] == [(outer, Action.REWRITE_DATA_FILES),
+                                                     (inner, Action.REMOVE_ORPHAN_FILES)]
+    assert notes == ((outer, "orphan-file removal skipped: the location also holds table/lake.x.y"),)
