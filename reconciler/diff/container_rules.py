@@ -46,13 +46,36 @@ def _mp_volume(settings: ContainerSettings, mp_id: int) -> tuple[bool, int | Non
     return False, None, None
 
 
+def missing_opt_ins(spec_opt_in: bool, options: PlanOptions) -> list[str]:
+    """Both the spec and the command line must opt in to a destructive step."""
+    given = (
+        ("allowDestructive: true in the spec", spec_opt_in),
+        ("--allow-destructive", options.allow_destructive),
+    )
+    return [name for name, ok in given if not ok]
+
+
+def removes_volume(path: str, desired: ContainerSettings, actual: ContainerSettings) -> bool:
+    """True for a field of a volume mount point that the spec drops (its volume is detached)."""
+    match = _MP.match(path)
+    if match is None:
+        return False
+    mp_id = int(match.group(1))
+    in_have, have_size, _ = _mp_volume(actual, mp_id)
+    return in_have and have_size is not None and not _mp_volume(desired, mp_id)[0]
+
+
 def classify(
     field: FieldChange,
     desired: ContainerSettings,
     actual: ContainerSettings,
     options: PlanOptions,
+    spec_opt_in: bool = False,
 ) -> tuple[str, str]:
-    """-> (class, reason); class is refuse, resize, live or pending."""
+    """-> (class, reason); class is refuse, resize, live or pending.
+
+    `spec_opt_in` is the spec's allowDestructive; destructive steps need it and the CLI flag.
+    """
     path = field.path
     if path == "unprivileged":
         return "refuse", "unprivileged is fixed when a CT is created; it needs a new CT"
@@ -75,7 +98,8 @@ def classify(
         return "pending", PENDING_REASON
     match = _MP.match(path)
     if match is not None:
-        return _classify_mp(int(match.group(1)), match.group(2), desired, actual, options)
+        mp_id, key = int(match.group(1)), match.group(2)
+        return _classify_mp(mp_id, key, desired, actual, options, spec_opt_in)
     if _LIVE.match(path):
         return "live", ""
     return "pending", PENDING_REASON
@@ -93,6 +117,7 @@ def _classify_mp(
     desired: ContainerSettings,
     actual: ContainerSettings,
     options: PlanOptions,
+    spec_opt_in: bool,
 ) -> tuple[str, str]:
     in_want, want_size, want_storage = _mp_volume(desired, mp_id)
     in_have, have_size, have_storage = _mp_volume(actual, mp_id)
@@ -103,10 +128,11 @@ def _classify_mp(
     if not in_have:
         return "live", ""  # a new mount point is hot-plugged
     if not in_want:
-        if have_size is not None and not options.allow_destructive:
+        missing = missing_opt_ins(spec_opt_in, options) if have_size is not None else []
+        if missing:
             return "refuse", (
-                f"removing {disk} detaches its volume from the CT; "
-                "run with --allow-destructive to do it"
+                f"refused, destructive (needs {' and '.join(missing)}): "
+                f"removing {disk} detaches its volume from the CT"
             )
         return "pending", PENDING_REASON
     if (want_size is None) != (have_size is None):

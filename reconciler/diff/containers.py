@@ -16,7 +16,9 @@ Choices worth knowing (the case files in tests/unit/diff/cases pin each one):
   prefix (`network`, `network[*].hwaddr`); `state` and `node` may be ignored too.
 - Refused (report-only) while the rest of the CT still converges: disk shrink, template
   (ostype) / unprivileged / rootfs or mount point storage change, node change, removal of a
-  volume mount point (allowed with allow_destructive), and root@pam-only keys with a token.
+  volume mount point (allowed only with allowDestructive: true in the spec AND
+  --allow-destructive; that line then carries the option `allow_destructive`), and
+  root@pam-only keys with a token.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from reconciler.diff.container_rules import (
     TOKEN_REASON,
     classify,
     needs_root,
+    removes_volume,
     root_reason,
 )
 from reconciler.diff.normalize import (
@@ -149,7 +152,7 @@ def _existing(
     pending: list[FieldChange] = []
     resizes: list[tuple[FieldChange, str]] = []
     for field in fields:
-        kind, reason = classify(field, desired, actual, options)
+        kind, reason = classify(field, desired, actual, options, spec.allow_destructive)
         if kind == "refuse":
             refused.setdefault(reason, []).append(field)
         elif kind == "resize":
@@ -168,6 +171,8 @@ def _existing(
     vmid, node = observed.vmid, observed.node
     guarded = (("digest", observed.digest), ("vmid", vmid), ("node", node))
     deps = spec.depends_on
+    # A line that detaches a volume was allowed by both opt-ins; the applier checks this mark.
+    destructive = {f.path for f in fields if removes_volume(f.path, desired, actual)}
     changes: list[Change] = []
     for reason, group in refused.items():
         changes.append(Change(spec.address, Action.REFUSE, reason, tuple(group), (), guarded))
@@ -178,7 +183,9 @@ def _existing(
         reason = f"{names} {verb} from the spec; {how}"
         if adopting:
             reason += "; adopting a CT left half-created by an interrupted run"
-        changes.append(Change(spec.address, Action.UPDATE, reason, tuple(live), deps, guarded))
+        note, opts = _opt_in(live, destructive)
+        reason += note
+        changes.append(Change(spec.address, Action.UPDATE, reason, tuple(live), deps, guarded, opts))
     for field, reason in resizes:
         text = f"{reason} from {field.before} to {field.after}"
         changes.append(Change(spec.address, Action.RESIZE, text, (field,), deps, guarded))
@@ -188,12 +195,29 @@ def _existing(
         parts = [f"{', '.join(f.path for f in pending)}: {PENDING_REASON}"] if pending else []
         if waiting:
             parts.append(f"PVE holds pending changes to {', '.join(waiting)} from an earlier run")
-        reason = "; ".join(parts) + "; restart to apply"
-        changes.append(Change(spec.address, Action.RESTART, reason, tuple(pending), deps, guarded))
+        note, opts = _opt_in(pending, destructive)
+        reason = "; ".join(parts) + "; restart to apply" + note
+        changes.append(
+            Change(spec.address, Action.RESTART, reason, tuple(pending), deps, guarded, opts)
+        )
     power = _power(spec, observed, want_state)
     if power is not None:
         changes.append(power)
     return tuple(changes)
+
+
+def _opt_in(
+    fields: list[FieldChange], destructive: set[str]
+) -> tuple[str, tuple[tuple[str, bool], ...]]:
+    """(reason suffix, line options) for a line that detaches volumes; empty otherwise."""
+    disks = sorted({f.path.split(".", 1)[0] for f in fields if f.path in destructive})
+    if not disks:
+        return "", ()
+    note = (
+        "; DESTRUCTIVE, allowed by allowDestructive and --allow-destructive: removing "
+        f"{', '.join(disks)} detaches its volume from the CT"
+    )
+    return note, (("allow_destructive", True),)
 
 
 def _power(spec: ContainerSpec, observed: ObservedContainer, want: PowerState) -> Change | None:

@@ -133,6 +133,7 @@ class ContainerSpec:
     ignore: tuple[str, ...] = ()  # field paths never compared
     labels: tuple[tuple[str, str], ...] = ()
     source: SourceRef | None = None
+    allow_destructive: bool = False  # spec opt-in; destructive lines also need the CLI flag
 
     @property
     def address(self) -> str:

@@ -237,6 +237,7 @@ def build_container(doc: Document, problems: Problems) -> ContainerSpec | None:
         depends_on=tuple(normalise_ref(ref) for ref in spec.get("dependsOn", ())),
         drift=DriftMode(spec.get("drift", "enforce")),
         ignore=tuple(spec.get("ignore", ())),
+        allow_destructive=bool(spec.get("allowDestructive", False)),
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         source=SourceRef(doc.file, doc.line),
     )

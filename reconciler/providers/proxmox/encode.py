@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from reconciler.model.containers import (
     CREATE_PENDING_TAG,
@@ -22,7 +23,13 @@ from reconciler.model.containers import (
     Startup,
     Volume,
 )
-from reconciler.providers.proxmox.fieldpaths import groups_for_paths
+from reconciler.providers.proxmox.fieldpaths import (
+    MOUNT_ATTRS,
+    NIC_ATTRS,
+    Scope,
+    item_scopes,
+    keys_for_paths,
+)
 from reconciler.providers.proxmox.propstring import (
     CodecError,
     format_gib,
@@ -34,6 +41,7 @@ from reconciler.providers.proxmox.propstring import (
 )
 
 Params = dict[str, str | int]
+_Item = TypeVar("_Item", MountPoint, NetworkInterface)
 
 
 def encode_create(spec: ContainerSpec, node: str) -> Params:
@@ -67,15 +75,20 @@ def encode_update(
 ) -> tuple[Params, list[str]]:
     """PUT /config parameters and `delete` keys for the changed field paths only.
 
+    Only the `mpN` / `netN` the paths name are touched, and an existing item is
+    re-sent as PVE has it with just the named sub-keys taken from the spec: a
+    refused or ignored mount point or NIC is never rewritten or deleted.
     `current_config` is the raw GET /config object: existing mount points are
     re-sent with their allocated volume id (a `storage:size` would allocate a
     new disk). The digest is added by the writer.
     """
-    groups = groups_for_paths(paths)
+    paths = list(paths)
+    keys = keys_for_paths(paths)
+    mounts, nics = item_scopes(paths)
     want, have = _scalar_keys(spec.settings), _scalar_keys(observed.settings)
     params: Params = {}
     delete: list[str] = []
-    for key in sorted(groups - {"net", "mp"}):
+    for key in sorted(keys & want.keys()):
         if want[key] == have[key]:
             continue
         value = want[key]
@@ -83,13 +96,11 @@ def encode_update(
             delete.append(key)
         else:
             params[key] = value
-    if "net" in groups:
-        _update_network(spec.settings.network, observed.settings.network, params, delete)
-    if "mp" in groups:
-        raw = current_config or {}
-        _update_mounts(
-            spec.settings.mountpoints, observed.settings.mountpoints, raw, params, delete
-        )
+    _update_network(spec.settings.network, observed.settings.network, nics, params, delete)
+    raw = current_config or {}
+    _update_mounts(
+        spec.settings.mountpoints, observed.settings.mountpoints, mounts, raw, params, delete
+    )
     return params, sorted(delete)
 
 
@@ -186,20 +197,33 @@ def _source(mount: MountPoint) -> str:
     return _new_volume(mount.volume)
 
 
+def _merged(
+    old: _Item, new: _Item, named: frozenset[str] | None, attrs: Mapping[str, str]
+) -> _Item:
+    """`old` (as PVE has it) with the attributes of the named sub-keys taken from `new`."""
+    if named is None:
+        return new
+    return replace(old, **{attrs[sub]: getattr(new, attrs[sub]) for sub in named})
+
+
 def _update_network(
     want: Sequence[NetworkInterface],
     have: Sequence[NetworkInterface],
+    scope: Scope,
     params: Params,
     delete: list[str],
 ) -> None:
     desired = {nic.index: nic for nic in want}
     current = {nic.index: nic for nic in have}
-    for index in sorted(desired.keys() | current.keys()):
+    for index, named in sorted(scope.items()):
         key = f"net{index}"
         nic, old = desired.get(index), current.get(index)
         if nic is None:
-            delete.append(key)
+            if old is not None:
+                delete.append(key)
             continue
+        if old is not None:
+            nic = _merged(old, nic, named, NIC_ATTRS)
         if nic.hwaddr is None and old is not None:
             # Without hwaddr PVE would generate a new MAC: keep the one it made.
             nic = _with_hwaddr(nic, old.hwaddr)
@@ -214,21 +238,24 @@ def _with_hwaddr(nic: NetworkInterface, hwaddr: str | None) -> NetworkInterface:
 def _update_mounts(
     want: Sequence[MountPoint],
     have: Sequence[MountPoint],
+    scope: Scope,
     raw: Mapping[str, object],
     params: Params,
     delete: list[str],
 ) -> None:
     desired = {mount.id: mount for mount in want}
     current = {mount.id: mount for mount in have}
-    for index in sorted(desired.keys() | current.keys()):
+    for index, named in sorted(scope.items()):
         key = f"mp{index}"
         mount, old = desired.get(index), current.get(index)
         if mount is None:
-            delete.append(key)  # PVE detaches the volume as unusedN; it is not destroyed
+            if old is not None:
+                delete.append(key)  # PVE detaches the volume as unusedN; it is not destroyed
             continue
         if old is None:
             params[key] = _mountpoint(mount, _source(mount))
             continue
+        mount = _merged(old, mount, named, MOUNT_ATTRS)
         if _same_mount(mount, old):
             continue
         params[key] = _mountpoint(mount, _existing_source(key, mount, old, raw))

@@ -24,7 +24,12 @@ from reconciler.providers.proxmox.client import PveClient
 from reconciler.providers.proxmox.codec import encode_update, parse_observed
 from reconciler.providers.proxmox.create import Creator
 from reconciler.providers.proxmox.errors import PvePermanentError, is_missing
-from reconciler.providers.proxmox.fieldpaths import disk_for_path, disk_size, wanted_size
+from reconciler.providers.proxmox.fieldpaths import (
+    disk_for_path,
+    disk_size,
+    scope_violation,
+    wanted_size,
+)
 from reconciler.providers.proxmox.guard import Backoff, DigestLedger
 from reconciler.providers.proxmox.propstring import CodecError, format_disk_size
 from reconciler.providers.proxmox.tasks import TaskWaiter
@@ -144,6 +149,10 @@ class ProxmoxApplier:
         raw, digest = self._current(vmid, node)
         observed = self._observed(raw, vmid, node)
         params, delete = encode_update(spec, observed, paths, raw)
+        opted_in = spec.allow_destructive and dict(change.options).get("allow_destructive") is True
+        problem = scope_violation(paths, params, delete, observed, opted_in)
+        if problem is not None:  # last guard: never write what the line does not name
+            raise PermanentError(f"{change.address}: {problem}")
         if not params and not delete:
             return ""  # already as desired (e.g. a retried PUT that had gone through)
         self._ledger.check(vmid, change.precondition("digest"), digest)

@@ -79,6 +79,7 @@ def spec_from(doc: dict[str, Any]) -> ContainerSpec:
         depends_on=tuple(doc.get("depends_on", [])),
         drift=DriftMode(doc.get("drift", "enforce")),
         ignore=tuple(doc.get("ignore", [])),
+        allow_destructive=doc.get("allow_destructive", False),
     )
 
 
@@ -154,6 +155,8 @@ def _check(change: dict[str, Any], want: dict[str, Any], where: str) -> None:
         assert text in change["reason"], f"{where}: {text!r} not in {change['reason']!r}"
     if "depends_on" in want:
         assert change.get("depends_on", []) == want["depends_on"], where
+    if "options" in want:
+        assert change.get("options", {}) == want["options"], where
     if "preconditions" in want:
         assert change["preconditions"] == want["preconditions"], where
 

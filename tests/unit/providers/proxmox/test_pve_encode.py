@@ -189,7 +189,16 @@ def test_update_mountpoint_reuses_its_volume_and_allocates_new_ones() -> None:
     new = MountPoint(5, "/logs", volume=Volume("local-lvm", 2 * GIB))
     mounts = (data, SETTINGS.mountpoints[1], new)
     spec = replace(SPEC, settings=replace(SETTINGS, mountpoints=mounts))
-    params, delete = encode_update(spec, observed, ["mountpoints"], raw)
+    paths = [
+        "mountpoints[0].path",
+        "mountpoints[0].size",
+        "mountpoints[2].path",
+        "mountpoints[2].size",
+        "mountpoints[5].path",
+        "mountpoints[5].storage",
+        "mountpoints[5].size",
+    ]
+    params, delete = encode_update(spec, observed, paths, raw)
     # the size change is left to /resize; the existing volume id is kept
     assert params == {
         "mp0": "local-lvm:vm-107-disk-1,mp=/srv/data,backup=1",
@@ -217,7 +226,10 @@ def test_update_without_real_difference_is_empty_and_noise_paths_are_skipped() -
     ) == ({}, [])
 
 
-@pytest.mark.parametrize("path", ["unprivileged", "template", "sshPublicKeys", "colour"])
+@pytest.mark.parametrize(
+    "path",
+    ["unprivileged", "template", "sshPublicKeys", "colour", "mountpoints", "network", "net"],
+)
 def test_update_refuses_read_only_and_unknown_paths(path: str) -> None:
     observed, raw = _current()
     with pytest.raises(CodecError):
