@@ -143,7 +143,6 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
 def _apply(settings: Settings, planned: object, options: RunOptions, deps: Deps, as_json: bool) -> int:
     from dataclasses import replace
 
-    from reconciler.daemon.lock import LockBusy, cycle_lock
     from reconciler.engine import Planned, apply_plan
     from reconciler.render.progress import ProgressPrinter
 
@@ -153,13 +152,9 @@ def _apply(settings: Settings, planned: object, options: RunOptions, deps: Deps,
         sys.stdout.write(text)
         sys.stdout.flush()
 
-    try:
-        with cycle_lock(settings.state_dir, wait=False), ProgressPrinter(write) as progress:
-            report = apply_plan(settings, planned, options,
-                                replace(deps, listener=None if as_json else progress))
-    except LockBusy as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    with ProgressPrinter(write) as progress:  # the caller holds the cycle lock
+        report = apply_plan(settings, planned, options,
+                            replace(deps, listener=None if as_json else progress))
     counts: dict[str, int] = {}
     for outcome in report.outcomes:
         counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
@@ -238,11 +233,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     if command == "validate":
         return _cmd_validate(settings, args.dir)
-    if command in ("plan", "apply", "maintain"):
+    if command == "plan":
         return _run(settings, args, command)
-    if command == "adopt":
-        return _cmd_adopt(settings, args)
+    if command in ("apply", "maintain", "adopt"):
+        return _locked(settings, args, command)
     return _run_daemon_command(settings, args, command)
+
+
+def _locked(settings: Settings, args: argparse.Namespace, command: str) -> int:
+    """Writing commands hold the cycle lock from observation to the last change, so the
+    plan a person confirms is the plan that runs (the daemon cannot act in between)."""
+    from reconciler.daemon.lock import LockBusy, cycle_lock
+
+    run = _cmd_adopt if command == "adopt" else lambda s, a: _run(s, a, command)
+    if args.dry_run or getattr(args, "sub_dry_run", False):
+        return run(settings, args)
+    try:
+        with cycle_lock(settings.state_dir, wait=False):
+            return run(settings, args)
+    except LockBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def _run_daemon_command(settings: Settings, args: argparse.Namespace, command: str) -> int:
