@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,13 +20,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reconcile", description="GitOps reconciler for a Proxmox + Iceberg data lake")
     parser.add_argument("--config", type=Path, default=None, help="config file (default ./reconciler.yaml, then /etc/reconciler/reconciler.yaml)")
     parser.add_argument("--dry-run", action="store_true", help="same as `reconcile plan`")
-    parser.add_argument("--no-color", action="store_true")
+    parser.add_argument("--no-color", action="store_true", help="plain text even on a terminal (also NO_COLOR=1)")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="-v: info logs, -vv: debug logs (stderr)")
     sub = parser.add_subparsers(dest="command")
     validate = sub.add_parser("validate", help="check specs; exit 0 valid, 1 invalid")
     validate.add_argument("dir", nargs="?", type=Path)
+    helps = {"plan": "show what would change; exit 0 none, 2 changes, 1 error",
+             "apply": "plan, confirm, then converge (dependency order, safe lines only)",
+             "maintain": "table maintenance only (Spark), for cron or Airflow"}
     for name in ("plan", "apply", "maintain"):
-        cmd = sub.add_parser(name)
+        cmd = sub.add_parser(name, help=helps[name])
         cmd.add_argument("--output", choices=("text", "json"), default="text")
         cmd.add_argument("--target", action="append", default=[], help="limit to an address (repeatable)")
         cmd.add_argument("--dry-run", dest="sub_dry_run", action="store_true", help="plan only, change nothing")
@@ -42,12 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     adopt.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     adopt.add_argument("--output", choices=("text", "json"), default="text")
     sub.add_parser("daemon", help="run continuously (systemd Type=notify)")
-    status = sub.add_parser("status")
+    status = sub.add_parser("status", help="the daemon's current revision and last result")
     status.add_argument("--output", choices=("text", "json"), default="text")
-    history = sub.add_parser("history")
+    history = sub.add_parser("history", help="recorded cycles, newest first")
     history.add_argument("-n", type=int, default=20)
     history.add_argument("--output", choices=("text", "json"), default="text")
-    drift = sub.add_parser("drift")
+    drift = sub.add_parser("drift", help="every difference between specs and reality, with its age")
     drift.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     return parser
 
@@ -130,7 +134,8 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
             return EXIT_ERROR
         return _apply(settings, planned, options, deps, as_json)
     notes = planned.notes
-    print(render_json(planned.plan, notes) if as_json else render_text(planned.plan, False, notes), end="")
+    color = not args.no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+    print(render_json(planned.plan, notes) if as_json else render_text(planned.plan, color, notes), end="")
     if not options.apply:
         return EXIT_CHANGES if planned.plan.has_changes else EXIT_OK
     if not runs:
