@@ -10,7 +10,6 @@ import os
 import random
 import shutil
 import signal
-import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -28,11 +27,14 @@ from reconciler.daemon.notify import Heartbeat, Notifier, watchdog_interval
 from reconciler.daemon.record import cycle_record, failed_actions, iso, pending_by_kind
 from reconciler.daemon.schedule import BUSY_RETRY, MANUAL, backoff, stall_allowance
 from reconciler.daemon.services import Services
+from reconciler.daemon.triggers import Triggers
 from reconciler.report.outcome import CycleReport, Status
 from reconciler.settings import Settings
+from reconciler.sources.git import GitTreeError
 from reconciler.store import Store
 
 log = structlog.get_logger("reconciler.daemon")
+
 
 class Daemon:
     """State in force (good / rejected revision) and the trigger queue of one daemon process."""
@@ -47,11 +49,9 @@ class Daemon:
         self.statuses = make_statuses(settings.git, self.env)
         watchdog = watchdog_interval(self.env)
         self._idle = 2 * watchdog if watchdog else 60.0  # the loop wakes far more often
-        self._tick = min(1.0, self._idle / 4)
         self.heartbeat = Heartbeat(self._idle)
-        self._wake = threading.Condition()  # an RLock inside: safe from signal handlers
-        self._requests: list[str] = []
-        self._stop = threading.Event()
+        self.triggers = Triggers(0.0, 0.0, min(1.0, self._idle / 4),  # deadlines: set by run()
+                                 lambda: self.heartbeat.beat(self._idle))
         self._rng = random.Random()
         self.good: str | None = self.store.get("good_revision")
         self.rejected: str | None = self.store.get("rejected_revision")
@@ -61,34 +61,14 @@ class Daemon:
 
     # triggers -------------------------------------------------------------------------
     def request(self, trigger: str) -> None:
-        with self._wake:
-            self._requests.append(trigger)
-            self._wake.notify_all()
+        self.triggers.request(trigger)
 
     def stop(self) -> None:
-        self._stop.set()
-        with self._wake:
-            self._wake.notify_all()
+        self.triggers.stop()
 
     @property
     def stopping(self) -> bool:
-        return self._stop.is_set()
-
-    def _next_trigger(self, next_poll: float, next_drift: float) -> str | None:
-        with self._wake:
-            while not self._stop.is_set():
-                if self._requests:
-                    trigger = self._requests[0]
-                    self._requests.clear()  # a burst of pushes needs one cycle
-                    return trigger
-                now = time.time()
-                if now >= next_poll:
-                    return "poll"
-                if now >= next_drift:
-                    return "drift"
-                self.heartbeat.beat(self._idle)
-                self._wake.wait(timeout=min(min(next_poll, next_drift) - now, self._tick))
-        return None
+        return self.triggers.stopping
 
     def _jitter(self, seconds: float) -> float:
         return seconds * self._rng.uniform(0.9, 1.1)
@@ -112,27 +92,17 @@ class Daemon:
         log.info("daemon.started", source=self.source.label, revision=self.good,
                  poll=self.settings.daemon.poll_interval, drift=self.settings.daemon.drift_interval)
         now = time.time()
-        next_poll, next_drift = now + self._jitter(self.settings.daemon.poll_interval), \
-            now + self.settings.daemon.drift_interval
+        self.triggers.next_poll = now + self._jitter(self.settings.daemon.poll_interval)
+        self.triggers.next_drift = now + self.settings.daemon.drift_interval
         self.request("start")
         try:
             while True:
-                self._schedule(next_poll, next_drift)
-                trigger = self._next_trigger(next_poll, next_drift)
+                self._schedule(self.triggers.next_at)
+                trigger = self.triggers.next()
                 if trigger is None:
                     break
                 result, full = self.cycle(trigger)
-                now = time.time()
-                if result == "busy":
-                    next_poll = now + BUSY_RETRY
-                    continue
-                self.failures = self.failures + 1 if result == "failed" else 0
-                next_poll = now + (backoff(self.failures) if self.failures
-                                   else self._jitter(self.settings.daemon.poll_interval))
-                if trigger == "drift" or full:
-                    next_drift = now + self.settings.daemon.drift_interval
-                if self.failures:
-                    next_drift = max(next_drift, next_poll)
+                self._reschedule(trigger, result, full, time.time())
         finally:
             self.notifier.stop_watchdog()  # no ping may follow STOPPING
             self.notifier.stopping(self._status_line("stopping"))
@@ -145,23 +115,47 @@ class Daemon:
             log.info("daemon.stopped")
         return 0
 
-    def _schedule(self, next_poll: float, next_drift: float) -> None:
-        at = min(next_poll, next_drift)
+    def _reschedule(self, trigger: str, result: str, full: bool, now: float) -> None:
+        timers = self.triggers
+        if result == "busy":  # not a failure: the same trigger runs once the lock frees
+            timers.busy(trigger, now)
+            return
+        self.failures = self.failures + 1 if result == "failed" else 0
+        timers.next_poll = now + (backoff(self.failures) if self.failures
+                                  else self._jitter(self.settings.daemon.poll_interval))
+        if trigger == "drift" or full:
+            timers.next_drift = now + self.settings.daemon.drift_interval
+        if self.failures:
+            timers.next_drift = max(timers.next_drift, timers.next_poll)
+
+    def _schedule(self, at: float) -> None:
         self.metrics.next_run(at)
-        self.store.put(next_run=iso(at))
+        try:
+            self.store.put(next_run=iso(at))
+        except Exception:  # status only: a full disk must not stop reconciling
+            log.exception("store.failed")
 
     # one cycle --------------------------------------------------------------------------
     def cycle(self, trigger: str) -> tuple[str, bool]:
         """Run one cycle under the lock; (result, whether a full apply ran)."""
-        cycle_id = uuid.uuid4().hex[:12]
+        cycle_id, started = uuid.uuid4().hex[:12], time.time()
         self.heartbeat.beat(max(self._idle, stall_allowance(self.settings)))
         structlog.contextvars.bind_contextvars(cycle_id=cycle_id, trigger=trigger)
         try:
             with cycle_lock(self.settings.state_dir, wait=False):
                 return self._locked_cycle(trigger)
         except LockBusy as exc:
-            log.info("cycle.busy", reason=str(exc))
+            log.info("cycle.busy", reason=str(exc), retry_in=BUSY_RETRY)
             return "busy", False
+        except Exception as exc:  # a bug: logged, recorded, backed off; the daemon lives on
+            log.exception("cycle.crashed")
+            self.retry = self.retry or ("drift" if trigger == "drift" else "full")
+            try:
+                self._record(trigger, started, self.good, "failed",
+                             error=f"{type(exc).__name__}: {exc}")
+            except Exception:
+                log.exception("cycle.record_failed")
+            return "failed", False
         finally:
             structlog.contextvars.clear_contextvars()
 
@@ -189,23 +183,34 @@ class Daemon:
         from reconciler.engine import load
 
         self._publish(latest, "pending")
-        export = self.source.export(latest, spec_dirs.work_dir(self.settings))
+        try:
+            export = self.source.export(latest, spec_dirs.work_dir(self.settings))
+        except GitTreeError as exc:  # the commit itself has no usable specs folder
+            return self._reject(trigger, started, latest, str(exc)), False
+        except Exception as exc:  # fetch, disk: worth retrying, with backoff
+            log.error("source.export_failed", error=str(exc))
+            self._record(trigger, started, latest, "failed", error=f"source: {exc}", publish=True)
+            return "failed", False
         desired, error = load(export)
         if desired is None:
             shutil.rmtree(export, ignore_errors=True)
             error = spec_dirs.user_paths(error or "invalid specs", export, self.source)
-            self.rejected = latest
-            self.store.put(rejected_revision=latest, rejected_error=error)
-            self.metrics.revisions(self.good, self.rejected)
-            log.error("revision.rejected", error=error, in_force=self.good)
-            self._record(trigger, started, latest, "rejected", error=error, publish=True)
-            return "rejected", False
+            return self._reject(trigger, started, latest, error), False
         spec_dirs.promote(self.settings, latest, export)
         log.info("revision.accepted", previous=self.good)
         self.good, self.rejected = latest, None
         self.store.put(good_revision=latest, rejected_revision=None, rejected_error=None)
         self.metrics.revisions(self.good, None)
         return self._reconcile(trigger, started, full=True), True
+
+    def _reject(self, trigger: str, started: float, latest: str, error: str) -> str:
+        """The whole revision is refused; the last good one stays in force."""
+        self.rejected = latest
+        self.store.put(rejected_revision=latest, rejected_error=error)
+        self.metrics.revisions(self.good, self.rejected)
+        log.error("revision.rejected", error=error, in_force=self.good)
+        self._record(trigger, started, latest, "rejected", error=error, publish=True)
+        return "rejected"
 
     def _deps(self) -> Any:
         from reconciler.wiring import build_deps
@@ -216,7 +221,7 @@ class Daemon:
             self.heartbeat.beat()  # progress: the cycle is slow, not hung
             log_action(bound, event, change, outcome)
 
-        return replace(build_deps(self.settings), stop_requested=self._stop.is_set,
+        return replace(build_deps(self.settings), stop_requested=lambda: self.stopping,
                        listener=listener)
 
     def _reconcile(self, trigger: str, started: float, full: bool) -> str:
@@ -275,11 +280,8 @@ class Daemon:
                  error=record.error)
 
     def _status_line(self, result: str) -> str:
-        good = self.good[:12] if self.good else "none"
-        line = f"revision {good}, last {result}"
-        if self.rejected:
-            line += f", rejected {self.rejected[:12]} (invalid specs)"
-        return line
+        rejected = f", rejected {self.rejected[:12]} (invalid specs)" if self.rejected else ""
+        return f"revision {(self.good or 'none')[:12]}, last {result}{rejected}"
 
 
 def run_daemon(settings: Settings) -> int:

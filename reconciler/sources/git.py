@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import shlex
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
@@ -26,6 +27,10 @@ FETCH_TIMEOUT = 300.0  # seconds; a stalled remote must not hang the daemon's cy
 
 class GitSourceError(RuntimeError):
     """Fetching or reading the spec repository failed (network, auth, missing path)."""
+
+
+class GitTreeError(GitSourceError):
+    """One commit's tree holds no usable specs folder: the commit is wrong, not the network."""
 
 
 def redact_url(url: str) -> str:
@@ -151,21 +156,25 @@ class GitSource:
             try:
                 tree = tree / folder
             except KeyError:
-                raise GitSourceError(f"{folder}/ not found at {revision[:12]}") from None
+                raise GitTreeError(f"{folder}/ not found at {revision[:12]}") from None
             if tree.type != "tree":
-                raise GitSourceError(f"{folder} is not a folder at {revision[:12]}")
+                raise GitTreeError(f"{folder} is not a folder at {revision[:12]}")
         parent.mkdir(parents=True, exist_ok=True)
         dest = Path(tempfile.mkdtemp(prefix=f"{revision[:12]}-", dir=parent))
         base = PurePosixPath(tree.path) if tree.path else PurePosixPath()
-        for item in tree.traverse():
-            if not isinstance(item, git.Blob) or item.mode == _SYMLINK_MODE:
-                continue  # symlinks and submodules could point outside the export
-            rel = PurePosixPath(item.path).relative_to(base)
-            if ".." in rel.parts or rel.is_absolute():
-                raise GitSourceError(f"unsafe path {item.path} at {revision[:12]}")
-            target = dest.joinpath(*rel.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(item.data_stream.read())
+        try:
+            for item in tree.traverse():
+                if not isinstance(item, git.Blob) or item.mode == _SYMLINK_MODE:
+                    continue  # symlinks and submodules could point outside the export
+                rel = PurePosixPath(item.path).relative_to(base)
+                if ".." in rel.parts or rel.is_absolute():
+                    raise GitTreeError(f"unsafe path {item.path} at {revision[:12]}")
+                target = dest.joinpath(*rel.parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(item.data_stream.read())
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)  # never leave half an export behind
+            raise
         return dest
 
     def last_commit(self, revision: str, spec_file: str) -> str | None:
