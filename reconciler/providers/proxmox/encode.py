@@ -42,6 +42,9 @@ from reconciler.providers.proxmox.propstring import (
 
 Params = dict[str, str | int]
 _Item = TypeVar("_Item", MountPoint, NetworkInterface)
+# Property-string keys the model decides (set or left out); PVE's other keys are kept.
+_MP_KEYS = frozenset({"volume", "mp", "backup", "ro"})
+_NIC_KEYS = frozenset("name bridge firewall gw gw6 hwaddr ip ip6 mtu rate tag type".split())
 
 
 def encode_create(spec: ContainerSpec, node: str) -> Params:
@@ -96,8 +99,8 @@ def encode_update(
             delete.append(key)
         else:
             params[key] = value
-    _update_network(spec.settings.network, observed.settings.network, nics, params, delete)
     raw = current_config or {}
+    _update_network(spec.settings.network, observed.settings.network, nics, raw, params, delete)
     _update_mounts(
         spec.settings.mountpoints, observed.settings.mountpoints, mounts, raw, params, delete
     )
@@ -210,6 +213,7 @@ def _update_network(
     want: Sequence[NetworkInterface],
     have: Sequence[NetworkInterface],
     scope: Scope,
+    raw: Mapping[str, object],
     params: Params,
     delete: list[str],
 ) -> None:
@@ -226,13 +230,9 @@ def _update_network(
             nic = _merged(old, nic, named, NIC_ATTRS)
         if nic.hwaddr is None and old is not None:
             # Without hwaddr PVE would generate a new MAC: keep the one it made.
-            nic = _with_hwaddr(nic, old.hwaddr)
+            nic = replace(nic, hwaddr=old.hwaddr)
         if nic != old:
-            params[key] = _network(nic)
-
-
-def _with_hwaddr(nic: NetworkInterface, hwaddr: str | None) -> NetworkInterface:
-    return replace(nic, hwaddr=hwaddr)
+            params[key] = _over_current(_network(nic), raw.get(key), _NIC_KEYS, None)
 
 
 def _update_mounts(
@@ -258,7 +258,21 @@ def _update_mounts(
         mount = _merged(old, mount, named, MOUNT_ATTRS)
         if _same_mount(mount, old):
             continue
-        params[key] = _mountpoint(mount, _existing_source(key, mount, old, raw))
+        text = _mountpoint(mount, _existing_source(key, mount, old, raw))
+        params[key] = _over_current(text, raw.get(key), _MP_KEYS, "volume")
+
+
+def _over_current(
+    text: str, current: object, managed: frozenset[str], default_key: str | None
+) -> str:
+    """Our encoding of an existing item plus the keys PVE holds that the model does not
+    manage (`size`, `acl`, `mountoptions`, `trunks`...): a PUT must not drop them."""
+    if current is None:
+        return text
+    ours = parse_propstring(text, default_key)
+    theirs = parse_propstring(str(current), default_key)
+    kept = [(k, v) for k, v in theirs.items() if k not in managed and k not in ours]
+    return format_propstring([*ours.items(), *kept], default_key)
 
 
 def _same_mount(mount: MountPoint, old: MountPoint) -> bool:

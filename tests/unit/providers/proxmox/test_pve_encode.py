@@ -201,7 +201,7 @@ def test_update_mountpoint_reuses_its_volume_and_allocates_new_ones() -> None:
     params, delete = encode_update(spec, observed, paths, raw)
     # the size change is left to /resize; the existing volume id is kept
     assert params == {
-        "mp0": "local-lvm:vm-107-disk-1,mp=/srv/data,backup=1",
+        "mp0": "local-lvm:vm-107-disk-1,mp=/srv/data,backup=1,size=100G",
         "mp5": "local-lvm:2,mp=/logs",
     }
     assert delete == ["mp2"]

@@ -51,7 +51,8 @@ def _spec(
 def test_backup_update_leaves_a_refused_removal_and_other_mounts_alone() -> None:
     """The code-review case: mp1 left the spec (refused), only mp0.backup is planned."""
     params, delete = encode_update(_spec(), OBSERVED, ["mountpoints[0].backup"], RAW)
-    assert params == {"mp0": "local-lvm:vm-107-disk-1,mp=/data,backup=0"}
+    # `size` is PVE's own record of the volume: kept, or the next read would see 0B
+    assert params == {"mp0": "local-lvm:vm-107-disk-1,mp=/data,backup=0,size=100G"}
     assert delete == []
 
 
@@ -73,7 +74,7 @@ def test_unnamed_sub_keys_of_a_named_item_keep_pve_values() -> None:
     paths = ["network[0].ip", "mountpoints[0].backup"]
     params, _ = encode_update(spec, OBSERVED, paths, RAW)
     assert "bridge=vmbr0" in str(params["net0"]) and "ip=192.168.4.32/24" in str(params["net0"])
-    assert params["mp0"] == "local-lvm:vm-107-disk-1,mp=/data,backup=0"
+    assert params["mp0"] == "local-lvm:vm-107-disk-1,mp=/data,backup=0,size=100G"
 
 
 def test_named_removals_delete_only_their_keys() -> None:
@@ -117,3 +118,23 @@ def test_guard_detaching_a_volume_needs_the_opt_in() -> None:
     assert scope_violation(paths, [], ["mp1", "mp2"], OBSERVED, True) is None
     # a bind mount carries no volume: removing it needs no opt-in
     assert scope_violation(["mountpoints[2].path"], [], ["mp2"], OBSERVED, False) is None
+
+
+def test_keys_the_model_does_not_manage_are_re_sent_as_pve_has_them() -> None:
+    raw = {
+        **RAW,
+        "mp0": "local-lvm:vm-107-disk-1,mp=/data,acl=1,backup=1,mountoptions=noatime,size=100G",
+        "net0": "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:00,ip=192.168.4.31/24,"
+        "trunks=10;20,type=veth",
+    }
+    observed = replace(OBSERVED, settings=parse_config(raw, 107))
+    eth0 = replace(ETH0, ip="192.168.4.32/24")
+    paths = ["mountpoints[0].backup", "network[0].ip"]
+    params, _ = encode_update(_spec(nics=(eth0,)), observed, paths, raw)
+    assert params["mp0"] == (
+        "local-lvm:vm-107-disk-1,mp=/data,backup=0,acl=1,mountoptions=noatime,size=100G"
+    )
+    assert params["net0"] == (
+        "name=eth0,bridge=vmbr0,firewall=0,hwaddr=BC:24:11:00:00:00,ip=192.168.4.32/24,"
+        "type=veth,trunks=10;20"
+    )
