@@ -11,7 +11,7 @@ from typing import Any
 
 from reconciler.daemon import specs as spec_dirs
 from reconciler.daemon.record import failed_actions, iso
-from reconciler.report.drift import drift_to_dict, make_drift_report
+from reconciler.report.drift import drift_to_dict, is_health, make_drift_report
 from reconciler.settings import Settings
 from reconciler.store import CycleRecord, Store
 
@@ -87,7 +87,8 @@ def _specs_for_drift(
 
 
 def drift(settings: Settings, fmt: str) -> str:
-    """Every difference between the specs in force and reality, with its age and commit.
+    """Every difference between the specs in force and reality, with its age and commit,
+    and each table's health against its policy (maintenance due or deferred: kind health).
 
     fmt: text | json | markdown. Raises DriftUnavailable when no plan can be made.
     """
@@ -101,7 +102,7 @@ def drift(settings: Settings, fmt: str) -> str:
         desired, error = load(specs_dir)
         if desired is None:
             raise DriftUnavailable(error or "invalid specs")
-        report = reconcile_once(settings, specs_dir, RunOptions(apply=False, maintenance=False),
+        report = reconcile_once(settings, specs_dir, RunOptions(apply=False, maintenance=True),
                                 revision)
         if report.error:
             raise DriftUnavailable(report.error)
@@ -113,8 +114,8 @@ def drift(settings: Settings, fmt: str) -> str:
     finally:
         if temporary:
             shutil.rmtree(specs_dir, ignore_errors=True)
-    plan = replace(report.plan, changes=tuple(
-        c for c in report.plan.changes if modes.get(c.address) != "ignore"))
+    plan = replace(report.plan, changes=tuple(  # health is not drift: `ignore` keeps it
+        c for c in report.plan.changes if is_health(c) or modes.get(c.address) != "ignore"))
     doc = make_drift_report(plan, list(store.planned_cycles()), commits, revision,
                             iso(time.time()))
     if fmt == "json":

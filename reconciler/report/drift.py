@@ -1,13 +1,18 @@
-"""The drift report as pure data: plan changes with their age and introducing commit; no I/O."""
+"""The drift report as pure data: plan changes with their age and introducing commit; no I/O.
+
+Maintenance lines (table health against its policy) are entries of kind `health`:
+no fields, an action such as rewrite_data_files or deferred, and the reason.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.plan.change import Change, JSONValue, Plan
+from reconciler.plan.change import MAINTENANCE_ACTIONS, Action, Change, JSONValue, Plan
 
 WHOLE = ""  # the drift key of a change without field lines (create, start, delete...)
+HEALTH = "health"
 
 History = Sequence[tuple[str, frozenset[tuple[str, str]] | set[tuple[str, str]]]]
 
@@ -28,10 +33,11 @@ class DriftEntry:
     fields: tuple[DriftField, ...]
     since: str  # oldest `since` of its fields: drifting continuously since then
     commit: str | None  # last commit that touched the spec's file (git sources)
+    health: bool = False  # a maintenance line: the table's health, not a spec difference
 
     @property
     def kind(self) -> str:
-        return kind_of(self.address)
+        return HEALTH if self.health else kind_of(self.address)
 
 
 @dataclass(frozen=True)
@@ -40,9 +46,24 @@ class DriftReport:
     revision: str | None
     generated_at: str
 
+    @property
+    def drift(self) -> tuple[DriftEntry, ...]:
+        return tuple(e for e in self.entries if not e.health)
+
+    @property
+    def health(self) -> tuple[DriftEntry, ...]:
+        return tuple(e for e in self.entries if e.health)
+
 
 def kind_of(address: str) -> str:
     return address.split("/", 1)[0] if "/" in address else "other"
+
+
+def is_health(change: Change) -> bool:
+    """A maintenance line: due now, or deferred to the table's window (a CT's lock is drift)."""
+    if change.action in MAINTENANCE_ACTIONS:
+        return True
+    return change.action is Action.DEFERRED and kind_of(change.address) == "table"
 
 
 def drift_keys(plan: Plan) -> tuple[tuple[str, str, str], ...]:
@@ -71,7 +92,8 @@ def _entry(change: Change, history: History, now: str, commit: str | None) -> Dr
     )
     whole = drift_since(change.address, WHOLE, history, now)
     since = min([f.since for f in fields] or [whole])
-    return DriftEntry(change.address, change.action.value, change.reason, fields, since, commit)
+    return DriftEntry(change.address, change.action.value, change.reason, fields, since, commit,
+                      is_health(change))
 
 
 def make_drift_report(
@@ -101,7 +123,7 @@ def _field_dict(f: DriftField) -> dict[str, JSONValue]:
 
 
 def drift_to_dict(report: DriftReport) -> dict[str, JSONValue]:
-    """The JSON contract: {"drift": [{address, fields, since, action, reason, commit}]}."""
+    """The JSON contract: {"drift": [{address, fields, since, action, reason, commit, kind}]}."""
     return {
         "revision": report.revision,
         "generated_at": report.generated_at,
@@ -113,6 +135,7 @@ def drift_to_dict(report: DriftReport) -> dict[str, JSONValue]:
                 "action": e.action,
                 "reason": e.reason,
                 "commit": e.commit,
+                "kind": e.kind,
             }
             for e in report.entries
         ],

@@ -16,6 +16,9 @@ from reconciler.store import Store
 MEM = Change("container/minio", Action.UPDATE, "memory differs",
              (FieldChange("memory", "1GiB", "2GiB"), FieldChange("cores", 1, 2)))
 NEW = Change("table/lake.sales.orders", Action.CREATE, "table missing")
+COMPACT = Change("table/lake.sales.orders", Action.REWRITE_DATA_FILES, "60 data files under 32MiB")
+LATER = Change("table/lake.ops.events", Action.DEFERRED, "expire_snapshots due; outside the window")
+LOCKED = Change("container/minio", Action.DEFERRED, "CT 101 is locked (backup)")
 
 
 def _cycle(store: Store, at: int, plan: Plan, result: str = "success") -> None:
@@ -66,7 +69,8 @@ def test_since_is_the_start_of_the_unbroken_drift_run(tmp_path: Path) -> None:
                                                      "2023-11-14T22:16:20.000+00:00"]
     assert minio["since"] == "2023-11-14T22:15:20.000+00:00"
     assert table["since"] == "2023-11-14T22:16:20.000+00:00" and table["commit"] is None
-    assert set(minio) == {"address", "fields", "since", "action", "reason", "commit"}
+    assert set(minio) == {"address", "fields", "since", "action", "reason", "commit", "kind"}
+    assert (minio["kind"], table["kind"]) == ("container", "table")
 
     fresh = make_drift_report(Plan((NEW,)), [], {}, None, "now")
     assert fresh.entries[0].since == "now"
@@ -85,3 +89,33 @@ def test_renderers(tmp_path: Path) -> None:
     empty = make_drift_report(Plan(), [], {}, "r", "t")
     assert "No drift" in render_drift_markdown(empty) and "No drift" in render_drift_text(empty)
     assert drift_keys(Plan((NEW,))) == (("table/lake.sales.orders", "", "create"),)
+
+
+def test_health_lines_are_their_own_kind_and_section() -> None:
+    plan = Plan((MEM, COMPACT, LATER, LOCKED))
+    report = make_drift_report(plan, [], {}, "r", "2030-01-01T00:00:00+00:00")
+    assert [(e.address, e.action) for e in report.health] == [
+        ("table/lake.ops.events", "deferred"), ("table/lake.sales.orders", "rewrite_data_files")]
+    assert {e.action for e in report.drift} == {"update", "deferred"}  # a locked CT is drift
+    doc: Any = json.loads(json.dumps(drift_to_dict(report)))
+    compact = next(e for e in doc["drift"] if e["action"] == "rewrite_data_files")
+    assert compact == {"address": "table/lake.sales.orders", "fields": [], "kind": "health",
+                       "since": "2030-01-01T00:00:00+00:00", "action": "rewrite_data_files",
+                       "reason": "60 data files under 32MiB", "commit": None}
+
+    markdown = render_drift_markdown(report)
+    summary, health = markdown.split("## Table health")
+    assert "rewrite_data_files" not in summary and "| container | 1 |" in summary
+    assert "| health |" not in summary
+    assert "| `table/lake.sales.orders` | rewrite_data_files | 2030-01-01T00:00:00+00:00 |" \
+        " 60 data files under 32MiB |" in health
+    text = render_drift_text(report)
+    drift_part, health_part = text.split("Table health")
+    assert "1 drifted resource(s) (container: 1)." in drift_part
+    assert "  deferred table/lake.ops.events  since 2030" in health_part
+    assert health_part.rstrip().endswith("2 table(s) with maintenance due.")
+
+    only_health = make_drift_report(Plan((COMPACT,)), [], {}, "r", "t")
+    assert "**No drift.**" in render_drift_markdown(only_health)
+    assert "## Table health" in render_drift_markdown(only_health)
+    assert render_drift_text(only_health).startswith("No drift (revision r checked t).\n\n")
