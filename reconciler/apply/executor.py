@@ -71,8 +71,10 @@ def _run_one(
             )
         except TransientError as exc:
             attempt += 1
-            if attempt > options.retries or options.stop_requested():
-                return _failed(change, Status.FAILED, f"gave up after {attempt} attempts: {exc}", started)
+            budget = 0 if applier.retries_inside else options.retries
+            if attempt > budget or options.stop_requested():
+                said = str(exc) if applier.retries_inside else f"gave up after {attempt} attempts: {exc}"
+                return _failed(change, Status.FAILED, said, started)
             delay = min(options.max_backoff, exc.delay * 2 ** (attempt - 1))
             delay *= 0.5 + random.random()  # jitter so parallel retries do not align
             if listener:

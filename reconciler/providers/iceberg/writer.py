@@ -45,6 +45,8 @@ _SCHEMA_OPS = {
 class IcebergApplier:
     """Applies `create` and `update` lines for `table/...` addresses (apply.ports.Applier)."""
 
+    retries_inside = True  # commit conflicts are retried here, preconditions re-checked
+
     def __init__(
         self, catalogs: Catalogs, desired: tuple[TableSpec, ...], commit_retries: int = 3
     ) -> None:

@@ -55,6 +55,8 @@ SHUTDOWN_TIMEOUT = 60
 class ProxmoxApplier:
     """Applier for `container/<name>` lines, built with the desired specs by address."""
 
+    retries_inside = True  # each API call has its own backoff (guard.Backoff)
+
     def __init__(
         self,
         client: PveClient,

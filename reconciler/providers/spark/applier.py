@@ -52,6 +52,8 @@ def describe(result: ActionResult) -> str:
 class SparkMaintenanceApplier:
     """Applier for rewrite_data_files, expire_snapshots, remove_orphan_files, rewrite_manifests."""
 
+    retries_inside = False  # one job per attempt; the executor retries commit conflicts
+
     def __init__(self, settings: Settings, tables: Sequence[TableSpec],
                  policies: Mapping[str, MaintenancePolicy], *,
                  env: Mapping[str, str] | None = None,

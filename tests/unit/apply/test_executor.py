@@ -18,6 +18,8 @@ Behaviour = Callable[[Change, int], None]  # raises to fail; gets the attempt nu
 class RecordingApplier:
     """A real Applier (the port) whose work is sleeping and recording, for timing rules."""
 
+    retries_inside = False
+
     def __init__(self, behaviour: dict[str, Behaviour] | None = None, seconds: float = 0.05,
                  serial: Callable[[Change], str] | None = None) -> None:
         self.behaviour = behaviour or {}
@@ -175,3 +177,14 @@ def test_dependents_wait_for_dependencies_that_are_not_ours_or_not_created() -> 
     assert outcomes["container/spark"].status is Status.SKIPPED
     assert "not managed by the reconciler" in outcomes["container/spark"].message
     assert outcomes["container/airflow"].status is Status.APPLIED  # kafka exists, only its shrink is refused
+
+
+def test_appliers_that_retry_inside_are_not_retried_again() -> None:
+    def busy(change: Change, attempt: int) -> None:
+        raise TransientError("CT is locked (backup) after 5 attempts", delay=0.01)
+
+    applier = RecordingApplier({"container/minio": busy}, seconds=0)
+    applier.retries_inside = True
+    (outcome,) = execute(Plan((_change("minio", Action.UPDATE),)), [applier], ExecutorOptions(retries=4))
+    assert applier.attempts["container/minio"] == 1
+    assert outcome.status is Status.FAILED and outcome.message == "CT is locked (backup) after 5 attempts"
