@@ -12,6 +12,7 @@ from daemon_gitrepo import Origin
 from daemon_harness import DaemonProcess, container, ct_config, write_config
 
 from reconciler.daemon.lock import cycle_lock
+from reconciler.daemon.triggers import Triggers
 
 JSON_LOGS = {"JOURNAL_STREAM": "8:1"}  # JSON log lines, as under systemd
 
@@ -97,3 +98,19 @@ def test_a_commit_without_the_specs_folder_is_rejected_not_fatal(
     st = daemon.status()
     assert st["rejected_revision"] is None and st["error"] is None
     assert _memory(pvesim, 249) == 2048
+
+
+def test_triggers_hold_after_busy_then_rerun_the_same_trigger() -> None:
+    now = time.time()
+    timers = Triggers(next_poll=now + 3600, next_drift=now - 1, tick=0.05, idle=lambda: None)
+    assert timers.next() == "drift"
+    timers.busy("drift", time.time(), retry=0.3)
+    timers.request("webhook")  # a push while the lock is held waits too
+    started = time.monotonic()
+    assert timers.next() == "webhook"
+    assert time.monotonic() - started >= 0.25
+    timers.busy("webhook", time.time(), retry=0.2)
+    assert timers.next() == "webhook"  # re-queued, not lost
+    assert timers.next() == "drift"  # the drift deadline moved, it did not vanish
+    timers.stop()
+    assert timers.next() is None
