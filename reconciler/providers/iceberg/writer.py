@@ -3,6 +3,7 @@ after re-checking the plan's preconditions against a fresh load; never decides w
 
 from __future__ import annotations
 
+import threading
 import time
 
 import structlog
@@ -53,6 +54,9 @@ class IcebergApplier:
         self._catalogs = catalogs
         self._specs = {s.address: s for s in desired}
         self._retries = max(1, commit_retries)
+        # Tables of one new namespace are created in parallel; the SQL catalog does not
+        # turn the duplicate namespace insert into "already exists", so create it once.
+        self._namespace_lock = threading.Lock()
 
     def handles(self, change: Change) -> bool:
         return change.address.startswith("table/") and change.action in (
@@ -135,7 +139,8 @@ class IcebergApplier:
             raise TransientError(f"{spec.address}: commit conflict: {exc}") from None
 
     def _create(self, catalog: Catalog, spec: TableSpec) -> Table:
-        catalog.create_namespace_if_not_exists(spec.namespace)
+        with self._namespace_lock:
+            catalog.create_namespace_if_not_exists(spec.namespace)
         properties = dict(spec.properties)
         properties[MANAGED_BY_PROPERTY] = MANAGED_BY_VALUE
         properties["format-version"] = str(spec.format_version)
