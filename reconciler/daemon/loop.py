@@ -28,6 +28,7 @@ from reconciler.daemon.record import cycle_record, failed_actions, iso, pending_
 from reconciler.daemon.schedule import BUSY_RETRY, MANUAL, backoff, stall_allowance
 from reconciler.daemon.services import Services
 from reconciler.daemon.triggers import Triggers
+from reconciler.report.drift import HEALTH
 from reconciler.report.outcome import CycleReport, Status
 from reconciler.settings import Settings
 from reconciler.sources.git import GitTreeError
@@ -271,7 +272,7 @@ class Daemon:
         state: dict[str, Any] = {"last_result": result}
         if report is not None and report.error is None:
             kinds = pending_by_kind(report)
-            state["pending_drift"] = sum(kinds.values())
+            state["pending_drift"] = sum(n for kind, n in kinds.items() if kind != HEALTH)
             self.metrics.drift(kinds)
         self.store.put(**state)
         self.metrics.cycle(result, finished - started, finished)

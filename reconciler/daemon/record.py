@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from reconciler.report.drift import drift_keys, kind_of
+from reconciler.report.drift import HEALTH, drift_keys, is_health, kind_of
 from reconciler.report.outcome import CycleReport, Status
 from reconciler.store import ActionRecord, CycleRecord
 
@@ -21,9 +21,14 @@ def pending_addresses(report: CycleReport) -> set[str]:
 
 
 def pending_by_kind(report: CycleReport) -> dict[str, int]:
+    """Resources still different after the cycle, by kind; maintenance that is due counts
+    as `health`, not as drift (a table waiting for its window has not drifted)."""
+    pending = pending_addresses(report)
+    seen = {(HEALTH if is_health(c) else kind_of(c.address), c.address)
+            for c in report.plan.changes if c.address in pending}
     kinds: dict[str, int] = {}
-    for address in pending_addresses(report):
-        kinds[kind_of(address)] = kinds.get(kind_of(address), 0) + 1
+    for kind, _ in seen:
+        kinds[kind] = kinds.get(kind, 0) + 1
     return dict(sorted(kinds.items()))
 
 
