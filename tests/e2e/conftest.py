@@ -50,7 +50,10 @@ class Workspace:
         path.write_text(text.replace(old, new, 1))
 
 
-def make_workspace(tmp_path: Path, sim: PveSim, extra: str = "") -> Workspace:
+def make_workspace(tmp_path: Path, sim: PveSim, extra: str = "",
+                   proxmox_extra: str = "") -> Workspace:
+    """`proxmox_extra` lines go inside the `proxmox:` block (e.g. `backend: local`)."""
+    proxmox_lines = "".join(f"  {line}\n" for line in proxmox_extra.splitlines() if line)
     specs = tmp_path / "specs"
     shutil.copytree(ROOT / "specs" / "containers", specs / "containers")
     config = tmp_path / "reconciler.yaml"
@@ -65,7 +68,7 @@ proxmox:
   token_secret_env: PVE_TOKEN_SECRET
   verify_ssl: {sim.ca_file}
   node: pve
-{extra}"""
+{proxmox_lines}{extra}"""
     )
     return Workspace(tmp_path, config, specs, sim)
 
@@ -73,3 +76,49 @@ proxmox:
 @pytest.fixture
 def workspace(tmp_path: Path, pvesim: PveSim) -> Iterator[Workspace]:
     yield make_workspace(tmp_path, pvesim)
+
+
+PVESH_SCRIPT = ROOT / "reconciler" / "testing" / "pvesim" / "pvesh.py"
+PVESIM_PASSWORD = "rootpw"  # PveSim's default root@pam password
+
+
+@dataclass(frozen=True)
+class PveshStandIn:
+    """A `pvesh` executable in `bin_dir` that forwards to `sim` as root@pam (ticket login)."""
+
+    bin_dir: Path
+    sim: PveSim
+
+    @property
+    def executable(self) -> Path:
+        return self.bin_dir / "pvesh"
+
+    def env(self) -> dict[str, str]:
+        """PATH with the stand-in first, plus the PVESH_SIM_* settings it reads."""
+        return {
+            "PATH": f"{self.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PVESH_SIM_URL": self.sim.url,
+            "PVESH_SIM_CA": self.sim.ca_file,
+            "PVESH_SIM_PASSWORD": PVESIM_PASSWORD,
+        }
+
+
+def write_pvesh(bin_dir: Path, sim: PveSim) -> PveshStandIn:
+    """Write the wrapper script; `-P` keeps the simulator's folder off sys.path (stdlib only)."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    stand_in = PveshStandIn(bin_dir, sim)
+    stand_in.executable.write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" -P "{PVESH_SCRIPT}" "$@"\n'
+    )
+    stand_in.executable.chmod(0o755)
+    return stand_in
+
+
+@pytest.fixture
+def pvesh_on_path(tmp_path: Path, pvesim: PveSim,
+                  monkeypatch: pytest.MonkeyPatch) -> PveshStandIn:
+    """The `pvesh` stand-in first on PATH (for this process and the `reconcile` children)."""
+    stand_in = write_pvesh(tmp_path / "bin", pvesim)
+    for key, value in stand_in.env().items():
+        monkeypatch.setenv(key, value)
+    return stand_in

@@ -102,13 +102,17 @@ def _message(exc: ResourceException) -> str:
     return message
 
 
-def build_client(settings: ProxmoxSettings, env: Mapping[str, str] | None = None) -> PveClient:
+def build_client(settings: ProxmoxSettings, env: Mapping[str, str] | None = None, *,
+                 task_timeout: float = 600.0) -> PveClient:
     """ProxmoxSettings + the token secret from `env[token_secret_env]` -> PveClient.
 
-    `backend: local` talks to pvesh on the host as root (no token, no network).
+    `backend: local` talks to pvesh on the host as root (no token, no network). pvesh runs a
+    worker in the foreground, so one call lasts as long as its task: its timeout is at least
+    `task_timeout` (proxmoxer's `communicate(timeout=5)` default would cut a create short).
     """
     if settings.backend == "local":
-        api = ProxmoxAPI(backend="local", service="PVE", timeout=settings.timeout)
+        timeout = max(settings.timeout, task_timeout)
+        api = ProxmoxAPI(backend="local", service="PVE", timeout=timeout)
         return PveClient(api, default_node=settings.node)
     if settings.backend != "https":
         raise PveConfigError(
