@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from reconciler.providers.proxmox.errors import PvePermanentError
 from reconciler.providers.proxmox.tasks import TaskWaiter
 from reconciler.settings import ProxmoxSettings
 from reconciler.testing.pvesim import Faults, PveSim
-from tests.e2e.conftest import PveshStandIn, Workspace, make_workspace
+from tests.e2e.conftest import PveshStandIn, Workspace, make_workspace, write_pvesh
 
 SEED = {107: "minio", 108: "spark", 109: "kafka", 115: "superset", 116: "airflow",
         117: "hive", 118: "gitea"}
@@ -108,3 +109,17 @@ def test_proxmoxer_status_synthesis_over_pvesh(pvesim: PveSim,
     with pytest.raises((PvePermanentError, TransientError)) as task_error:
         TaskWaiter(client).wait(failed)
     assert "simulated task failure" in str(task_error.value)
+
+
+def test_pvesh_returns_after_the_worker_finished(tmp_path: Path,
+                                                 pvesim_factory: Callable[..., PveSim],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = pvesim_factory(task_seconds=1.0)
+    for key, value in write_pvesh(tmp_path / "bin", sim).env().items():
+        monkeypatch.setenv(key, value)
+    client = build_client(ProxmoxSettings(backend="local"))
+    upid = client.post("nodes/pve/lxc", vmid=301, ostemplate=TEMPLATE, rootfs="local-lvm:4")
+    # over HTTPS the task would still be running now; pvesh waited for it in the foreground
+    status = sim.api().nodes("pve").tasks(upid).status.get()
+    assert status["status"] == "stopped" and status["exitstatus"] == "OK"
+    assert "lock" not in sim.api().nodes("pve").lxc(301).config.get()
