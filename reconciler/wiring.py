@@ -41,7 +41,8 @@ def build_deps(settings: Settings, catalogs_override: Catalogs | None = None) ->
     from reconciler.providers.iceberg.reader import TableMemo
     from reconciler.providers.proxmox.client import build_client
 
-    client = _lazy(lambda: build_client(settings.proxmox))
+    client = _lazy(lambda: build_client(settings.proxmox,
+                                        task_timeout=settings.apply.task_timeout))
     catalogs = _lazy(lambda: catalogs_override or Catalogs(
         {name: dict(props) for name, props in settings.catalogs}, state_dir=settings.state_dir))
 
