@@ -66,9 +66,14 @@ def _configure_logs(verbose: int, daemon: bool) -> None:
 
 
 def _settings(path: Path | None) -> Settings:
+    """The config, then the `.env` beside it (or in the working directory without one)."""
     from reconciler.sources.config import load_settings
+    from reconciler.sources.dotenv import load_dotenv
 
-    return load_settings(path)
+    settings = load_settings(path)
+    base = settings.config_file.parent if settings.config_file else Path.cwd()
+    load_dotenv(base / ".env")
+    return settings
 
 
 def _cmd_validate(settings: Settings, directory: Path | None) -> int:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
+from typing import Any
 
 from reconciler.model.containers import OWNER_TAG
-from tests.e2e.conftest import Workspace
+from tests.e2e.conftest import Workspace, make_workspace
 
 SEED = {107: "minio", 108: "spark", 109: "kafka", 115: "superset", 116: "airflow",
         117: "hive", 118: "gitea"}
@@ -122,3 +124,18 @@ def test_validate_reports_every_problem_with_file_and_line(workspace: Workspace,
     ws.sim.clear_requests()
     assert ws.run("apply", "--yes").returncode == 1
     assert ws.sim.requests() == []
+
+
+def test_the_token_secret_can_come_from_a_private_env_file(tmp_path: Path, pvesim_factory: Any) -> None:
+    ws = make_workspace(tmp_path, pvesim_factory(token="root@pam!reconciler=Zq9-distinct-w8"))
+    env = {k: v for k, v in ws.env().items() if k != "PVE_TOKEN_SECRET"}
+    dotenv = ws.root / ".env"
+    dotenv.write_text(f"PVE_TOKEN_SECRET={ws.sim.token_secret}\n")
+    dotenv.chmod(0o644)
+    refused = subprocess.run(ws.argv("plan"), env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and "chmod 600" in refused.stderr
+    assert ws.sim.token_secret not in refused.stderr + refused.stdout
+    dotenv.chmod(0o600)
+    done = subprocess.run(ws.argv("plan"), env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "Plan: 7 to create" in done.stdout
