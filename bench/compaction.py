@@ -32,8 +32,13 @@ def make_files(root: Path, files: int, rows: int) -> list[str]:
     for n in range(files):
         start = n * rows
         ids = pa.array(range(start, start + rows), pa.int64())
-        data = pa.table({"id": ids, "name": pc.cast(ids, pa.string()),
-                         "amount": pc.multiply(pc.cast(ids, pa.float64()), 0.25)})
+        data = pa.table(
+            {
+                "id": ids,
+                "name": pc.cast(ids, pa.string()),
+                "amount": pc.multiply(pc.cast(ids, pa.float64()), 0.25),
+            }
+        )
         path = root / f"small-{n:05d}.parquet"
         pq.write_table(data, path, compression="zstd")
         paths.append(str(path))
@@ -70,13 +75,19 @@ def main() -> None:
         (root / "warehouse").mkdir()
         (root / "incoming").mkdir()
         (root / "arrow").mkdir()
-        props = {"type": "sql", "uri": f"sqlite:///{root / 'catalog.db'}",
-                 "warehouse": (root / "warehouse").as_uri()}
+        props = {
+            "type": "sql",
+            "uri": f"sqlite:///{root / 'catalog.db'}",
+            "warehouse": (root / "warehouse").as_uri(),
+        }
         catalog = SqlCatalog("lake", **props)
         catalog.create_namespace("bench")
         paths = make_files(root / "incoming", args.files, args.rows)
-        table = catalog.create_table("bench.events", pq.read_schema(paths[0]), properties={
-            "format-version": "2", "write.parquet.compression-codec": "zstd"})
+        table = catalog.create_table(
+            "bench.events",
+            pq.read_schema(paths[0]),
+            properties={"format-version": "2", "write.parquet.compression-codec": "zstd"},
+        )
         table.add_files(paths)
         size = sum(Path(p).stat().st_size for p in paths)
         mb = size / 1e6
@@ -84,26 +95,42 @@ def main() -> None:
 
         arrow_s = pyarrow_rewrite(paths, root / "arrow")
         scan_before = scan_seconds(catalog)
-        change = Change("table/lake.bench.events", Action.REWRITE_DATA_FILES, "bench",
-                        options=(("strategy", "binpack"),
-                                 ("target-file-size-bytes", str(TARGET)),
-                                 ("min-file-size-bytes", str(32 * 1024 * 1024))))
-        job = run_table_job(SparkSettings(), catalog_conf("lake", props),
-                            [procedure_call("lake", ("bench", "events"), change)],
-                            state_dir=root / "state", app_name="bench-compaction")
+        change = Change(
+            "table/lake.bench.events",
+            Action.REWRITE_DATA_FILES,
+            "bench",
+            options=(
+                ("strategy", "binpack"),
+                ("target-file-size-bytes", str(TARGET)),
+                ("min-file-size-bytes", str(32 * 1024 * 1024)),
+            ),
+        )
+        job = run_table_job(
+            SparkSettings(),
+            catalog_conf("lake", props),
+            [procedure_call("lake", ("bench", "events"), change)],
+            state_dir=root / "state",
+            app_name="bench-compaction",
+        )
         result = job.results[0]
         if not result.ok:
             sys.exit(f"compaction failed: {result.error or 'see ' + str(job.log_file)}")
         scan_after = scan_seconds(catalog)
         procedure_s = result.seconds
         print(f"spark rewrite_data_files: {dict(result.result)}")
-        print(f"spark procedure: {procedure_s:.1f} s = {mb / procedure_s:.1f} MB/s; "
-              f"whole spark-submit {job.seconds:.1f} s = {mb / job.seconds:.1f} MB/s")
+        print(
+            f"spark procedure: {procedure_s:.1f} s = {mb / procedure_s:.1f} MB/s; "
+            f"whole spark-submit {job.seconds:.1f} s = {mb / job.seconds:.1f} MB/s"
+        )
         print(f"pyarrow read+write: {arrow_s:.1f} s = {mb / arrow_s:.1f} MB/s")
-        print(f"ratio spark(procedure)/pyarrow throughput: {arrow_s / procedure_s:.2f}; "
-              f"spark(submit)/pyarrow: {arrow_s / job.seconds:.2f}")
-        print(f"full scan before: {scan_before:.3f} s, after: {scan_after:.3f} s, "
-              f"ratio before/after: {scan_before / scan_after:.1f}x")
+        print(
+            f"ratio spark(procedure)/pyarrow throughput: {arrow_s / procedure_s:.2f}; "
+            f"spark(submit)/pyarrow: {arrow_s / job.seconds:.2f}"
+        )
+        print(
+            f"full scan before: {scan_before:.3f} s, after: {scan_after:.3f} s, "
+            f"ratio before/after: {scan_before / scan_after:.1f}x"
+        )
 
 
 if __name__ == "__main__":

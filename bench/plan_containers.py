@@ -81,10 +81,18 @@ def write_specs(root: Path, count: int) -> Path:
     return specs
 
 
-def settings_for(specs: Path, state: Path, host: str, port: int, ca: str, parallel: int) -> Settings:
-    proxmox = ProxmoxSettings(host=host, port=port, user=TOKEN_USER, token_name=TOKEN_NAME,
-                              token_secret_env="PVE_TOKEN_SECRET", verify_ssl=ca,
-                              parallel_reads=parallel)
+def settings_for(
+    specs: Path, state: Path, host: str, port: int, ca: str, parallel: int
+) -> Settings:
+    proxmox = ProxmoxSettings(
+        host=host,
+        port=port,
+        user=TOKEN_USER,
+        token_name=TOKEN_NAME,
+        token_secret_env="PVE_TOKEN_SECRET",
+        verify_ssl=ca,
+        parallel_reads=parallel,
+    )
     return Settings(config_file=None, specs=specs, state_dir=state, proxmox=proxmox)
 
 
@@ -122,11 +130,25 @@ def seed_doc(template: dict[str, Any], count: int) -> dict[str, Any]:
     return {"guests": guests}
 
 
-def start_simulator(root: Path, seed: Path, latency_ms: float) -> tuple[subprocess.Popen[str], str, str]:
+def start_simulator(
+    root: Path, seed: Path, latency_ms: float
+) -> tuple[subprocess.Popen[str], str, str]:
     ca = root / "ca.pem"
-    argv = [sys.executable, "-m", "reconciler.testing.pvesim", "--port", "0", "--seed", str(seed),
-            "--cert-out", str(ca), "--token", f"{TOKEN_USER}!{TOKEN_NAME}={TOKEN_SECRET}",
-            "--fault-latency-ms", str(latency_ms)]
+    argv = [
+        sys.executable,
+        "-m",
+        "reconciler.testing.pvesim",
+        "--port",
+        "0",
+        "--seed",
+        str(seed),
+        "--cert-out",
+        str(ca),
+        "--token",
+        f"{TOKEN_USER}!{TOKEN_NAME}={TOKEN_SECRET}",
+        "--fault-latency-ms",
+        str(latency_ms),
+    ]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
@@ -145,9 +167,12 @@ def plan_once(settings: Settings, url: str, ca: str) -> Run:
     planned = make_full_plan(settings, desired, RunOptions(), deps)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     log = requests.get(f"{url}/_sim/requests", verify=ca, timeout=30).json()["data"]
-    calls = Counter("GET /cluster/resources" if r["path"].startswith("/cluster/resources")
-                    else f"{r['method']} /nodes/*/lxc/*/{r['path'].rsplit('/', 1)[-1]}"
-                    for r in log)
+    calls = Counter(
+        "GET /cluster/resources"
+        if r["path"].startswith("/cluster/resources")
+        else f"{r['method']} /nodes/*/lxc/*/{r['path'].rsplit('/', 1)[-1]}"
+        for r in log
+    )
     return Run(settings.proxmox.parallel_reads, seconds, cpu, calls, len(planned.plan.changes))
 
 
@@ -175,7 +200,8 @@ def main() -> None:
                 for level in levels:
                     proxmox = replace(base.proxmox, parallel_reads=level)
                     results.setdefault(level, []).append(
-                        plan_once(replace(base, proxmox=proxmox), url, ca))
+                        plan_once(replace(base, proxmox=proxmox), url, ca)
+                    )
         finally:
             proc.terminate()
             proc.wait(timeout=10)
@@ -183,26 +209,37 @@ def main() -> None:
 
 
 def report(args: argparse.Namespace, results: dict[int, list[Run]]) -> None:
-    print(f"{args.count} owned CTs, {args.count} specs, {args.latency_ms:g} ms added per request, "
-          f"median of {args.repeat} plans (engine in-process, simulator in its own process)")
+    print(
+        f"{args.count} owned CTs, {args.count} specs, {args.latency_ms:g} ms added per request, "
+        f"median of {args.repeat} plans (engine in-process, simulator in its own process)"
+    )
     first = next(iter(results.values()))[0]
-    print("API calls per plan: " + ", ".join(f"{n} x {k}" for k, n in sorted(first.calls.items()))
-          + f" = {sum(first.calls.values())} (N + {sum(first.calls.values()) - args.count})")
+    print(
+        "API calls per plan: "
+        + ", ".join(f"{n} x {k}" for k, n in sorted(first.calls.items()))
+        + f" = {sum(first.calls.values())} (N + {sum(first.calls.values()) - args.count})"
+    )
     serial = statistics.median(r.seconds for r in results[min(results)])
-    print(f"\n{'parallel_reads':>14} | {'plan s':>7} | {'cpu s':>6} | {'calls':>5} | "
-          f"{'changes':>7} | {'ms/CT':>6} | speed-up vs {min(results)}")
+    print(
+        f"\n{'parallel_reads':>14} | {'plan s':>7} | {'cpu s':>6} | {'calls':>5} | "
+        f"{'changes':>7} | {'ms/CT':>6} | speed-up vs {min(results)}"
+    )
     print(f"{'-' * 14}-+-{'-' * 7}-+-{'-' * 6}-+-{'-' * 5}-+-{'-' * 7}-+-{'-' * 6}-+-{'-' * 15}")
     for level, runs in results.items():
         seconds = statistics.median(r.seconds for r in runs)
         calls = {sum(r.calls.values()) for r in runs}
         changes = {r.changes for r in runs}
         cpu = statistics.median(r.cpu for r in runs)
-        print(f"{level:>14} | {seconds:7.2f} | {cpu:6.2f} | {'/'.join(map(str, sorted(calls))):>5} | "
-              f"{'/'.join(map(str, sorted(changes))):>7} | {1000 * seconds / args.count:6.2f} | "
-              f"{serial / seconds:.2f}x")
+        print(
+            f"{level:>14} | {seconds:7.2f} | {cpu:6.2f} | {'/'.join(map(str, sorted(calls))):>5} | "
+            f"{'/'.join(map(str, sorted(changes))):>7} | {1000 * seconds / args.count:6.2f} | "
+            f"{serial / seconds:.2f}x"
+        )
     floor = args.count * args.latency_ms / 1000
-    print(f"\nlatency floor for serial reads: {floor:.2f} s ({args.count} x {args.latency_ms:g} ms); "
-          f"{os.cpu_count()} CPUs shared by this process and the simulator")
+    print(
+        f"\nlatency floor for serial reads: {floor:.2f} s ({args.count} x {args.latency_ms:g} ms); "
+        f"{os.cpu_count()} CPUs shared by this process and the simulator"
+    )
 
 
 if __name__ == "__main__":

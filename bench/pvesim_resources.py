@@ -50,10 +50,21 @@ class Phase:
 
 
 def _seed(path: Path, guests: int) -> None:
-    rows = [{"vmid": 1000 + k, "node": "pve", "status": "running" if k % 2 else "stopped",
-             "config": {"hostname": f"ct{k}", "memory": 1024, "cores": 2, "tags": "bench",
-                        "rootfs": f"local-lvm:vm-{1000 + k}-disk-0,size=8G"}}
-            for k in range(guests)]
+    rows = [
+        {
+            "vmid": 1000 + k,
+            "node": "pve",
+            "status": "running" if k % 2 else "stopped",
+            "config": {
+                "hostname": f"ct{k}",
+                "memory": 1024,
+                "cores": 2,
+                "tags": "bench",
+                "rootfs": f"local-lvm:vm-{1000 + k}-disk-0,size=8G",
+            },
+        }
+        for k in range(guests)
+    ]
     path.write_text(json.dumps({"guests": rows}))
 
 
@@ -64,8 +75,15 @@ def _cpu(pid: int) -> float:
 
 
 def _api(port: int, ca: str) -> ProxmoxAPI:
-    return ProxmoxAPI("127.0.0.1", port=port, user=TOKEN[0], token_name=TOKEN[1],
-                      token_value=TOKEN[2], verify_ssl=ca, timeout=30)
+    return ProxmoxAPI(
+        "127.0.0.1",
+        port=port,
+        user=TOKEN[0],
+        token_name=TOKEN[1],
+        token_value=TOKEN[2],
+        verify_ssl=ca,
+        timeout=30,
+    )
 
 
 def _read(api: ProxmoxAPI, guests: int) -> None:
@@ -113,15 +131,15 @@ def sequential(port: int, url: str, ca: str, pid: int, calls: int, guests: int) 
     return Phase("sequential", 1, calls, wall, cli, srv, _new_connections(url, ca, conns0))
 
 
-def concurrent(port: int, url: str, ca: str, pid: int, calls: int, guests: int,
-               clients: int) -> Phase:
+def concurrent(
+    port: int, url: str, ca: str, pid: int, calls: int, guests: int, clients: int
+) -> Phase:
     """(b) `calls` reads split over `clients` processes that start together."""
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(clients + 1), ctx.Queue()
     shares = [calls // clients + (1 if k < calls % clients else 0) for k in range(clients)]
     conns0 = _accepted(url, ca)
-    procs = [ctx.Process(target=_worker, args=(port, ca, n, guests, barrier, out))
-             for n in shares]
+    procs = [ctx.Process(target=_worker, args=(port, ca, n, guests, barrier, out)) for n in shares]
     for proc in procs:
         proc.start()
     try:
@@ -136,19 +154,30 @@ def concurrent(port: int, url: str, ca: str, pid: int, calls: int, guests: int,
     if failed:
         raise RuntimeError(f"client processes failed: exit codes {failed}")
     wall = max(end for _, end in done) - t0
-    return Phase(f"{clients} clients", clients, calls, wall, sum(c for c, _ in done), srv,
-                 _new_connections(url, ca, conns0))
+    return Phase(
+        f"{clients} clients",
+        clients,
+        calls,
+        wall,
+        sum(c for c, _ in done),
+        srv,
+        _new_connections(url, ca, conns0),
+    )
 
 
 def raw_client(port: int, url: str, ca: str, pid: int, calls: int, guests: int) -> Phase:
     """(c) the server's own cost: one keep-alive TLS socket, minimal client-side parsing."""
     conns0 = _accepted(url, ca)
     tls = ssl.create_default_context(cafile=ca)
-    request = (f"GET /api2/json/cluster/resources?type=vm HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               f"Authorization: PVEAPIToken={TOKEN[0]}!{TOKEN[1]}={TOKEN[2]}\r\n"
-               "Accept-Encoding: identity\r\n\r\n").encode()
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as plain, \
-            tls.wrap_socket(plain, server_hostname="127.0.0.1") as conn:
+    request = (
+        f"GET /api2/json/cluster/resources?type=vm HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: PVEAPIToken={TOKEN[0]}!{TOKEN[1]}={TOKEN[2]}\r\n"
+        "Accept-Encoding: identity\r\n\r\n"
+    ).encode()
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=30) as plain,
+        tls.wrap_socket(plain, server_hostname="127.0.0.1") as conn,
+    ):
         reader = conn.makefile("rb")
         srv0, cli0, t0 = _cpu(pid), time.process_time(), time.monotonic()
         for _ in range(calls):
@@ -184,15 +213,21 @@ def _show(runs: list[Phase], guests: int, compared: bool) -> None:
         keep = "connections not counted (no /_sim/stats)"
     else:
         ok = all(r.connections == r.clients for r in runs)
-        keep = (f"{phase.connections} TLS connection(s) accepted for {phase.clients} "
-                f"client(s), keep-alive {'OK' if ok else 'BROKEN'}")
-    print(f"  {phase.label:>10}: {phase.calls} x GET /cluster/resources?type=vm "
-          f"({guests} guests): median {phase.wall:.3f} s = {per:.2f} ms/call, "
-          f"{phase.calls / phase.wall:.0f} calls/s "
-          f"{'-> target < 5 s ' if compared else ''}{verdict}")
+        keep = (
+            f"{phase.connections} TLS connection(s) accepted for {phase.clients} "
+            f"client(s), keep-alive {'OK' if ok else 'BROKEN'}"
+        )
+    print(
+        f"  {phase.label:>10}: {phase.calls} x GET /cluster/resources?type=vm "
+        f"({guests} guests): median {phase.wall:.3f} s = {per:.2f} ms/call, "
+        f"{phase.calls / phase.wall:.0f} calls/s "
+        f"{'-> target < 5 s ' if compared else ''}{verdict}"
+    )
     print(f"  {'':>10}  all rounds: {', '.join(f'{w:.3f}' for w in walls)} s")
-    print(f"  {'':>10}  CPU per call: server {phase.server_cpu / phase.calls * 1000:.2f} ms, "
-          f"client side {phase.client_cpu / phase.calls * 1000:.2f} ms; {keep}")
+    print(
+        f"  {'':>10}  CPU per call: server {phase.server_cpu / phase.calls * 1000:.2f} ms, "
+        f"client side {phase.client_cpu / phase.calls * 1000:.2f} ms; {keep}"
+    )
 
 
 def run_rounds(args: argparse.Namespace, levels: list[int]) -> tuple[float, list[list[Phase]]]:
@@ -200,11 +235,26 @@ def run_rounds(args: argparse.Namespace, levels: list[int]) -> tuple[float, list
     with tempfile.TemporaryDirectory(prefix="pvesim-bench-") as tmp:
         seed, ca = Path(tmp) / "seed.json", str(Path(tmp) / "ca.pem")
         _seed(seed, args.guests)
-        cmd = [sys.executable, "-m", "reconciler.testing.pvesim", "--port", "0",
-               "--seed", str(seed), "--cert-out", ca, "--token", "{}!{}={}".format(*TOKEN)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "reconciler.testing.pvesim",
+            "--port",
+            "0",
+            "--seed",
+            str(seed),
+            "--cert-out",
+            ca,
+            "--token",
+            "{}!{}={}".format(*TOKEN),
+        ]
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,  # noqa: S603 - fixed argv
-                                cwd=args.sim_root)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            text=True,  # noqa: S603 - fixed argv
+            cwd=args.sim_root,
+        )
         try:
             assert proc.stdout is not None
             url = proc.stdout.readline().strip()
@@ -215,8 +265,9 @@ def run_rounds(args: argparse.Namespace, levels: list[int]) -> tuple[float, list
             rounds = []
             # rounds interleave the phases so a change in machine load hits all of them alike
             for _ in range(args.repeat):
-                rounds.append([sequential(*a), *(concurrent(*a, n) for n in levels),
-                               raw_client(*a)])
+                rounds.append(
+                    [sequential(*a), *(concurrent(*a, n) for n in levels), raw_client(*a)]
+                )
         finally:
             proc.terminate()
             proc.wait(timeout=10)
@@ -229,14 +280,20 @@ def main() -> int:
     ap.add_argument("--guests", type=int, default=200)
     ap.add_argument("--clients", default="2,4", help="comma-separated client process counts")
     ap.add_argument("--repeat", type=int, default=3, help="rounds; medians are reported")
-    ap.add_argument("--sim-root", type=Path, default=ROOT,
-                    help="run the simulator from this checkout (compare with an older commit)")
+    ap.add_argument(
+        "--sim-root",
+        type=Path,
+        default=ROOT,
+        help="run the simulator from this checkout (compare with an older commit)",
+    )
     args = ap.parse_args()
     levels = sorted({int(n) for n in args.clients.split(",") if n.strip()} | {COMPARED_CLIENTS})
     print(f"before: {_load()}")
     startup, phases = run_rounds(args, levels)
-    print(f"start-up to first answer (CLI process, TLS, proxmoxer GET /version): "
-          f"{startup:.3f} s (target < 2 s) {'OK' if startup < 2 else 'SLOW'}")
+    print(
+        f"start-up to first answer (CLI process, TLS, proxmoxer GET /version): "
+        f"{startup:.3f} s (target < 2 s) {'OK' if startup < 2 else 'SLOW'}"
+    )
     print(f"median of {args.repeat} rounds per figure")
     print("(a) latency view, one sequential proxmoxer client:")
     _show(phases[0], args.guests, False)
@@ -246,12 +303,16 @@ def main() -> int:
     print("(c) the simulator's own cost, one keep-alive TLS socket without proxmoxer/requests:")
     _show(phases[-1], args.guests, False)
     best = _median(phases[1 + levels.index(COMPARED_CLIENTS)])
-    print(f"compared with the 5 s target: ({COMPARED_CLIENTS} clients, median) {best.wall:.3f} s "
-          f"{'OK' if best.wall < 5 else 'SLOW'}; the server itself used "
-          f"{best.server_cpu:.3f} CPU-s for those {best.calls} answers")
+    print(
+        f"compared with the 5 s target: ({COMPARED_CLIENTS} clients, median) {best.wall:.3f} s "
+        f"{'OK' if best.wall < 5 else 'SLOW'}; the server itself used "
+        f"{best.server_cpu:.3f} CPU-s for those {best.calls} answers"
+    )
     floor = (best.server_cpu + best.client_cpu) / (os.cpu_count() or 1)
-    print(f"CPU floor of that run: (server + client CPU) / {os.cpu_count()} CPUs = {floor:.3f} s "
-          "- the wall time an otherwise idle machine could not beat")
+    print(
+        f"CPU floor of that run: (server + client CPU) / {os.cpu_count()} CPUs = {floor:.3f} s "
+        "- the wall time an otherwise idle machine could not beat"
+    )
     print(f"after: {_load()}")
     return 0 if startup < 2 and best.wall < 5 else 1
 

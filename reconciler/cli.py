@@ -17,25 +17,50 @@ EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reconcile", description="GitOps reconciler for a Proxmox + Iceberg data lake")
-    parser.add_argument("--config", type=Path, default=None, help="config file (default ./reconciler.yaml, then /etc/reconciler/reconciler.yaml)")
+    parser = argparse.ArgumentParser(
+        prog="reconcile", description="GitOps reconciler for a Proxmox + Iceberg data lake"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default ./reconciler.yaml, then /etc/reconciler/reconciler.yaml)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="same as `reconcile plan`")
-    parser.add_argument("--no-color", action="store_true", help="plain text even on a terminal (also NO_COLOR=1)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="-v: info logs, -vv: debug logs (stderr)")
+    parser.add_argument(
+        "--no-color", action="store_true", help="plain text even on a terminal (also NO_COLOR=1)"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="-v: info logs, -vv: debug logs (stderr)"
+    )
     sub = parser.add_subparsers(dest="command")
     validate = sub.add_parser("validate", help="check specs; exit 0 valid, 1 invalid")
     validate.add_argument("dir", nargs="?", type=Path)
-    helps = {"plan": "show what would change; exit 0 none, 2 changes, 1 error",
-             "apply": "plan, confirm, then converge (dependency order, safe lines only)",
-             "maintain": "table maintenance only (Spark), for cron or Airflow"}
+    helps = {
+        "plan": "show what would change; exit 0 none, 2 changes, 1 error",
+        "apply": "plan, confirm, then converge (dependency order, safe lines only)",
+        "maintain": "table maintenance only (Spark), for cron or Airflow",
+    }
     for name in ("plan", "apply", "maintain"):
         cmd = sub.add_parser(name, help=helps[name])
         cmd.add_argument("--output", choices=("text", "json"), default="text")
-        cmd.add_argument("--target", action="append", default=[], help="limit to an address (repeatable)")
-        cmd.add_argument("--dry-run", dest="sub_dry_run", action="store_true", help="plan only, change nothing")
+        cmd.add_argument(
+            "--target", action="append", default=[], help="limit to an address (repeatable)"
+        )
+        cmd.add_argument(
+            "--dry-run", dest="sub_dry_run", action="store_true", help="plan only, change nothing"
+        )
         if name != "maintain":
-            cmd.add_argument("--prune", action="store_true", help="delete owned resources absent from specs (config must allow it)")
-            cmd.add_argument("--allow-destructive", action="store_true", help="run destructive lines the spec opts into")
+            cmd.add_argument(
+                "--prune",
+                action="store_true",
+                help="delete owned resources absent from specs (config must allow it)",
+            )
+            cmd.add_argument(
+                "--allow-destructive",
+                action="store_true",
+                help="run destructive lines the spec opts into",
+            )
         if name == "apply":
             cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         if name == "maintain":
@@ -88,8 +113,10 @@ def _cmd_validate(settings: Settings, directory: Path | None) -> int:
         return EXIT_ERROR
     desired = result.desired
     assert desired is not None
-    print(f"{target}: valid ({len(desired.containers)} containers, {len(desired.tables)} tables, "
-          f"{len(desired.policies)} policies)")
+    print(
+        f"{target}: valid ({len(desired.containers)} containers, {len(desired.tables)} tables, "
+        f"{len(desired.policies)} policies)"
+    )
     return EXIT_OK
 
 
@@ -123,8 +150,11 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
         targets=targets,
     )
     if options.prune and not settings.apply.allow_prune:
-        print("note: --prune deletes nothing: apply.allow_prune is not true in the config; "
-              "orphans stay reported only", file=sys.stderr)
+        print(
+            "note: --prune deletes nothing: apply.allow_prune is not true in the config; "
+            "orphans stay reported only",
+            file=sys.stderr,
+        )
     deps = build_deps(settings)
     try:
         planned = make_full_plan(settings, desired, options, deps)
@@ -135,12 +165,18 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
     runs = options.apply and bool(planned.plan.executable())
     if as_json and runs:  # one document: the plan plus what happened
         if command == "apply" and not args.yes:
-            print("error: --output json needs --yes (no prompt in a machine-readable run)", file=sys.stderr)
+            print(
+                "error: --output json needs --yes (no prompt in a machine-readable run)",
+                file=sys.stderr,
+            )
             return EXIT_ERROR
         return _apply(settings, planned, options, deps, as_json)
     notes = planned.notes
     color = not args.no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
-    print(render_json(planned.plan, notes) if as_json else render_text(planned.plan, color, notes), end="")
+    print(
+        render_json(planned.plan, notes) if as_json else render_text(planned.plan, color, notes),
+        end="",
+    )
     if not options.apply:
         return EXIT_CHANGES if planned.plan.has_changes else EXIT_OK
     if not runs:
@@ -150,7 +186,9 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
     return _apply(settings, planned, options, deps, as_json)
 
 
-def _apply(settings: Settings, planned: object, options: RunOptions, deps: Deps, as_json: bool) -> int:
+def _apply(
+    settings: Settings, planned: object, options: RunOptions, deps: Deps, as_json: bool
+) -> int:
     from dataclasses import replace
 
     from reconciler.engine import Planned, apply_plan
@@ -163,8 +201,9 @@ def _apply(settings: Settings, planned: object, options: RunOptions, deps: Deps,
         sys.stdout.flush()
 
     with ProgressPrinter(write) as progress:  # the caller holds the cycle lock
-        report = apply_plan(settings, planned, options,
-                            replace(deps, listener=None if as_json else progress))
+        report = apply_plan(
+            settings, planned, options, replace(deps, listener=None if as_json else progress)
+        )
     counts: dict[str, int] = {}
     for outcome in report.outcomes:
         counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
@@ -173,9 +212,16 @@ def _apply(settings: Settings, planned: object, options: RunOptions, deps: Deps,
 
         doc = plan_to_dict(planned.plan, planned.notes)
         doc["outcomes"] = [
-            {"address": o.address, "action": o.action.value, "status": o.status.value,
-             "message": o.message, "seconds": o.seconds, "result": dict(o.result)}
-            for o in report.outcomes]
+            {
+                "address": o.address,
+                "action": o.action.value,
+                "status": o.status.value,
+                "message": o.message,
+                "seconds": o.seconds,
+                "result": dict(o.result),
+            }
+            for o in report.outcomes
+        ]
         doc["outcome_summary"] = dict(sorted(counts.items()))
         print(json.dumps(doc, indent=2))
     else:
@@ -209,7 +255,10 @@ def _cmd_adopt(settings: Settings, args: argparse.Namespace) -> int:
     not_adopted = EXIT_ERROR if len(plan.changes) > len(plan.executable()) else EXIT_OK
     if as_json and runs:  # one document: the plan plus what happened
         if not args.yes:
-            print("error: --output json needs --yes (no prompt in a machine-readable run)", file=sys.stderr)
+            print(
+                "error: --output json needs --yes (no prompt in a machine-readable run)",
+                file=sys.stderr,
+            )
             return EXIT_ERROR
         return _apply(settings, planned, RunOptions(apply=True), deps, True) or not_adopted
     if as_json:
@@ -218,12 +267,16 @@ def _cmd_adopt(settings: Settings, args: argparse.Namespace) -> int:
         print(render_text(plan) if plan.changes else "Nothing to adopt.\n", end="")
         if planned.notes:
             print("\nAlready managed by the reconciler:")
-            print("".join(f"  = {address}: {reason}\n" for address, reason in planned.notes), end="")
+            print(
+                "".join(f"  = {address}: {reason}\n" for address, reason in planned.notes), end=""
+            )
     if args.dry_run:
         return EXIT_CHANGES if plan.executable() else not_adopted
     if runs and not args.yes and not _confirm():
         return EXIT_ERROR
-    return (_apply(settings, planned, RunOptions(apply=True), deps, False) if runs else EXIT_OK) or not_adopted
+    return (
+        _apply(settings, planned, RunOptions(apply=True), deps, False) if runs else EXIT_OK
+    ) or not_adopted
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -275,7 +328,11 @@ def _run_daemon_command(settings: Settings, args: argparse.Namespace, command: s
         from reconciler.daemon.status import status
 
         doc = status(settings)
-        print(json.dumps(doc, indent=2) if args.output == "json" else "\n".join(f"{k}: {v}" for k, v in doc.items()))
+        print(
+            json.dumps(doc, indent=2)
+            if args.output == "json"
+            else "\n".join(f"{k}: {v}" for k, v in doc.items())
+        )
         return EXIT_OK
     if command == "history":
         from reconciler.daemon.status import history

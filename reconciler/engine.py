@@ -30,7 +30,9 @@ if TYPE_CHECKING:  # the inventory type lives at the edge; the engine only passe
     from reconciler.observe.containers import ContainerInventory
 
 log = structlog.get_logger("reconciler.engine")
-HealthObserver = Callable[[Sequence[TableSpec], Mapping[str, MaintenancePolicy]], Mapping[str, TableHealth]]
+HealthObserver = Callable[
+    [Sequence[TableSpec], Mapping[str, MaintenancePolicy]], Mapping[str, TableHealth]
+]
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,9 @@ def _depends(desired: Desired) -> dict[str, tuple[str, ...]]:
     return {item.address: tuple(item.depends_on) for item in items}
 
 
-def make_full_plan(settings: Settings, desired: Desired, options: RunOptions, deps: Deps) -> Planned:
+def make_full_plan(
+    settings: Settings, desired: Desired, options: RunOptions, deps: Deps
+) -> Planned:
     """Observe everything the specs name and diff it; pure planning behind the observers."""
     from reconciler.diff.planner import make_plan
 
@@ -110,7 +114,9 @@ def make_full_plan(settings: Settings, desired: Desired, options: RunOptions, de
     if deps.observe_tables is not None and (desired.tables or settings.catalogs):
         tables_inventory = deps.observe_tables(desired.tables)
         used = {t.catalog for t in desired.tables}
-        failed = [f"catalog {name}: {error}" for name, error in tables_inventory.errors if name in used]
+        failed = [
+            f"catalog {name}: {error}" for name, error in tables_inventory.errors if name in used
+        ]
         if failed:  # a plan that silently skipped unreadable tables would read "No changes."
             raise ObserveError("; ".join(failed))
         if not options.maintenance_only:
@@ -123,8 +129,13 @@ def make_full_plan(settings: Settings, desired: Desired, options: RunOptions, de
         for spec in desired.tables:
             table = observed.get(spec.address)
             if table is not None and not spec.absent and not table.owned:
-                notes.append((spec.address, "not maintained: the table is not managed by the "
-                                            "reconciler (adopt it first)"))
+                notes.append(
+                    (
+                        spec.address,
+                        "not maintained: the table is not managed by the "
+                        "reconciler (adopt it first)",
+                    )
+                )
             elif table is not None and not spec.absent:
                 present += (spec,)
     if options.maintenance and deps.observe_health is not None and present:
@@ -138,7 +149,9 @@ def make_full_plan(settings: Settings, desired: Desired, options: RunOptions, de
         health = deps.observe_health(present, policies)
         now = datetime.now(UTC)
         due = plan_maintenance(present, policies, health, now, ignore_window=options.ignore_window)
-        locations = {t.address: t.location for t in tables_inventory.tables} if tables_inventory else {}
+        locations = (
+            {t.address: t.location for t in tables_inventory.tables} if tables_inventory else {}
+        )
         due, skipped = guard_orphan_removal(due, locations)
         changes += due
         notes += skipped
@@ -156,20 +169,27 @@ def unmatched_targets(desired: Desired, targets: Sequence[str]) -> tuple[str, ..
 
 
 def _targeted(address: str, targets: tuple[str, ...]) -> bool:
-    return any(address == t or address.endswith("/" + t) or address.endswith("." + t) for t in targets)
+    return any(
+        address == t or address.endswith("/" + t) or address.endswith("." + t) for t in targets
+    )
 
 
 def _enforced(plan: Plan, desired: Desired) -> Plan:
     """Drift-timer cycles only self-heal specs in `enforce` mode; `warn` is reported only.
     Maintenance is health-driven, not drift, so it always runs."""
     modes = {item.address: item.drift for item in (*desired.containers, *desired.tables)}
-    keep = tuple(c for c in plan.changes
-                 if c.action in MAINTENANCE_ACTIONS
-                 or modes.get(c.address, DriftMode.ENFORCE) is DriftMode.ENFORCE)
+    keep = tuple(
+        c
+        for c in plan.changes
+        if c.action in MAINTENANCE_ACTIONS
+        or modes.get(c.address, DriftMode.ENFORCE) is DriftMode.ENFORCE
+    )
     return replace(plan, changes=keep)
 
 
-def apply_plan(settings: Settings, planned: Planned, options: RunOptions, deps: Deps) -> CycleReport:
+def apply_plan(
+    settings: Settings, planned: Planned, options: RunOptions, deps: Deps
+) -> CycleReport:
     plan = _enforced(planned.plan, planned.desired) if options.drift_only else planned.plan
     outcomes = execute(
         plan,
@@ -210,6 +230,10 @@ def reconcile_once(
     if not opts.apply:
         return CycleReport(plan=planned.plan, revision=revision)
     report = apply_plan(settings, planned, opts, deps)
-    log.info("cycle.finished", revision=revision, seconds=round(time.monotonic() - started, 2),
-             summary=planned.plan.summary())
+    log.info(
+        "cycle.finished",
+        revision=revision,
+        seconds=round(time.monotonic() - started, 2),
+        summary=planned.plan.summary(),
+    )
     return replace(report, revision=revision)

@@ -91,15 +91,24 @@ class Store:
             cur = db.execute(
                 "INSERT INTO cycles (started_at, finished_at, seconds, revision, trigger, result,"
                 " summary, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (cycle.started_at, cycle.finished_at, cycle.seconds, cycle.revision,
-                 cycle.trigger, cycle.result, json.dumps(cycle.summary, sort_keys=True),
-                 cycle.error),
+                (
+                    cycle.started_at,
+                    cycle.finished_at,
+                    cycle.seconds,
+                    cycle.revision,
+                    cycle.trigger,
+                    cycle.result,
+                    json.dumps(cycle.summary, sort_keys=True),
+                    cycle.error,
+                ),
             )
             cycle_id = int(cur.lastrowid or 0)
             db.executemany(
                 "INSERT INTO actions VALUES (?, ?, ?, ?, ?, ?)",
-                [(cycle_id, a.address, a.action, a.status, a.message, a.seconds)
-                 for a in cycle.actions],
+                [
+                    (cycle_id, a.address, a.action, a.status, a.message, a.seconds)
+                    for a in cycle.actions
+                ],
             )
             db.executemany(
                 "INSERT INTO drift VALUES (?, ?, ?, ?)",
@@ -128,7 +137,8 @@ class Store:
         with self._connect() as db:
             rows = db.execute(
                 "SELECT id, started_at FROM cycles WHERE result != 'rejected' AND"
-                " (error IS NULL OR error = '') ORDER BY id DESC LIMIT ?", (limit,)
+                " (error IS NULL OR error = '') ORDER BY id DESC LIMIT ?",
+                (limit,),
             ).fetchall()
             for row in rows:
                 pairs = db.execute(

@@ -41,10 +41,16 @@ def build_deps(settings: Settings, catalogs_override: Catalogs | None = None) ->
     from reconciler.providers.iceberg.reader import TableMemo
     from reconciler.providers.proxmox.client import build_client
 
-    client = _lazy(lambda: build_client(settings.proxmox,
-                                        task_timeout=settings.apply.task_timeout))
-    catalogs = _lazy(lambda: catalogs_override or Catalogs(
-        {name: dict(props) for name, props in settings.catalogs}, state_dir=settings.state_dir))
+    client = _lazy(lambda: build_client(settings.proxmox, task_timeout=settings.apply.task_timeout))
+    catalogs = _lazy(
+        lambda: (
+            catalogs_override
+            or Catalogs(
+                {name: dict(props) for name, props in settings.catalogs},
+                state_dir=settings.state_dir,
+            )
+        )
+    )
 
     def containers(specs: Sequence[Any]) -> Any:
         return observe_containers(client(), specs, settings.proxmox.parallel_reads)
@@ -70,16 +76,22 @@ def build_deps(settings: Settings, catalogs_override: Catalogs | None = None) ->
         if any(c.address.startswith("container/") for c in executable):
             specs = {spec.address: spec for spec in desired.containers}
             built.append(ProxmoxApplier(client(), specs, settings.apply))
-        if any(c.address.startswith("table/") and c.action not in MAINTENANCE_ACTIONS
-               for c in executable):
+        if any(
+            c.address.startswith("table/") and c.action not in MAINTENANCE_ACTIONS
+            for c in executable
+        ):
             built.append(IcebergApplier(catalogs(), tuple(desired.tables)))
         if any(c.action in MAINTENANCE_ACTIONS for c in executable):
             from reconciler.providers.iceberg.reader import table_owned
             from reconciler.providers.spark.applier import SparkMaintenanceApplier
 
             policies = {p.name: p for p in desired.policies}
-            spark = SparkMaintenanceApplier(settings, tuple(desired.tables), policies,
-                                            still_owned=lambda spec: table_owned(catalogs(), spec))
+            spark = SparkMaintenanceApplier(
+                settings,
+                tuple(desired.tables),
+                policies,
+                still_owned=lambda spec: table_owned(catalogs(), spec),
+            )
             spark.prepare(executable)
             built.append(spark)
         return built
@@ -92,5 +104,3 @@ def build_deps(settings: Settings, catalogs_override: Catalogs | None = None) ->
         privileged_api=settings.proxmox.backend == "local",
         default_node=settings.proxmox.node,
     )
-
-

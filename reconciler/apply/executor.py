@@ -73,7 +73,11 @@ def _run_one(
             attempt += 1
             budget = 0 if applier.retries_inside else options.retries
             if attempt > budget or options.stop_requested():
-                said = str(exc) if applier.retries_inside else f"gave up after {attempt} attempts: {exc}"
+                said = (
+                    str(exc)
+                    if applier.retries_inside
+                    else f"gave up after {attempt} attempts: {exc}"
+                )
                 return _failed(change, Status.FAILED, said, started)
             delay = min(options.max_backoff, exc.delay * 2 ** (attempt - 1))
             delay *= 0.5 + random.random()  # jitter so parallel retries do not align
@@ -85,11 +89,15 @@ def _run_one(
         except PermanentError as exc:
             return _failed(change, Status.FAILED, str(exc), started)
         except Exception as exc:  # a provider bug must not abort the other resources' work
-            return _failed(change, Status.FAILED, f"unexpected {type(exc).__name__}: {exc}", started)
+            return _failed(
+                change, Status.FAILED, f"unexpected {type(exc).__name__}: {exc}", started
+            )
 
 
 def _failed(change: Change, status: Status, message: str, started: float) -> Outcome:
-    return Outcome(change.address, change.action, status, message, round(time.monotonic() - started, 3))
+    return Outcome(
+        change.address, change.action, status, message, round(time.monotonic() - started, 3)
+    )
 
 
 def _run_group(
@@ -103,16 +111,27 @@ def _run_group(
     outcomes: list[Outcome] = []
     for change in changes:
         if outcomes and outcomes[-1].status is not Status.APPLIED:
-            outcomes.append(Outcome(change.address, change.action, Status.SKIPPED,
-                                    "an earlier change of this resource did not apply"))
+            outcomes.append(
+                Outcome(
+                    change.address,
+                    change.action,
+                    Status.SKIPPED,
+                    "an earlier change of this resource did not apply",
+                )
+            )
             continue
         if options.stop_requested():
-            outcomes.append(Outcome(change.address, change.action, Status.SKIPPED, "stop requested"))
+            outcomes.append(
+                Outcome(change.address, change.action, Status.SKIPPED, "stop requested")
+            )
             continue
         applier = _applier_for(change, appliers)
         if applier is None:
-            outcomes.append(Outcome(change.address, change.action, Status.FAILED,
-                                    "no provider handles this change"))
+            outcomes.append(
+                Outcome(
+                    change.address, change.action, Status.FAILED, "no provider handles this change"
+                )
+            )
             continue
         with locks.get(applier.serial_key(change)):
             if listener:
@@ -132,8 +151,10 @@ def _not_ready(changes: Sequence[Change]) -> str | None:
             return "is not managed by the reconciler"
         if change.action is Action.DEFERRED and not change.address.startswith("table/"):
             return "is not ready yet"
-        if change.action is Action.REFUSE and change.fields and all(
-            f.before is None for f in change.fields
+        if (
+            change.action is Action.REFUSE
+            and change.fields
+            and all(f.before is None for f in change.fields)
         ):
             return "could not be created"
     return None
@@ -148,9 +169,13 @@ def execute(
     """Apply every executable line of `plan`; report-only lines produce no outcome."""
     opts = options or ExecutorOptions()
     groups = _group_by_address(plan.executable())
-    held = {address: why for address, lines in _group_by_address(
-        [c for c in plan.changes if not c.action.executes]).items()
-        if address not in groups and (why := _not_ready(lines)) is not None}
+    held = {
+        address: why
+        for address, lines in _group_by_address(
+            [c for c in plan.changes if not c.action.executes]
+        ).items()
+        if address not in groups and (why := _not_ready(lines)) is not None
+    }
     deps = {
         address: {d for c in changes for d in c.depends_on if d in groups and d != address}
         for address, changes in groups.items()
@@ -166,12 +191,17 @@ def execute(
             for address in order:
                 if address in done or address in running.values():
                     continue
-                holding = sorted(f"{d} {held[d]}" for c in groups[address]
-                                 for d in c.depends_on if d in held)
+                holding = sorted(
+                    f"{d} {held[d]}" for c in groups[address] for d in c.depends_on if d in held
+                )
                 if holding:
                     results[address] = [
-                        Outcome(c.address, c.action, Status.SKIPPED,
-                                f"skipped: dependency {'; '.join(dict.fromkeys(holding))}")
+                        Outcome(
+                            c.address,
+                            c.action,
+                            Status.SKIPPED,
+                            f"skipped: dependency {'; '.join(dict.fromkeys(holding))}",
+                        )
                         for c in groups[address]
                     ]
                     done[address] = False
@@ -181,8 +211,12 @@ def execute(
                 failed = sorted(d for d in deps[address] if not done[d])
                 if failed:
                     results[address] = [
-                        Outcome(c.address, c.action, Status.SKIPPED,
-                                f"skipped: dependency {', '.join(failed)} did not apply")
+                        Outcome(
+                            c.address,
+                            c.action,
+                            Status.SKIPPED,
+                            f"skipped: dependency {', '.join(failed)} did not apply",
+                        )
                         for c in groups[address]
                     ]
                     done[address] = False
@@ -195,8 +229,10 @@ def execute(
                 if len(done) < len(groups):  # a dependency cycle: the planner prevents this
                     for address in order:
                         if address not in done:
-                            results[address] = [Outcome(c.address, c.action, Status.SKIPPED,
-                                                        "dependency cycle") for c in groups[address]]
+                            results[address] = [
+                                Outcome(c.address, c.action, Status.SKIPPED, "dependency cycle")
+                                for c in groups[address]
+                            ]
                             done[address] = False
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)

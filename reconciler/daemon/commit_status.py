@@ -37,14 +37,18 @@ def status_url_template(clone_url: str, api_url: str | None = None) -> str:
     parts = urlsplit(clone_url)
     segments = [s for s in parts.path.split("/") if s]
     if parts.scheme not in ("https", "http") or len(segments) < 2:
-        raise ValueError("source.git.commit_status needs source.git.api_url for this url "
-                         "(it is derived only from an https://host/owner/repo.git url)")
+        raise ValueError(
+            "source.git.commit_status needs source.git.api_url for this url "
+            "(it is derived only from an https://host/owner/repo.git url)"
+        )
     owner, repo = segments[-2], segments[-1].removesuffix(".git")
     prefix = "/".join(segments[:-2])
     path = f"/{prefix}/api/v1" if prefix else "/api/v1"
     netloc = parts.netloc.rsplit("@", 1)[-1]  # never carry user info into the API URL
-    return urlunsplit((parts.scheme, netloc, f"{path}/repos/{owner}/{repo}/statuses/", "", "")) \
+    return (
+        urlunsplit((parts.scheme, netloc, f"{path}/repos/{owner}/{repo}/statuses/", "", ""))
         + "{sha}"
+    )
 
 
 def _loopback(host: str | None) -> bool:
@@ -107,17 +111,30 @@ class CommitStatuses:
             sha, state, description = item
             body = {"state": state, "context": CONTEXT, "description": description}
             try:
-                answer = session.post(self._template.replace("{sha}", sha), json=body,
-                                      headers=headers, timeout=self._timeout,
-                                      allow_redirects=False)  # never replay the token elsewhere
+                answer = session.post(
+                    self._template.replace("{sha}", sha),
+                    json=body,
+                    headers=headers,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                )  # never replay the token elsewhere
                 if answer.status_code >= 300:
-                    log.warning("commit_status.rejected", sha=sha, state=state,
-                                code=answer.status_code, body=answer.text[:200])
+                    log.warning(
+                        "commit_status.rejected",
+                        sha=sha,
+                        state=state,
+                        code=answer.status_code,
+                        body=answer.text[:200],
+                    )
                 else:
                     log.info("commit_status.posted", sha=sha, state=state)
             except requests.RequestException as exc:
-                log.warning("commit_status.failed", sha=sha, state=state,
-                            error=f"{type(exc).__name__}: {str(exc)[:200]}")
+                log.warning(
+                    "commit_status.failed",
+                    sha=sha,
+                    state=state,
+                    error=f"{type(exc).__name__}: {str(exc)[:200]}",
+                )
         session.close()
 
     def close(self, timeout: float = 5.0) -> None:
@@ -135,8 +152,10 @@ def make_statuses(cfg: GitSourceSettings | None, env: Mapping[str, str]) -> Comm
         return None
     token = env.get(cfg.token_env or "", "") if cfg.token_env else ""
     if not token:
-        raise ValueError("source.git.commit_status needs token_env naming a non-empty "
-                         "environment variable (a Gitea token allowed to write statuses)")
+        raise ValueError(
+            "source.git.commit_status needs token_env naming a non-empty "
+            "environment variable (a Gitea token allowed to write statuses)"
+        )
     return CommitStatuses(status_url_template(cfg.url, cfg.api_url), token)
 
 

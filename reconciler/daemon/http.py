@@ -103,8 +103,10 @@ class Listener:
         self._server = server((host, port), _handler(routes))
         self.address = f"{host}:{self._server.server_address[1]}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-            name=f"http-{self.address}", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name=f"http-{self.address}",
+            daemon=True,
         )
 
     def start(self) -> Listener:

@@ -12,8 +12,9 @@ from typing import Any
 import structlog
 
 MASK = "***"
-_SECRET_KEY = re.compile(r"token|secret|password|passwd|authorization|api[_-]?key|credential",
-                         re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"token|secret|password|passwd|authorization|api[_-]?key|credential", re.IGNORECASE
+)
 _SECRET_IN_TEXT = re.compile(
     r"(?i)((?:token|secret|password|authorization)[\"']?\s*[:=]\s*[\"']?(?:basic |bearer )?)"
     r"[^\s\"',}]+"

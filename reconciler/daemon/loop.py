@@ -51,8 +51,12 @@ class Daemon:
         watchdog = watchdog_interval(self.env)
         self._idle = 2 * watchdog if watchdog else 60.0  # the loop wakes far more often
         self.heartbeat = Heartbeat(self._idle)
-        self.triggers = Triggers(0.0, 0.0, min(1.0, self._idle / 4),  # deadlines: set by run()
-                                 lambda: self.heartbeat.beat(self._idle))
+        self.triggers = Triggers(
+            0.0,
+            0.0,
+            min(1.0, self._idle / 4),  # deadlines: set by run()
+            lambda: self.heartbeat.beat(self._idle),
+        )
         self._rng = random.Random()
         self.good: str | None = self.store.get("good_revision")
         self.rejected: str | None = self.store.get("rejected_revision")
@@ -90,8 +94,13 @@ class Daemon:
         spec_dirs.clear_work(self.settings)
         self.notifier.ready(self._status_line("starting"))
         self.notifier.start_watchdog(self.heartbeat)
-        log.info("daemon.started", source=self.source.label, revision=self.good,
-                 poll=self.settings.daemon.poll_interval, drift=self.settings.daemon.drift_interval)
+        log.info(
+            "daemon.started",
+            source=self.source.label,
+            revision=self.good,
+            poll=self.settings.daemon.poll_interval,
+            drift=self.settings.daemon.drift_interval,
+        )
         now = time.time()
         self.triggers.next_poll = now + self._jitter(self.settings.daemon.poll_interval)
         self.triggers.next_drift = now + self.settings.daemon.drift_interval
@@ -122,8 +131,11 @@ class Daemon:
             timers.busy(trigger, now)
             return
         self.failures = self.failures + 1 if result == "failed" else 0
-        timers.next_poll = now + (backoff(self.failures) if self.failures
-                                  else self._jitter(self.settings.daemon.poll_interval))
+        timers.next_poll = now + (
+            backoff(self.failures)
+            if self.failures
+            else self._jitter(self.settings.daemon.poll_interval)
+        )
         if trigger == "drift" or full:
             timers.next_drift = now + self.settings.daemon.drift_interval
         if self.failures:
@@ -152,8 +164,9 @@ class Daemon:
             log.exception("cycle.crashed")
             self.retry = self.retry or ("drift" if trigger == "drift" else "full")
             try:
-                self._record(trigger, started, self.good, "failed",
-                             error=f"{type(exc).__name__}: {exc}")
+                self._record(
+                    trigger, started, self.good, "failed", error=f"{type(exc).__name__}: {exc}"
+                )
             except Exception:
                 log.exception("cycle.record_failed")
             return "failed", False
@@ -222,8 +235,9 @@ class Daemon:
             self.heartbeat.beat()  # progress: the cycle is slow, not hung
             log_action(bound, event, change, outcome)
 
-        return replace(build_deps(self.settings), stop_requested=lambda: self.stopping,
-                       listener=listener)
+        return replace(
+            build_deps(self.settings), stop_requested=lambda: self.stopping, listener=listener
+        )
 
     def _reconcile(self, trigger: str, started: float, full: bool) -> str:
         from reconciler.engine import RunOptions, reconcile_once
@@ -238,36 +252,54 @@ class Daemon:
         except Exception as exc:  # a broken edge must not kill the daemon: recorded, retried
             log.exception("cycle.crashed")
             self.retry = "full" if full else "drift"
-            self._record(trigger, started, self.good, "failed",
-                         error=f"{type(exc).__name__}: {exc}", publish=full)
+            self._record(
+                trigger,
+                started,
+                self.good,
+                "failed",
+                error=f"{type(exc).__name__}: {exc}",
+                publish=full,
+            )
             return "failed"
         skipped = sum(o.status is Status.SKIPPED for o in report.outcomes)
         stopped = self.stopping and skipped > 0  # SIGTERM cut it short: not a success
         result = "failed" if report.failed or stopped else "success"
         self.retry = ("full" if full else "drift") if result == "failed" else None
-        error = f"stopped before {skipped} action(s) ran; the next start resumes" \
-            if stopped and not report.failed else None
-        self._record(trigger, started, self.good, result, report, error,
-                     publish=full and not stopped)  # the restarted daemon posts the result
+        error = (
+            f"stopped before {skipped} action(s) ran; the next start resumes"
+            if stopped and not report.failed
+            else None
+        )
+        self._record(
+            trigger, started, self.good, result, report, error, publish=full and not stopped
+        )  # the restarted daemon posts the result
         return result
 
-    def _publish(self, sha: str, result: str, summary: dict[str, int] | None = None,
-                 error: str | None = None) -> None:
+    def _publish(
+        self, sha: str, result: str, summary: dict[str, int] | None = None, error: str | None = None
+    ) -> None:
         """A commit status for `sha` (full cycles only: drift timers would flood Gitea)."""
         if self.statuses is None:
             return
         state = result if result in ("pending", "success") else "failure"
-        self.statuses.post(sha, state, describe(result, summary, error),
-                           only_changes=state != "pending")
+        self.statuses.post(
+            sha, state, describe(result, summary, error), only_changes=state != "pending"
+        )
 
-    def _record(self, trigger: str, started: float, revision: str | None, result: str,
-                report: CycleReport | None = None, error: str | None = None,
-                publish: bool = False) -> None:
+    def _record(
+        self,
+        trigger: str,
+        started: float,
+        revision: str | None,
+        result: str,
+        report: CycleReport | None = None,
+        error: str | None = None,
+        publish: bool = False,
+    ) -> None:
         finished = time.time()
         record = cycle_record(trigger, started, finished, revision, result, report, error)
         if publish and revision is not None:
-            self._publish(revision, result, record.summary,
-                          record.error or failed_actions(record))
+            self._publish(revision, result, record.summary, record.error or failed_actions(record))
         self.store.record(record)
         state: dict[str, Any] = {"last_result": result}
         if report is not None and report.error is None:
@@ -277,8 +309,13 @@ class Daemon:
         self.store.put(**state)
         self.metrics.cycle(result, finished - started, finished)
         self.notifier.status(self._status_line(result))
-        log.info("cycle.recorded", result=result, seconds=record.seconds, summary=record.summary,
-                 error=record.error)
+        log.info(
+            "cycle.recorded",
+            result=result,
+            seconds=record.seconds,
+            summary=record.summary,
+            error=record.error,
+        )
 
     def _status_line(self, result: str) -> str:
         rejected = f", rejected {self.rejected[:12]} (invalid specs)" if self.rejected else ""

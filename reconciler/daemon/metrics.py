@@ -72,36 +72,76 @@ class Metrics:
         with self._guard:
             out: list[str] = []
 
-            def family(name: str, kind: str, help_text: str,
-                       samples: list[tuple[dict[str, str], float]], suffix: str = "") -> None:
+            def family(
+                name: str,
+                kind: str,
+                help_text: str,
+                samples: list[tuple[dict[str, str], float]],
+                suffix: str = "",
+            ) -> None:
                 out.append(f"# HELP {name} {help_text}")
                 out.append(f"# TYPE {name} {kind}")
                 for labels, value in samples:
                     out.append(f"{name}{suffix}{_labels(labels)} {_number(value)}")
 
-            family("reconciler_cycles", "counter", "Reconcile cycles by result.",
-                   [({"result": r}, float(n)) for r, n in sorted(self._cycles.items())], "_total")
+            family(
+                "reconciler_cycles",
+                "counter",
+                "Reconcile cycles by result.",
+                [({"result": r}, float(n)) for r, n in sorted(self._cycles.items())],
+                "_total",
+            )
             out.append("# HELP reconciler_cycle_duration_seconds Duration of reconcile cycles.")
             out.append("# TYPE reconciler_cycle_duration_seconds summary")
             out.append(f"reconciler_cycle_duration_seconds_sum {_number(self._duration_sum)}")
             out.append(f"reconciler_cycle_duration_seconds_count {self._duration_count}")
-            family("reconciler_last_cycle_duration_seconds", "gauge",
-                   "Duration of the last cycle.", [({}, self._last_duration)])
-            family("reconciler_last_cycle_timestamp_seconds", "gauge",
-                   "When the last cycle finished (unix time).", [({}, self._last_cycle)])
-            family("reconciler_last_success_timestamp_seconds", "gauge",
-                   "When the last successful cycle finished (unix time).",
-                   [({}, self._last_success)])
-            family("reconciler_drifted_resources", "gauge",
-                   "Resources differing from the specs at the last plan, by kind.",
-                   [({"kind": k}, float(v)) for k, v in sorted(self._drift.items())])
-            family("reconciler_revision_info", "gauge", "The spec revision in force.",
-                   [({"revision": self._revision}, 1.0)] if self._revision else [])
-            family("reconciler_specs_rejected", "gauge",
-                   "1 while the newest revision is rejected as invalid.",
-                   [({"revision": self._rejected}, 1.0)] if self._rejected else [({}, 0.0)])
-            family("reconciler_next_run_timestamp_seconds", "gauge",
-                   "When the next scheduled cycle runs (unix time).", [({}, self._next_run)])
-            family("reconciler_webhook_requests", "counter", "Webhook requests by HTTP status.",
-                   [({"code": c}, float(n)) for c, n in sorted(self._webhooks.items())], "_total")
+            family(
+                "reconciler_last_cycle_duration_seconds",
+                "gauge",
+                "Duration of the last cycle.",
+                [({}, self._last_duration)],
+            )
+            family(
+                "reconciler_last_cycle_timestamp_seconds",
+                "gauge",
+                "When the last cycle finished (unix time).",
+                [({}, self._last_cycle)],
+            )
+            family(
+                "reconciler_last_success_timestamp_seconds",
+                "gauge",
+                "When the last successful cycle finished (unix time).",
+                [({}, self._last_success)],
+            )
+            family(
+                "reconciler_drifted_resources",
+                "gauge",
+                "Resources differing from the specs at the last plan, by kind.",
+                [({"kind": k}, float(v)) for k, v in sorted(self._drift.items())],
+            )
+            family(
+                "reconciler_revision_info",
+                "gauge",
+                "The spec revision in force.",
+                [({"revision": self._revision}, 1.0)] if self._revision else [],
+            )
+            family(
+                "reconciler_specs_rejected",
+                "gauge",
+                "1 while the newest revision is rejected as invalid.",
+                [({"revision": self._rejected}, 1.0)] if self._rejected else [({}, 0.0)],
+            )
+            family(
+                "reconciler_next_run_timestamp_seconds",
+                "gauge",
+                "When the next scheduled cycle runs (unix time).",
+                [({}, self._next_run)],
+            )
+            family(
+                "reconciler_webhook_requests",
+                "counter",
+                "Webhook requests by HTTP status.",
+                [({"code": c}, float(n)) for c, n in sorted(self._webhooks.items())],
+                "_total",
+            )
             return "\n".join(out) + "\n"

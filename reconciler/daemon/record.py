@@ -24,8 +24,11 @@ def pending_by_kind(report: CycleReport) -> dict[str, int]:
     """Resources still different after the cycle, by kind; maintenance that is due counts
     as `health`, not as drift (a table waiting for its window has not drifted)."""
     pending = pending_addresses(report)
-    seen = {(HEALTH if is_health(c) else kind_of(c.address), c.address)
-            for c in report.plan.changes if c.address in pending}
+    seen = {
+        (HEALTH if is_health(c) else kind_of(c.address), c.address)
+        for c in report.plan.changes
+        if c.address in pending
+    }
     kinds: dict[str, int] = {}
     for kind, _ in seen:
         kinds[kind] = kinds.get(kind, 0) + 1
@@ -34,8 +37,11 @@ def pending_by_kind(report: CycleReport) -> dict[str, int]:
 
 def failed_actions(cycle: CycleRecord) -> str | None:
     """The failed or stale actions of a cycle, one clause each, or None."""
-    bad = [f"{a.address} {a.action}: {a.message}" for a in cycle.actions
-           if a.status in ("failed", "stale")]
+    bad = [
+        f"{a.address} {a.action}: {a.message}"
+        for a in cycle.actions
+        if a.status in ("failed", "stale")
+    ]
     return "; ".join(bad) or None
 
 

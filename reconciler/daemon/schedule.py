@@ -15,8 +15,12 @@ def stall_allowance(settings: Settings) -> float:
     """How long a cycle may go without progress: the longest step the engine bounds, + 1 min."""
     if settings.daemon.stall_timeout:
         return float(settings.daemon.stall_timeout)
-    steps = (settings.apply.task_timeout, settings.proxmox.timeout, settings.spark.timeout,
-             FETCH_TIMEOUT)
+    steps = (
+        settings.apply.task_timeout,
+        settings.proxmox.timeout,
+        settings.spark.timeout,
+        FETCH_TIMEOUT,
+    )
     return max(steps) + 60.0
 
 

@@ -49,6 +49,7 @@ class Services:
             hook = self._webhook()
             routes.setdefault(cfg.webhook_listen, {})[("POST", PATH)] = (hook.gate, hook.handle)
         if cfg.metrics_listen:
+
             def metrics(request: Request) -> Response:
                 return Response(200, self._daemon.metrics.render().encode(), CONTENT_TYPE)
 
@@ -71,8 +72,9 @@ class Services:
         except Exception:
             self.close()
             raise
-        self._daemon.store.put(webhook_address=self.webhook_address,
-                               metrics_address=self.metrics_address)
+        self._daemon.store.put(
+            webhook_address=self.webhook_address, metrics_address=self.metrics_address
+        )
         return self
 
     def close(self) -> None:

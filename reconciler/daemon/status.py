@@ -32,8 +32,13 @@ def _cycle_dict(cycle: CycleRecord) -> dict[str, Any]:
         "summary": cycle.summary,
         "error": cycle.error,
         "actions": [
-            {"address": a.address, "action": a.action, "status": a.status,
-             "message": a.message, "seconds": a.seconds}
+            {
+                "address": a.address,
+                "action": a.action,
+                "status": a.status,
+                "message": a.message,
+                "seconds": a.seconds,
+            }
             for a in cycle.actions
         ],
     }
@@ -47,7 +52,9 @@ def status(settings: Settings) -> dict[str, Any]:
     error = store.get("rejected_error") if rejected else None
     if error is None and last is not None and last.result != "success":
         error = last.error or failed_actions(last)
-    source = f"git {settings.git.url}#{settings.git.branch}" if settings.git else str(settings.specs)
+    source = (
+        f"git {settings.git.url}#{settings.git.branch}" if settings.git else str(settings.specs)
+    )
     return {
         "revision": store.get("good_revision"),
         "last_result": last.result if last is not None else None,
@@ -102,8 +109,9 @@ def drift(settings: Settings, fmt: str) -> str:
         desired, error = load(specs_dir)
         if desired is None:
             raise DriftUnavailable(error or "invalid specs")
-        report = reconcile_once(settings, specs_dir, RunOptions(apply=False, maintenance=True),
-                                revision)
+        report = reconcile_once(
+            settings, specs_dir, RunOptions(apply=False, maintenance=True), revision
+        )
         if report.error:
             raise DriftUnavailable(report.error)
         for item in list(desired.containers) + list(desired.tables):
@@ -114,10 +122,13 @@ def drift(settings: Settings, fmt: str) -> str:
     finally:
         if temporary:
             shutil.rmtree(specs_dir, ignore_errors=True)
-    plan = replace(report.plan, changes=tuple(  # health is not drift: `ignore` keeps it
-        c for c in report.plan.changes if is_health(c) or modes.get(c.address) != "ignore"))
-    doc = make_drift_report(plan, list(store.planned_cycles()), commits, revision,
-                            iso(time.time()))
+    plan = replace(
+        report.plan,
+        changes=tuple(  # health is not drift: `ignore` keeps it
+            c for c in report.plan.changes if is_health(c) or modes.get(c.address) != "ignore"
+        ),
+    )
+    doc = make_drift_report(plan, list(store.planned_cycles()), commits, revision, iso(time.time()))
     if fmt == "json":
         return json.dumps(drift_to_dict(doc), indent=2) + "\n"
     from reconciler.render.markdown import render_drift_markdown, render_drift_text

@@ -14,8 +14,9 @@ TIMERS = ("poll", "drift")  # triggers the deadlines re-fire by themselves
 class Triggers:
     """What runs next. Thread-safe: webhook, watcher and signal handlers call request()."""
 
-    def __init__(self, next_poll: float, next_drift: float, tick: float,
-                 idle: Callable[[], None]) -> None:
+    def __init__(
+        self, next_poll: float, next_drift: float, tick: float, idle: Callable[[], None]
+    ) -> None:
         self.next_poll = next_poll
         self.next_drift = next_drift
         self._tick = tick

@@ -62,8 +62,11 @@ def plan_adoption(
     Already-owned resources give no line (see `adoption_notes`). Raises
     UnknownAddress when a target is named by no spec.
     """
-    return tuple(c for c in _decide(targets, desired, container_inventory, table_inventory)
-                 if isinstance(c, Change))
+    return tuple(
+        c
+        for c in _decide(targets, desired, container_inventory, table_inventory)
+        if isinstance(c, Change)
+    )
 
 
 def adoption_notes(
@@ -73,8 +76,11 @@ def adoption_notes(
     table_inventory: TableInventory | None,
 ) -> tuple[Note, ...]:
     """(address, reason) for requested resources that are already ours: nothing to do."""
-    return tuple(n for n in _decide(targets, desired, container_inventory, table_inventory)
-                 if not isinstance(n, Change))
+    return tuple(
+        n
+        for n in _decide(targets, desired, container_inventory, table_inventory)
+        if not isinstance(n, Change)
+    )
 
 
 def _decide(
@@ -110,23 +116,40 @@ def _container(spec: ContainerSpec, inventory: ContainerView | None) -> Change |
     guest = next((g for g in inventory.guests if g.vmid == vmid), None)
     observed = inventory.observed.get(vmid)
     if guest is None and observed is None:
-        return _refuse(spec.address, f"nothing to adopt: CT {vmid} does not exist; "
-                       "`apply` creates it", ("vmid", vmid))
+        return _refuse(
+            spec.address,
+            f"nothing to adopt: CT {vmid} does not exist; `apply` creates it",
+            ("vmid", vmid),
+        )
     if guest is not None and guest.kind != "lxc":
-        return _refuse(spec.address, f"vmid {vmid} is a {guest.kind} VM ({guest.name!r} on node "
-                       f"{guest.node}), not a container: it cannot be adopted", ("vmid", vmid))
+        return _refuse(
+            spec.address,
+            f"vmid {vmid} is a {guest.kind} VM ({guest.name!r} on node "
+            f"{guest.node}), not a container: it cannot be adopted",
+            ("vmid", vmid),
+        )
     if (guest is not None and guest.owned) or (observed is not None and observed.owned):
         return (spec.address, f"CT {vmid} already carries {OWNER_TAG}: nothing to adopt")
     if observed is None:
-        return _refuse(spec.address, f"CT {vmid} exists but its config was not read; "
-                       "run adopt again", ("vmid", vmid))
+        return _refuse(
+            spec.address,
+            f"CT {vmid} exists but its config was not read; run adopt again",
+            ("vmid", vmid),
+        )
     where = (("vmid", vmid), ("node", observed.node))
     if observed.lock:
-        return Change(spec.address, Action.DEFERRED, f"CT {vmid} is locked ({observed.lock}); "
-                      "run adopt again when the lock is gone", preconditions=where)
+        return Change(
+            spec.address,
+            Action.DEFERRED,
+            f"CT {vmid} is locked ({observed.lock}); run adopt again when the lock is gone",
+            preconditions=where,
+        )
     if observed.template:
-        return _refuse(spec.address, f"CT {vmid} is a template, not a container the spec can "
-                       "run: it cannot be adopted", *where)
+        return _refuse(
+            spec.address,
+            f"CT {vmid} is a template, not a container the spec can run: it cannot be adopted",
+            *where,
+        )
     before: list[JSONValue] = list(observed.settings.tags)
     return Change(
         spec.address,
@@ -143,16 +166,24 @@ def _table(spec: TableSpec, inventory: TableInventory | None) -> Change | Note:
         return _refuse(spec.address, "no catalog is configured or observed; nothing to adopt")
     failed = dict(inventory.errors)
     if spec.catalog in failed:
-        return _refuse(spec.address, f"catalog {spec.catalog} could not be read: "
-                       f"{failed[spec.catalog]}")
+        return _refuse(
+            spec.address, f"catalog {spec.catalog} could not be read: {failed[spec.catalog]}"
+        )
     table = inventory.table(spec.address)
     if table is None:
-        return _refuse(spec.address, f"nothing to adopt: table {spec.identifier} does not exist; "
-                       "`apply` creates it")
+        return _refuse(
+            spec.address,
+            f"nothing to adopt: table {spec.identifier} does not exist; `apply` creates it",
+        )
     if table.owned:
-        return (spec.address, f"table {spec.identifier} already has "
-                f"{MANAGED_BY_PROPERTY}={MANAGED_BY_VALUE}: nothing to adopt")
-    reason = f"adopt: mark table {spec.identifier} as managed by the reconciler; nothing else changes"
+        return (
+            spec.address,
+            f"table {spec.identifier} already has "
+            f"{MANAGED_BY_PROPERTY}={MANAGED_BY_VALUE}: nothing to adopt",
+        )
+    reason = (
+        f"adopt: mark table {spec.identifier} as managed by the reconciler; nothing else changes"
+    )
     if spec.absent:
         reason += " (the spec says absent: once owned, `apply` may drop it with both opt-ins)"
     before = dict(table.properties).get(MANAGED_BY_PROPERTY)

@@ -185,7 +185,9 @@ def _existing(
             reason += "; adopting a CT left half-created by an interrupted run"
         note, opts = _opt_in(live, destructive)
         reason += note
-        changes.append(Change(spec.address, Action.UPDATE, reason, tuple(live), deps, guarded, opts))
+        changes.append(
+            Change(spec.address, Action.UPDATE, reason, tuple(live), deps, guarded, opts)
+        )
     for field, reason in resizes:
         text = f"{reason} from {field.before} to {field.after}"
         changes.append(Change(spec.address, Action.RESIZE, text, (field,), deps, guarded))

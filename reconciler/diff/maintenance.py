@@ -78,7 +78,9 @@ def window_is_open(window: Window, now: datetime) -> tuple[bool, datetime]:
     """(open now, start of the next window) for a cron window in its own timezone."""
     local = _aware(now).astimezone(ZoneInfo(window.timezone))
     # Start one second later so a start exactly at `now` counts as the current window.
-    last_start: datetime = croniter(window.schedule, local + timedelta(seconds=1)).get_prev(datetime)
+    last_start: datetime = croniter(window.schedule, local + timedelta(seconds=1)).get_prev(
+        datetime
+    )
     next_start: datetime = croniter(window.schedule, local).get_next(datetime)
     return local < last_start + timedelta(seconds=window.duration), next_start
 
@@ -87,15 +89,18 @@ def _sort_order(sort_by: Sequence[SortField]) -> str | None:
     """Spark's sort_order argument for identity sorts; None: use the table's sort order."""
     if any(f.transform != "identity" for f in sort_by):
         return None
-    return ", ".join(f"{f.source} {f.direction.value.upper()} NULLS {f.nulls.value.upper()}"
-                     for f in sort_by)
+    return ", ".join(
+        f"{f.source} {f.direction.value.upper()} NULLS {f.nulls.value.upper()}" for f in sort_by
+    )
 
 
 def _compaction(table: TableSpec, rule: Compaction, health: TableHealth) -> Change | str:
     size = format_bytes(rule.small_file_size)
     if health.small_files is None or health.small_file_size != rule.small_file_size:
-        return (f"{health.data_files} data files averaging {approx_bytes(health.average_file_size)}:"
-                f" too few or too large to reach the small-file trigger ({size}), no compaction")
+        return (
+            f"{health.data_files} data files averaging {approx_bytes(health.average_file_size)}:"
+            f" too few or too large to reach the small-file trigger ({size}), no compaction"
+        )
     small, total = health.small_files, health.data_files
     ratio = small / total if total else 0.0
     minimum = rule.min_small_files
@@ -105,8 +110,9 @@ def _compaction(table: TableSpec, rule: Compaction, health: TableHealth) -> Chan
     if minimum is not None:
         limits.append(f"policy allows {minimum}")
     if rule.min_small_file_ratio is not None:
-        limits.append(f"{ratio:.0%} of {total} files, policy allows "
-                      f"{rule.min_small_file_ratio:.0%}")
+        limits.append(
+            f"{ratio:.0%} of {total} files, policy allows {rule.min_small_file_ratio:.0%}"
+        )
     groups = health.small_file_partitions  # 1 for an unpartitioned table: not worth saying
     where = f" in {groups} partitions" if groups is not None and groups > 1 else ""
     detail = f"{small} data files under {size}{where}; " + "; ".join(limits)
@@ -129,12 +135,15 @@ def _compaction(table: TableSpec, rule: Compaction, health: TableHealth) -> Chan
     options["min-input-files"] = "2"
     if rule.max_concurrent_file_groups is not None:
         options["max-concurrent-file-groups"] = str(rule.max_concurrent_file_groups)
-    return Change(table.address, Action.REWRITE_DATA_FILES, detail + note,
-                  options=tuple(options.items()))
+    return Change(
+        table.address, Action.REWRITE_DATA_FILES, detail + note, options=tuple(options.items())
+    )
 
 
 def _manifests(table: TableSpec, rule: ManifestRewrite, health: TableHealth) -> Change | str:
-    detail = f"{health.manifests} manifests in the current snapshot; policy allows {rule.min_manifests}"
+    detail = (
+        f"{health.manifests} manifests in the current snapshot; policy allows {rule.min_manifests}"
+    )
     if health.manifests < rule.min_manifests:
         return detail + ": no manifest rewrite needed"
     return Change(table.address, Action.REWRITE_MANIFESTS, detail)
@@ -152,25 +161,31 @@ def expirable_snapshots(health: TableHealth, rule: SnapshotExpiry, now: datetime
     return sum(1 for s in newest_first if s.snapshot_id not in kept and s.timestamp_ms < cutoff_ms)
 
 
-def _expiry(table: TableSpec, rule: SnapshotExpiry, health: TableHealth,
-            now: datetime) -> Change | str:
+def _expiry(
+    table: TableSpec, rule: SnapshotExpiry, health: TableHealth, now: datetime
+) -> Change | str:
     if not health.gc_enabled:
         return "gc.enabled=false: expire_snapshots not run (Iceberg refuses it)"
     count = expirable_snapshots(health, rule, now)
     age = format_duration(rule.older_than)
     if count == 0:
-        return (f"{health.snapshot_count} snapshots; none older than {age} beyond the last "
-                f"{rule.retain_last}: no expiry needed")
-    reason = (f"{count} of {health.snapshot_count} snapshots older than {age} beyond the last "
-              f"{rule.retain_last}; retain_last={rule.retain_last} is passed and snapshots "
-              f"referenced by branches or tags are kept")
+        return (
+            f"{health.snapshot_count} snapshots; none older than {age} beyond the last "
+            f"{rule.retain_last}: no expiry needed"
+        )
+    reason = (
+        f"{count} of {health.snapshot_count} snapshots older than {age} beyond the last "
+        f"{rule.retain_last}; retain_last={rule.retain_last} is passed and snapshots "
+        f"referenced by branches or tags are kept"
+    )
     cutoff = _aware(now) - timedelta(seconds=rule.older_than)
     options: dict[str, JSONValue] = {"older_than": iso(cutoff), "retain_last": rule.retain_last}
     return Change(table.address, Action.EXPIRE_SNAPSHOTS, reason, options=tuple(options.items()))
 
 
-def _orphans(table: TableSpec, rule: OrphanRemoval, health: TableHealth, now: datetime,
-             others_due: bool) -> Change | str:
+def _orphans(
+    table: TableSpec, rule: OrphanRemoval, health: TableHealth, now: datetime, others_due: bool
+) -> Change | str:
     if not health.gc_enabled:
         return "gc.enabled=false: remove_orphan_files not run (Iceberg refuses it)"
     if not others_due:
@@ -183,12 +198,17 @@ def _orphans(table: TableSpec, rule: OrphanRemoval, health: TableHealth, now: da
         reason += " (dry run: listed, not deleted)"
     cutoff = _aware(now) - timedelta(seconds=rule.older_than)
     options: dict[str, JSONValue] = {"older_than": iso(cutoff), "dry_run": rule.dry_run}
-    return Change(table.address, Action.REMOVE_ORPHAN_FILES, reason,
-                  options=tuple(options.items()))
+    return Change(table.address, Action.REMOVE_ORPHAN_FILES, reason, options=tuple(options.items()))
 
 
-def assess_table(table: TableSpec, policy: MaintenancePolicy, health: TableHealth | None,
-                 now: datetime, *, ignore_window: bool = False) -> Assessment:
+def assess_table(
+    table: TableSpec,
+    policy: MaintenancePolicy,
+    health: TableHealth | None,
+    now: datetime,
+    *,
+    ignore_window: bool = False,
+) -> Assessment:
     """What `policy` asks of one table now."""
     address = table.address
     if health is None:
@@ -211,52 +231,73 @@ def assess_table(table: TableSpec, policy: MaintenancePolicy, health: TableHealt
     if due and policy.window is not None and not ignore_window:
         is_open, next_start = window_is_open(policy.window, now)
         if not is_open:
-            return Assessment(address, (_deferred(address, policy.window, due, next_start),),
-                              tuple(noops))
+            return Assessment(
+                address, (_deferred(address, policy.window, due, next_start),), tuple(noops)
+            )
     return Assessment(address, tuple(due), tuple(noops))
 
 
 def _deferred(address: str, window: Window, due: Sequence[Change], next_start: datetime) -> Change:
     actions: list[JSONValue] = [c.action.value for c in due]
-    reason = (f"{', '.join(c.action.value for c in due)} due ({'; '.join(c.reason for c in due)});"
-              f" outside the window '{window.schedule}' {window.timezone}, next window starts "
-              f"{next_start.isoformat(timespec='minutes')}")
+    reason = (
+        f"{', '.join(c.action.value for c in due)} due ({'; '.join(c.reason for c in due)});"
+        f" outside the window '{window.schedule}' {window.timezone}, next window starts "
+        f"{next_start.isoformat(timespec='minutes')}"
+    )
     options: dict[str, JSONValue] = {"actions": actions, "next_window": next_start.isoformat()}
     return Change(address, Action.DEFERRED, reason, options=tuple(options.items()))
 
 
-def _assess_all(tables: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy],
-                health: Mapping[str, TableHealth], now: datetime,
-                ignore_window: bool) -> tuple[Assessment, ...]:
+def _assess_all(
+    tables: Sequence[TableSpec],
+    policies: Mapping[str, MaintenancePolicy],
+    health: Mapping[str, TableHealth],
+    now: datetime,
+    ignore_window: bool,
+) -> tuple[Assessment, ...]:
     result: list[Assessment] = []
     for table in sorted(tables, key=lambda t: t.address):
         if table.policy is None:
             continue
         policy = policies.get(table.policy)
         if policy is None:
-            result.append(Assessment(table.address,
-                                     noops=(f"maintenance policy {table.policy!r} not found",)))
+            result.append(
+                Assessment(table.address, noops=(f"maintenance policy {table.policy!r} not found",))
+            )
             continue
-        result.append(assess_table(table, policy, health.get(table.address), now,
-                                   ignore_window=ignore_window))
+        result.append(
+            assess_table(table, policy, health.get(table.address), now, ignore_window=ignore_window)
+        )
     return tuple(result)
 
 
-def plan_maintenance(tables: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy],
-                     health: Mapping[str, TableHealth], now: datetime, *,
-                     ignore_window: bool = False) -> tuple[Change, ...]:
+def plan_maintenance(
+    tables: Sequence[TableSpec],
+    policies: Mapping[str, MaintenancePolicy],
+    health: Mapping[str, TableHealth],
+    now: datetime,
+    *,
+    ignore_window: bool = False,
+) -> tuple[Change, ...]:
     """Maintenance lines, tables by address, actions in execution order; `ignore_window`
     is `reconcile maintain --now`."""
-    return tuple(c for a in _assess_all(tables, policies, health, now, ignore_window)
-                 for c in a.changes)
+    return tuple(
+        c for a in _assess_all(tables, policies, health, now, ignore_window) for c in a.changes
+    )
 
 
-def maintenance_noops(tables: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy],
-                      health: Mapping[str, TableHealth],
-                      now: datetime) -> tuple[tuple[str, str], ...]:
+def maintenance_noops(
+    tables: Sequence[TableSpec],
+    policies: Mapping[str, MaintenancePolicy],
+    health: Mapping[str, TableHealth],
+    now: datetime,
+) -> tuple[tuple[str, str], ...]:
     """(address, reason) for every maintenance that is not due, for the drift report."""
-    return tuple((a.address, reason) for a in _assess_all(tables, policies, health, now, False)
-                 for reason in a.noops)
+    return tuple(
+        (a.address, reason)
+        for a in _assess_all(tables, policies, health, now, False)
+        for reason in a.noops
+    )
 
 
 def select_tables(tables: Sequence[TableSpec], names: Sequence[str]) -> tuple[TableSpec, ...]:
@@ -264,12 +305,14 @@ def select_tables(tables: Sequence[TableSpec], names: Sequence[str]) -> tuple[Ta
     if not names:
         return tuple(tables)
     wanted = set(names)
-    return tuple(t for t in tables
-                 if wanted & {t.address, t.identifier, ".".join((*t.namespace, t.name))})
+    return tuple(
+        t for t in tables if wanted & {t.address, t.identifier, ".".join((*t.namespace, t.name))}
+    )
 
 
-def guard_orphan_removal(changes: Sequence[Change], locations: Mapping[str, str]
-                         ) -> tuple[tuple[Change, ...], tuple[tuple[str, str], ...]]:
+def guard_orphan_removal(
+    changes: Sequence[Change], locations: Mapping[str, str]
+) -> tuple[tuple[Change, ...], tuple[tuple[str, str], ...]]:
     """Drop `remove_orphan_files` for a table whose location holds another table's files
     (they would look like orphans); `locations` maps every observed table address to its
     location. Returns the kept changes and a note for each line dropped."""
@@ -277,11 +320,18 @@ def guard_orphan_removal(changes: Sequence[Change], locations: Mapping[str, str]
     notes: list[tuple[str, str]] = []
     for change in changes:
         own = locations.get(change.address, "").rstrip("/") + "/"
-        inner = sorted(a for a, loc in locations.items()
-                       if a != change.address and own != "/" and loc.rstrip("/").startswith(own))
+        inner = sorted(
+            a
+            for a, loc in locations.items()
+            if a != change.address and own != "/" and loc.rstrip("/").startswith(own)
+        )
         if change.action is Action.REMOVE_ORPHAN_FILES and inner:
-            notes.append((change.address, "orphan-file removal skipped: the location also holds "
-                                          + ", ".join(inner)))
+            notes.append(
+                (
+                    change.address,
+                    "orphan-file removal skipped: the location also holds " + ", ".join(inner),
+                )
+            )
             continue
         kept.append(change)
     return tuple(kept), tuple(notes)

@@ -198,22 +198,46 @@ def _drop(spec: TableSpec, table: ObservedTable, allow_destructive: bool) -> Cha
     """`state: absent`: drop only an owned table, only with both opt-ins; never purge files."""
     fields = (FieldChange("state", "present", "absent"),)
     if not table.owned:
-        return Change(spec.address, Action.CONFLICT, "spec says absent, but the table was not "
-                      "created by the reconciler: reported, never dropped", fields, spec.depends_on)
+        return Change(
+            spec.address,
+            Action.CONFLICT,
+            "spec says absent, but the table was not "
+            "created by the reconciler: reported, never dropped",
+            fields,
+            spec.depends_on,
+        )
     missing = _missing_opt_ins(spec, allow_destructive)
     if missing:
-        return Change(spec.address, Action.REFUSE, "refused, destructive (needs "
-                      + " and ".join(missing) + "): dropping a table", fields, spec.depends_on,
-                      preconditions(table))
-    return Change(spec.address, Action.DELETE, "spec says absent: drop the table from the catalog; "
-                  "its data and metadata files stay in the warehouse (not purged)",
-                  fields, spec.depends_on, preconditions(table), (("allow_destructive", True),))
+        return Change(
+            spec.address,
+            Action.REFUSE,
+            "refused, destructive (needs " + " and ".join(missing) + "): dropping a table",
+            fields,
+            spec.depends_on,
+            preconditions(table),
+        )
+    return Change(
+        spec.address,
+        Action.DELETE,
+        "spec says absent: drop the table from the catalog; "
+        "its data and metadata files stay in the warehouse (not purged)",
+        fields,
+        spec.depends_on,
+        preconditions(table),
+        (("allow_destructive", True),),
+    )
 
 
 def _missing_opt_ins(spec: TableSpec, allow_destructive: bool) -> list[str]:
     """Both the spec and the command line must opt in to a destructive step."""
-    return [name for name, given in (("allowDestructive: true in the spec", spec.allow_destructive),
-                                     ("--allow-destructive", allow_destructive)) if not given]
+    return [
+        name
+        for name, given in (
+            ("allowDestructive: true in the spec", spec.allow_destructive),
+            ("--allow-destructive", allow_destructive),
+        )
+        if not given
+    ]
 
 
 def _create(spec: TableSpec, namespace_exists: bool) -> Change:

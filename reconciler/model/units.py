@@ -30,7 +30,9 @@ def parse_bytes(value: object, bare_unit: str) -> int:
     match = _SIZE.match(value)
     if match is None:
         if _DECIMAL.match(value):  # 2GB is ambiguous (10^9 or 2^30): make the user say which
-            raise UnitError(f"invalid size {value!r}: sizes are binary; write {value[:-1].strip()}iB")
+            raise UnitError(
+                f"invalid size {value!r}: sizes are binary; write {value[:-1].strip()}iB"
+            )
         raise UnitError(f"invalid size {value!r}: use a number with KiB, MiB, GiB or TiB")
     number, unit = match.group(1), match.group(2)
     letter = unit[0].upper() if unit else bare_unit

@@ -18,8 +18,9 @@ from reconciler.providers.iceberg.reader import TableMemo
 log = structlog.get_logger(__name__)
 
 
-def _one(catalogs: Catalogs, spec: TableSpec, policy: MaintenancePolicy,
-         memo: TableMemo | None) -> TableHealth | None:
+def _one(
+    catalogs: Catalogs, spec: TableSpec, policy: MaintenancePolicy, memo: TableMemo | None
+) -> TableHealth | None:
     identifier = (*spec.namespace, spec.name)
     loaded = memo.get(spec.catalog, identifier) if memo is not None else None
     if loaded is not None:  # already loaded by this plan's observation
@@ -38,8 +39,9 @@ def observe_health(
     work = [(t, policies[t.policy]) for t in tables if t.policy and t.policy in policies]
     if not work:
         return {}
-    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(work))),
-                            thread_name_prefix="iceberg-health") as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, min(max_workers, len(work))), thread_name_prefix="iceberg-health"
+    ) as pool:
         results = list(pool.map(lambda item: _one(catalogs, item[0], item[1], memo), work))
     health = {t.address: h for (t, _), h in zip(work, results, strict=True) if h is not None}
     log.info("observe.health", tables=len(work), found=len(health))

@@ -37,4 +37,6 @@ def plan_to_dict(plan: Plan, notes: Sequence[tuple[str, str]] = ()) -> dict[str,
 
 def plan_to_json(plan: Plan, notes: Sequence[tuple[str, str]] = ()) -> str:
     """Deterministic bytes: same plan, same text."""
-    return json.dumps(plan_to_dict(plan, notes), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(plan_to_dict(plan, notes), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    )

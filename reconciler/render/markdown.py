@@ -30,8 +30,9 @@ def _health_markdown(entries: tuple[DriftEntry, ...]) -> list[str]:
         return []
     lines = ["", "## Table health", "", "Maintenance due against each table's policy.", ""]
     lines += ["| table | action | since | reason |", "| --- | --- | --- | --- |"]
-    lines += [f"| `{_cell(e.address)}` | {e.action} | {e.since} | {_cell(e.reason)} |"
-              for e in entries]
+    lines += [
+        f"| `{_cell(e.address)}` | {e.action} | {e.since} | {_cell(e.reason)} |" for e in entries
+    ]
     return lines
 
 

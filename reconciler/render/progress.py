@@ -56,8 +56,10 @@ class ProgressPrinter:
         while not self._stop.wait(self._every):
             now = time.monotonic()
             with self._lock:
-                lines = [f"{address} ({action}): still applying... [{now - started:.0f}s elapsed]"
-                         for (address, action), started in sorted(self._running.items())
-                         if now - started >= self._every]
+                lines = [
+                    f"{address} ({action}): still applying... [{now - started:.0f}s elapsed]"
+                    for (address, action), started in sorted(self._running.items())
+                    if now - started >= self._every
+                ]
             for line in lines:
                 self._emit(line)

@@ -108,7 +108,9 @@ def _notes(notes: Notes) -> list[str]:
     """Why nothing is due where nothing is planned (healthy tables, gc disabled...)."""
     if not notes:
         return []
-    return ["", "Not due (no action needed):"] + [f"  = {address}: {reason}" for address, reason in sorted(notes)]
+    return ["", "Not due (no action needed):"] + [
+        f"  = {address}: {reason}" for address, reason in sorted(notes)
+    ]
 
 
 def render_text(plan: Plan, color: bool = False, notes: Notes = ()) -> str:
@@ -124,7 +126,9 @@ def render_text(plan: Plan, color: bool = False, notes: Notes = ()) -> str:
     reported = len(plan.changes) - len(plan.executable())
     lines.append("")
     if reported:
-        lines.append(f"{reported} of these lines {'is' if reported == 1 else 'are'} reported only and never executed.")
+        lines.append(
+            f"{reported} of these lines {'is' if reported == 1 else 'are'} reported only and never executed."
+        )
     lines.append(_paint(summary_line(plan), "1", color))
     lines += _notes(notes)
     return "\n".join(lines) + "\n"

@@ -92,8 +92,9 @@ def _entry(change: Change, history: History, now: str, commit: str | None) -> Dr
     )
     whole = drift_since(change.address, WHOLE, history, now)
     since = min([f.since for f in fields] or [whole])
-    return DriftEntry(change.address, change.action.value, change.reason, fields, since, commit,
-                      is_health(change))
+    return DriftEntry(
+        change.address, change.action.value, change.reason, fields, since, commit, is_health(change)
+    )
 
 
 def make_drift_report(
@@ -105,9 +106,7 @@ def make_drift_report(
 ) -> DriftReport:
     """One entry per plan change, sorted by address then action (deterministic)."""
     entries = (_entry(c, history, now, commits.get(c.address)) for c in plan.changes)
-    return DriftReport(
-        tuple(sorted(entries, key=lambda e: (e.address, e.action))), revision, now
-    )
+    return DriftReport(tuple(sorted(entries, key=lambda e: (e.address, e.action))), revision, now)
 
 
 def counts_by_kind(entries: Iterable[DriftEntry]) -> dict[str, int]:

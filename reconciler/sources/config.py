@@ -127,9 +127,9 @@ def _daemon(doc: Document, raw: dict[str, Any], errors: list[SpecError]) -> Daem
         webhook_listen=webhook.get("listen"),
         webhook_secret_env=webhook.get("secret_env"),
         metrics_listen=raw.get("metrics", {}).get("listen"),
-        stall_timeout=None if raw.get("stall_timeout") is None else _seconds(
-            raw.get("stall_timeout"), ("daemon", "stall_timeout"), 0, doc, errors
-        ),
+        stall_timeout=None
+        if raw.get("stall_timeout") is None
+        else _seconds(raw.get("stall_timeout"), ("daemon", "stall_timeout"), 0, doc, errors),
     )
 
 

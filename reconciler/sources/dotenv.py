@@ -45,8 +45,10 @@ def load_dotenv(path: Path, environ: MutableMapping[str, str] | None = None) -> 
         return ()
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        raise DotenvError(f"{path}: holds secrets but is readable by others (mode {mode:04o}); "
-                          f"run: chmod 600 {path}")
+        raise DotenvError(
+            f"{path}: holds secrets but is readable by others (mode {mode:04o}); "
+            f"run: chmod 600 {path}"
+        )
     loaded = []
     for key, value in parse_dotenv(path.read_text(encoding="utf-8"), str(path)).items():
         if key not in target:

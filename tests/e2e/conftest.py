@@ -34,8 +34,14 @@ class Workspace:
         return [sys.executable, "-m", "reconciler.cli", "--config", str(self.config), *args]
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.argv(*args), env=self.env(), capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        return subprocess.run(
+            self.argv(*args),
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def plan_json(self, *args: str) -> dict[str, Any]:
         done = self.run("plan", "--output", "json", *args)
@@ -50,8 +56,9 @@ class Workspace:
         path.write_text(text.replace(old, new, 1))
 
 
-def make_workspace(tmp_path: Path, sim: PveSim, extra: str = "",
-                   proxmox_extra: str = "") -> Workspace:
+def make_workspace(
+    tmp_path: Path, sim: PveSim, extra: str = "", proxmox_extra: str = ""
+) -> Workspace:
     """`proxmox_extra` lines go inside the `proxmox:` block (e.g. `backend: local`)."""
     proxmox_lines = "".join(f"  {line}\n" for line in proxmox_extra.splitlines() if line)
     specs = tmp_path / "specs"
@@ -107,16 +114,13 @@ def write_pvesh(bin_dir: Path, sim: PveSim) -> PveshStandIn:
     """Write the wrapper script; `-P` keeps the simulator's folder off sys.path (stdlib only)."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     stand_in = PveshStandIn(bin_dir, sim)
-    stand_in.executable.write_text(
-        f'#!/bin/sh\nexec "{sys.executable}" -P "{PVESH_SCRIPT}" "$@"\n'
-    )
+    stand_in.executable.write_text(f'#!/bin/sh\nexec "{sys.executable}" -P "{PVESH_SCRIPT}" "$@"\n')
     stand_in.executable.chmod(0o755)
     return stand_in
 
 
 @pytest.fixture
-def pvesh_on_path(tmp_path: Path, pvesim: PveSim,
-                  monkeypatch: pytest.MonkeyPatch) -> PveshStandIn:
+def pvesh_on_path(tmp_path: Path, pvesim: PveSim, monkeypatch: pytest.MonkeyPatch) -> PveshStandIn:
     """The `pvesh` stand-in first on PATH (for this process and the `reconcile` children)."""
     stand_in = write_pvesh(tmp_path / "bin", pvesim)
     for key, value in stand_in.env().items():

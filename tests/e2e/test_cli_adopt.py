@@ -38,9 +38,16 @@ MINIO = 107
 def _handmade(ws: Workspace, vmid: int = MINIO, tags: str = "prod;Team-A") -> dict[str, Any]:
     """A CT made by hand at a spec's vmid: user tags, no ownership tag, its own sizes."""
     api = ws.sim.api()
-    api.nodes("pve").lxc.post(vmid=vmid, hostname="minio-old", memory=1024, cores=1,
-                              storage="local-lvm", ostemplate=TEMPLATE, tags=tags,
-                              description="made by hand")
+    api.nodes("pve").lxc.post(
+        vmid=vmid,
+        hostname="minio-old",
+        memory=1024,
+        cores=1,
+        storage="local-lvm",
+        ostemplate=TEMPLATE,
+        tags=tags,
+        description="made by hand",
+    )
     return _config(ws, vmid)
 
 
@@ -67,7 +74,9 @@ def test_adopt_marks_only_the_tag_and_the_next_plan_shows_drift(workspace: Works
     assert "container/minio: update" in done.stdout and "adopt: mark CT 107" in done.stdout
     assert "Apply complete! 1 applied." in done.stdout
     writes = _writes(ws)
-    assert [(w.method, w.path.rstrip("/")) for w in writes] == [("PUT", f"/nodes/pve/lxc/{MINIO}/config")]
+    assert [(w.method, w.path.rstrip("/")) for w in writes] == [
+        ("PUT", f"/nodes/pve/lxc/{MINIO}/config")
+    ]
     assert set(writes[0].params) == {"tags", "digest"}
 
     after = _config(ws, MINIO)
@@ -77,7 +86,9 @@ def test_adopt_marks_only_the_tag_and_the_next_plan_shows_drift(workspace: Works
 
     plan = ws.plan_json()
     minio = [c for c in plan["changes"] if c["address"] == "container/minio"]
-    assert "conflict" not in [c["action"] for c in minio] and "update" in [c["action"] for c in minio]
+    assert "conflict" not in [c["action"] for c in minio] and "update" in [
+        c["action"] for c in minio
+    ]
     fields = {f["path"]: (f["before"], f["after"]) for c in minio for f in c["fields"]}
     assert fields["memory"] == (1024, 2048) and fields["hostname"] == ("minio-old", "minio")
 
@@ -92,8 +103,15 @@ def test_a_vm_a_missing_ct_and_an_unknown_address_are_refused(
     tmp_path: Path, pvesim_factory: Callable[..., PveSim]
 ) -> None:
     seed = tmp_path / "seed.json"
-    seed.write_text(json.dumps({"guests": [
-        {"vmid": 108, "kind": "qemu", "config": {"name": "winvm"}, "status": "running"}]}))
+    seed.write_text(
+        json.dumps(
+            {
+                "guests": [
+                    {"vmid": 108, "kind": "qemu", "config": {"name": "winvm"}, "status": "running"}
+                ]
+            }
+        )
+    )
     ws = make_workspace(tmp_path, pvesim_factory(seed_file=seed))
     _handmade(ws)
 
@@ -161,17 +179,23 @@ def test_adopting_a_table_keeps_its_schema_and_the_next_plan_evolves_it(
     shutil.copytree(ROOT / "specs" / "tables", ws.specs / "tables")
     shutil.copytree(ROOT / "specs" / "policies", ws.specs / "policies")
     settings = load_settings(ws.config)
-    catalog = Catalogs({n: dict(p) for n, p in settings.catalogs}, state_dir=settings.state_dir).get("lake")
+    catalog = Catalogs(
+        {n: dict(p) for n, p in settings.catalogs}, state_dir=settings.state_dir
+    ).get("lake")
     catalog.create_namespace_if_not_exists(("sales",))
-    schema = Schema(NestedField(1, "order_id", LongType(), required=True, doc="Order key"),
-                    NestedField(2, "ts", TimestamptzType(), required=True))
+    schema = Schema(
+        NestedField(1, "order_id", LongType(), required=True, doc="Order key"),
+        NestedField(2, "ts", TimestamptzType(), required=True),
+    )
     catalog.create_table(("sales", "orders"), schema=schema, properties={"owner": "team-a"})
     assert _lines(ws.plan_json(), "table/lake.sales.orders") == ["conflict"]
 
     done = ws.run("adopt", "table/lake.sales.orders", "--yes", "--output", "json")
     assert done.returncode == 0, done.stdout + done.stderr
     doc = json.loads(done.stdout)
-    assert [(o["address"], o["status"]) for o in doc["outcomes"]] == [("table/lake.sales.orders", "applied")]
+    assert [(o["address"], o["status"]) for o in doc["outcomes"]] == [
+        ("table/lake.sales.orders", "applied")
+    ]
     table = catalog.load_table(("sales", "orders"))
     assert table.properties[MANAGED_BY_PROPERTY] == MANAGED_BY_VALUE
     assert table.properties["owner"] == "team-a"
@@ -189,8 +213,11 @@ def test_adoption_through_injected_put_failures_still_keeps_every_tag(
     _handmade(ws, tags="prod;Team-A;backup-daily")
     spec = make_spec()
     client = make_client(ws.sim)
-    line = _one_line(plan_adoption((spec.address,), Desired(containers=(spec,)),
-                                   observe_containers(client, [spec]), None))
+    line = _one_line(
+        plan_adoption(
+            (spec.address,), Desired(containers=(spec,)), observe_containers(client, [spec]), None
+        )
+    )
     ws.sim.set_faults(Faults(error_rate=0.6, status=500, seed=1, methods=("PUT",)))
     ws.sim.clear_requests()
     outcome = make_applier(client, spec, retries=10).apply(line)

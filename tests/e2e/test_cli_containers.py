@@ -10,8 +10,15 @@ from typing import Any
 from reconciler.model.containers import OWNER_TAG
 from tests.e2e.conftest import Workspace, make_workspace
 
-SEED = {107: "minio", 108: "spark", 109: "kafka", 115: "superset", 116: "airflow",
-        117: "hive", 118: "gitea"}
+SEED = {
+    107: "minio",
+    108: "spark",
+    109: "kafka",
+    115: "superset",
+    116: "airflow",
+    117: "hive",
+    118: "gitea",
+}
 
 
 def _converge(ws: Workspace) -> None:
@@ -23,7 +30,9 @@ def _config(ws: Workspace, vmid: int) -> dict[str, object]:
     return dict(ws.sim.api().nodes("pve").lxc(vmid).config.get())
 
 
-def test_converges_the_seed_from_an_empty_cluster_and_the_next_plan_is_empty(workspace: Workspace) -> None:
+def test_converges_the_seed_from_an_empty_cluster_and_the_next_plan_is_empty(
+    workspace: Workspace,
+) -> None:
     ws = workspace
     first = ws.run("plan")
     assert first.returncode == 2
@@ -55,7 +64,9 @@ def test_memory_drift_is_planned_then_repaired(workspace: Workspace) -> None:
     assert ws.plan_json()["changes"] == []
 
 
-def test_disk_grows_and_shrink_or_template_changes_are_refused_and_not_executed(workspace: Workspace) -> None:
+def test_disk_grows_and_shrink_or_template_changes_are_refused_and_not_executed(
+    workspace: Workspace,
+) -> None:
     ws = workspace
     _converge(ws)
     ws.edit("hive", "size: 10GiB", "size: 12GiB")
@@ -91,11 +102,14 @@ def test_a_change_that_needs_a_restart_is_shown_as_restart(workspace: Workspace)
     _converge(ws)
     assert "192.168.4.2" in str(_config(ws, 118)["nameserver"])
     assert ws.sim.api().nodes("pve").lxc(118).pending.get() == [] or all(
-        "pending" not in row for row in ws.sim.api().nodes("pve").lxc(118).pending.get())
+        "pending" not in row for row in ws.sim.api().nodes("pve").lxc(118).pending.get()
+    )
     assert ws.plan_json()["changes"] == []
 
 
-def test_plan_costs_at_most_containers_plus_two_calls_and_is_deterministic(workspace: Workspace) -> None:
+def test_plan_costs_at_most_containers_plus_two_calls_and_is_deterministic(
+    workspace: Workspace,
+) -> None:
     ws = workspace
     _converge(ws)
     ws.sim.clear_requests()
@@ -110,7 +124,9 @@ def test_plan_costs_at_most_containers_plus_two_calls_and_is_deterministic(works
     assert first.stdout != one
 
 
-def test_validate_reports_every_problem_with_file_and_line(workspace: Workspace, tmp_path: Path) -> None:
+def test_validate_reports_every_problem_with_file_and_line(
+    workspace: Workspace, tmp_path: Path
+) -> None:
     ws = workspace
     assert ws.run("validate").returncode == 0
     ws.edit("spark", "memory: 4GiB", "memory: 4 gigs")
@@ -119,14 +135,19 @@ def test_validate_reports_every_problem_with_file_and_line(workspace: Workspace,
     assert done.returncode == 1
     lines = done.stderr.splitlines()
     assert any("spark.yaml:" in line and "spec.memory" in line for line in lines), lines
-    assert any("spec.vmid" in line and "107" in line and ("kafka" in line or "minio" in line) for line in lines), lines
+    assert any(
+        "spec.vmid" in line and "107" in line and ("kafka" in line or "minio" in line)
+        for line in lines
+    ), lines
     # nothing applied from an invalid revision
     ws.sim.clear_requests()
     assert ws.run("apply", "--yes").returncode == 1
     assert ws.sim.requests() == []
 
 
-def test_the_token_secret_can_come_from_a_private_env_file(tmp_path: Path, pvesim_factory: Any) -> None:
+def test_the_token_secret_can_come_from_a_private_env_file(
+    tmp_path: Path, pvesim_factory: Any
+) -> None:
     ws = make_workspace(tmp_path, pvesim_factory(token="root@pam!reconciler=Zq9-distinct-w8"))
     env = {k: v for k, v in ws.env().items() if k != "PVE_TOKEN_SECRET"}
     dotenv = ws.root / ".env"

@@ -16,8 +16,15 @@ from reconciler.model.containers import CREATE_PENDING_TAG, OWNER_TAG
 from reconciler.testing.pvesim import Faults, PveSim, RequestRecord
 from tests.e2e.conftest import Workspace, make_workspace
 
-SEED = {107: "minio", 108: "spark", 109: "kafka", 115: "superset", 116: "airflow",
-        117: "hive", 118: "gitea"}
+SEED = {
+    107: "minio",
+    108: "spark",
+    109: "kafka",
+    115: "superset",
+    116: "airflow",
+    117: "hive",
+    118: "gitea",
+}
 # minio's dependents, transitively (hive -> minio, spark -> hive, superset/airflow -> spark)
 MINIO_DEPENDENTS = {"hive", "spark", "superset", "airflow"}
 
@@ -28,9 +35,11 @@ def _lxc(sim: PveSim) -> dict[int, dict[str, object]]:
 
 def _creates(records: list[RequestRecord]) -> Counter[int]:
     """POST /nodes/pve/lxc per vmid that PVE accepted (a faulted POST created nothing)."""
-    return Counter(int(r.params["vmid"]) for r in records
-                   if r.method == "POST" and r.path.rstrip("/") == "/nodes/pve/lxc"
-                   and r.status == 200)
+    return Counter(
+        int(r.params["vmid"])
+        for r in records
+        if r.method == "POST" and r.path.rstrip("/") == "/nodes/pve/lxc" and r.status == 200
+    )
 
 
 def _wait_for(what: Callable[[], bool], timeout: float, message: str) -> None:
@@ -47,7 +56,9 @@ def _apply_until_converged(ws: Workspace, attempts: int, *args: str) -> list[int
         done = ws.run("apply", "--yes", *args)
         codes.append(done.returncode)
         assert "Traceback" not in done.stderr, done.stderr
-        if done.returncode == 0 and ("No changes." in done.stdout or "Apply complete!" not in done.stdout):
+        if done.returncode == 0 and (
+            "No changes." in done.stdout or "Apply complete!" not in done.stdout
+        ):
             break
     return codes
 
@@ -57,12 +68,17 @@ def _clean_plan(ws: Workspace) -> dict[str, Any]:
     return ws.plan_json()
 
 
-def test_a_sigkilled_apply_is_adopted_not_duplicated(tmp_path: Path,
-                                                      pvesim_factory: Callable[..., PveSim]) -> None:
+def test_a_sigkilled_apply_is_adopted_not_duplicated(
+    tmp_path: Path, pvesim_factory: Callable[..., PveSim]
+) -> None:
     sim = pvesim_factory(task_seconds=8.0)  # slow creates: the kill lands mid-create
     ws = make_workspace(tmp_path, sim)
-    proc = subprocess.Popen(ws.argv("apply", "--yes"), env=ws.env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ws.argv("apply", "--yes"),
+        env=ws.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for(lambda: bool(_creates(sim.requests())), 60, "no create POST was sent")
         os.kill(proc.pid, signal.SIGKILL)
@@ -130,7 +146,9 @@ def test_injected_faults_converge_and_refused_lines_never_execute(workspace: Wor
     assert done.returncode == 0, done.stdout + done.stderr
     plan = _clean_plan(ws)
     assert {(c["address"], c["action"]) for c in plan["changes"]} == {
-        ("container/hive", "refuse"), ("container/kafka", "refuse")}
+        ("container/hive", "refuse"),
+        ("container/kafka", "refuse"),
+    }
     hive = ws.sim.api().nodes("pve").lxc(117).config.get()
     kafka = ws.sim.api().nodes("pve").lxc(109).config.get()
     assert hive["memory"] == 3072 and "size=10G" in str(hive["rootfs"])
@@ -138,22 +156,29 @@ def test_injected_faults_converge_and_refused_lines_never_execute(workspace: Wor
     records = ws.sim.requests()
     assert _resizes(records) == []
     kafka_writes = [r for r in records if r.method != "GET" and "/lxc/109" in r.path]
-    assert kafka_writes and all("ostype" not in r.params and "ostemplate" not in r.params
-                                for r in kafka_writes)
-    assert not any(r.method in ("POST", "DELETE") and r.path.rstrip("/") in
-                   ("/nodes/pve/lxc", "/nodes/pve/lxc/109", "/nodes/pve/lxc/117")
-                   for r in records)
+    assert kafka_writes and all(
+        "ostype" not in r.params and "ostemplate" not in r.params for r in kafka_writes
+    )
+    assert not any(
+        r.method in ("POST", "DELETE")
+        and r.path.rstrip("/") in ("/nodes/pve/lxc", "/nodes/pve/lxc/109", "/nodes/pve/lxc/117")
+        for r in records
+    )
 
 
-def test_a_failed_create_skips_its_dependents_then_a_clean_run_converges(workspace: Workspace) -> None:
+def test_a_failed_create_skips_its_dependents_then_a_clean_run_converges(
+    workspace: Workspace,
+) -> None:
     ws = workspace
     ws.edit("minio", "rootfs: {storage: local-lvm", "rootfs: {storage: nosuchstore")
     done = ws.run("apply", "--yes")
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert "container/minio (create): applying..." in lines, lines
-    assert any(line.startswith("container/minio (create): failed") and "nosuchstore" in line
-               for line in lines), lines
+    assert any(
+        line.startswith("container/minio (create): failed") and "nosuchstore" in line
+        for line in lines
+    ), lines
     for name in ("gitea", "kafka"):
         assert any(line.startswith(f"container/{name} (create): applied") for line in lines), lines
     for name in MINIO_DEPENDENTS:  # never started

@@ -15,8 +15,15 @@ from reconciler.settings import ProxmoxSettings
 from reconciler.testing.pvesim import Faults, PveSim
 from tests.e2e.conftest import PveshStandIn, Workspace, make_workspace, write_pvesh
 
-SEED = {107: "minio", 108: "spark", 109: "kafka", 115: "superset", 116: "airflow",
-        117: "hive", 118: "gitea"}
+SEED = {
+    107: "minio",
+    108: "spark",
+    109: "kafka",
+    115: "superset",
+    116: "airflow",
+    117: "hive",
+    118: "gitea",
+}
 BIND = "  mountpoints: [{id: 1, path: /srv/lake, hostPath: /tank/lake}]\n  dependsOn: []"
 TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 
@@ -29,8 +36,9 @@ def _tickets(sim: PveSim) -> int:
     return sum(1 for r in sim.requests() if r.method == "POST" and r.path == "/access/ticket")
 
 
-def test_the_seed_converges_through_pvesh(tmp_path: Path, pvesim: PveSim,
-                                          pvesh_on_path: PveshStandIn) -> None:
+def test_the_seed_converges_through_pvesh(
+    tmp_path: Path, pvesim: PveSim, pvesh_on_path: PveshStandIn
+) -> None:
     ws = _local(tmp_path, pvesim)
     first = ws.run("plan")
     assert first.returncode == 2, first.stdout + first.stderr
@@ -54,7 +62,8 @@ def test_the_seed_converges_through_pvesh(tmp_path: Path, pvesim: PveSim,
 
 
 def test_a_bind_mount_is_refused_with_a_token_and_applied_with_the_local_backend(
-        tmp_path: Path, pvesim: PveSim, pvesh_on_path: PveshStandIn) -> None:
+    tmp_path: Path, pvesim: PveSim, pvesh_on_path: PveshStandIn
+) -> None:
     token = make_workspace(tmp_path / "token", pvesim)
     assert token.run("apply", "--yes").returncode == 0
     local = _local(tmp_path, pvesim)
@@ -79,22 +88,27 @@ def test_a_bind_mount_is_refused_with_a_token_and_applied_with_the_local_backend
     assert after.returncode == 0, after.stdout + after.stderr
 
 
-def test_proxmoxer_status_synthesis_over_pvesh(pvesim: PveSim,
-                                               pvesh_on_path: PveshStandIn) -> None:
+def test_proxmoxer_status_synthesis_over_pvesh(pvesim: PveSim, pvesh_on_path: PveshStandIn) -> None:
     client = build_client(ProxmoxSettings(backend="local", timeout=10), task_timeout=900)
     # the provider lifts proxmoxer's 5 s communicate() timeout to the task budget
     assert client._api._store["session"].timeout == 900
     assert client.get("version")["release"] == pvesim.version
     with pytest.raises(PvePermanentError) as bad:
-        client.post("nodes/pve/lxc", vmid=300, ostemplate=TEMPLATE, rootfs="local-lvm:4",
-                    memory="lots")
+        client.post(
+            "nodes/pve/lxc", vmid=300, ostemplate=TEMPLATE, rootfs="local-lvm:4", memory="lots"
+        )
     assert bad.value.status == 400 and "memory: type check ('integer') failed" in str(bad.value)
     with pytest.raises(PvePermanentError) as missing:
         client.get("nodes/pve/lxc/999/config")
     assert missing.value.status == 500 and "999.conf' does not exist" in str(missing.value)
 
-    upid = client.post("nodes/pve/lxc", vmid=300, ostemplate=TEMPLATE, rootfs="local-lvm:4",
-                       mp0="/tank/lake,mp=/srv/lake")
+    upid = client.post(
+        "nodes/pve/lxc",
+        vmid=300,
+        ostemplate=TEMPLATE,
+        rootfs="local-lvm:4",
+        mp0="/tank/lake,mp=/srv/lake",
+    )
     assert isinstance(upid, str) and upid.startswith("UPID:pve:") and ":root@pam:" in upid
     assert TaskWaiter(client).wait(upid).exitstatus == "OK"
     assert client.get("nodes/pve/lxc/300/config")["mp0"] == "/tank/lake,mp=/srv/lake"
@@ -111,9 +125,9 @@ def test_proxmoxer_status_synthesis_over_pvesh(pvesim: PveSim,
     assert "simulated task failure" in str(task_error.value)
 
 
-def test_pvesh_returns_after_the_worker_finished(tmp_path: Path,
-                                                 pvesim_factory: Callable[..., PveSim],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pvesh_returns_after_the_worker_finished(
+    tmp_path: Path, pvesim_factory: Callable[..., PveSim], monkeypatch: pytest.MonkeyPatch
+) -> None:
     sim = pvesim_factory(task_seconds=1.0)
     for key, value in write_pvesh(tmp_path / "bin", sim).env().items():
         monkeypatch.setenv(key, value)

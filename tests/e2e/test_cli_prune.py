@@ -64,7 +64,9 @@ def ws_default(tmp_path: Path, converged: Path, pvesim_factory: Callable[..., Pv
     return make_workspace(tmp_path, pvesim_factory(seed_file=converged))
 
 
-def test_an_orphan_is_reported_and_untouched_unless_the_config_allows_prune(ws_default: Workspace) -> None:
+def test_an_orphan_is_reported_and_untouched_unless_the_config_allows_prune(
+    ws_default: Workspace,
+) -> None:
     ws = ws_default
     _drop(ws, "gitea")
     plan = ws.run("plan")
@@ -145,8 +147,13 @@ def test_an_unowned_ct_at_a_spec_vmid_is_a_conflict_and_never_touched(ws: Worksp
     ct = api.nodes("pve").lxc(GITEA)
     ct.status.stop.post()
     ct.delete()
-    api.nodes("pve").lxc.post(vmid=GITEA, hostname="handmade", memory=256, storage="local-lvm",
-                              ostemplate="local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst")
+    api.nodes("pve").lxc.post(
+        vmid=GITEA,
+        hostname="handmade",
+        memory=256,
+        storage="local-lvm",
+        ostemplate="local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+    )
     config = dict(ct.config.get())
     assert config["hostname"] == "handmade" and "tags" not in config  # no ownership tag
     api.nodes("pve").lxc(107).config.put(memory=1024)  # drift elsewhere: the apply has work

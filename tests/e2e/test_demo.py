@@ -9,8 +9,13 @@ from tests.e2e.conftest import ROOT
 
 
 def test_scripts_demo_converges(tmp_path: Path) -> None:
-    done = subprocess.run(["bash", str(ROOT / "scripts" / "demo"), "--workdir", str(tmp_path / "demo")],
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "demo"), "--workdir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     assert "Plan: 10 to create" in out

@@ -50,15 +50,18 @@ def read_health(table: Table, address: str, compaction: Compaction | None) -> Ta
     metadata = table.metadata
     properties = metadata.properties
     snapshots = tuple(
-        sorted((SnapshotInfo(s.snapshot_id, s.timestamp_ms) for s in metadata.snapshots),
-               key=lambda s: s.timestamp_ms)
+        sorted(
+            (SnapshotInfo(s.snapshot_id, s.timestamp_ms) for s in metadata.snapshots),
+            key=lambda s: s.timestamp_ms,
+        )
     )
     refs = frozenset(ref.snapshot_id for ref in metadata.refs.values())
     gc_enabled = properties.get("gc.enabled", "true").strip().lower() != "false"
     current = table.current_snapshot()
     if current is None:
-        return TableHealth(address, snapshots=snapshots, ref_snapshot_ids=refs,
-                           gc_enabled=gc_enabled)
+        return TableHealth(
+            address, snapshots=snapshots, ref_snapshot_ids=refs, gc_enabled=gc_enabled
+        )
     summary = dict(current.summary.additional_properties) if current.summary is not None else {}
     data_files = _summary_int(summary, "total-data-files")
     total_bytes = _summary_int(summary, "total-files-size")

@@ -105,7 +105,9 @@ class IcebergApplier:
 
     def _drop(self, catalog: Catalog, spec: TableSpec, change: Change, started: float) -> Outcome:
         """Drop (never purge) an owned table that still looks as planned."""
-        if not (spec.absent and spec.allow_destructive and dict(change.options).get("allow_destructive")):
+        if not (
+            spec.absent and spec.allow_destructive and dict(change.options).get("allow_destructive")
+        ):
             raise PermanentError(f"{change.address}: drop needs state: absent and both opt-ins")
         identifier = (*spec.namespace, spec.name)
         observed = observed_table(spec.catalog, catalog.load_table(identifier))
@@ -115,9 +117,13 @@ class IcebergApplier:
         location = observed.location
         catalog.drop_table(identifier)  # catalog entry only: files are kept
         log.info("iceberg.dropped", address=change.address, location=location)
-        return Outcome(change.address, change.action, Status.APPLIED,
-                       f"dropped from the catalog; files kept at {location}",
-                       seconds=time.monotonic() - started)
+        return Outcome(
+            change.address,
+            change.action,
+            Status.APPLIED,
+            f"dropped from the catalog; files kept at {location}",
+            seconds=time.monotonic() - started,
+        )
 
     def _adopt(self, catalog: Catalog, spec: TableSpec, change: Change) -> Table:
         """`reconcile adopt`: set only the ownership property, if the table is as planned."""

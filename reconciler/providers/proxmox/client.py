@@ -102,8 +102,9 @@ def _message(exc: ResourceException) -> str:
     return message
 
 
-def build_client(settings: ProxmoxSettings, env: Mapping[str, str] | None = None, *,
-                 task_timeout: float = 600.0) -> PveClient:
+def build_client(
+    settings: ProxmoxSettings, env: Mapping[str, str] | None = None, *, task_timeout: float = 600.0
+) -> PveClient:
     """ProxmoxSettings + the token secret from `env[token_secret_env]` -> PveClient.
 
     `backend: local` talks to pvesh on the host as root (no token, no network). pvesh runs a

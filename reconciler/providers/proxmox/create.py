@@ -119,7 +119,6 @@ class Creator:
             )
         return row
 
-
     def _guest(self, vmid: int) -> GuestSummary | None:
         for guest in ProxmoxReader(self.client).guests():
             if guest.vmid == vmid:

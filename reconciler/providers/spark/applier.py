@@ -33,17 +33,23 @@ def describe(result: ActionResult) -> str:
     r = dict(result.result)
     action = result.action.value
     if action == "rewrite_data_files":
-        text = (f"rewrote {r.get('rewritten_data_files_count', 0)} data files into "
-                f"{r.get('added_data_files_count', 0)} ({r.get('rewritten_bytes_count', 0)} bytes)")
+        text = (
+            f"rewrote {r.get('rewritten_data_files_count', 0)} data files into "
+            f"{r.get('added_data_files_count', 0)} ({r.get('rewritten_bytes_count', 0)} bytes)"
+        )
     elif action == "expire_snapshots":
-        text = (f"expired snapshots: deleted {r.get('deleted_data_files_count', 0)} data files, "
-                f"{r.get('deleted_manifest_files_count', 0)} manifests, "
-                f"{r.get('deleted_manifest_lists_count', 0)} manifest lists")
+        text = (
+            f"expired snapshots: deleted {r.get('deleted_data_files_count', 0)} data files, "
+            f"{r.get('deleted_manifest_files_count', 0)} manifests, "
+            f"{r.get('deleted_manifest_lists_count', 0)} manifest lists"
+        )
     elif action == "remove_orphan_files":
         text = f"{r.get('orphan_files_count', 0)} orphan files"
     elif action == "rewrite_manifests":
-        text = (f"rewrote {r.get('rewritten_manifests_count', 0)} manifests into "
-                f"{r.get('added_manifests_count', 0)}")
+        text = (
+            f"rewrote {r.get('rewritten_manifests_count', 0)} manifests into "
+            f"{r.get('added_manifests_count', 0)}"
+        )
     else:
         text = action
     return f"{text} in {result.seconds:.1f}s"
@@ -54,18 +60,25 @@ class SparkMaintenanceApplier:
 
     retries_inside = False  # one job per attempt; the executor retries commit conflicts
 
-    def __init__(self, settings: Settings, tables: Sequence[TableSpec],
-                 policies: Mapping[str, MaintenancePolicy], *,
-                 env: Mapping[str, str] | None = None,
-                 still_owned: Callable[[TableSpec], bool] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        tables: Sequence[TableSpec],
+        policies: Mapping[str, MaintenancePolicy],
+        *,
+        env: Mapping[str, str] | None = None,
+        still_owned: Callable[[TableSpec], bool] | None = None,
+    ) -> None:
         self._settings = settings
         self._tables = {t.address: t for t in tables}
         self._env = dict(os.environ if env is None else env)
         self._guard = threading.Lock()
         self._pending: dict[str, list[Change]] = {}
         self._recorded: dict[tuple[str, str], Outcome | ApplyError] = {}
-        self._limits = {name: threading.BoundedSemaphore(max(1, p.max_concurrent_jobs))
-                        for name, p in policies.items()}
+        self._limits = {
+            name: threading.BoundedSemaphore(max(1, p.max_concurrent_jobs))
+            for name, p in policies.items()
+        }
         self._default_limit = threading.BoundedSemaphore(1)
         # Re-checked right before a job: orphan removal in a table that is not ours could
         # delete someone else's files.
@@ -91,7 +104,7 @@ class SparkMaintenanceApplier:
             pending = self._pending.get(change.address, [])
             batch = [change]
             if change in pending:
-                batch = pending[pending.index(change):]
+                batch = pending[pending.index(change) :]
         if recorded is None:
             self._run(batch)
             with self._guard:
@@ -112,8 +125,14 @@ class SparkMaintenanceApplier:
                 if isinstance(got, Outcome):
                     outcomes.append(got)
                 elif got is None:
-                    outcomes.append(Outcome(change.address, change.action, Status.SKIPPED,
-                                            "an earlier change of this resource did not apply"))
+                    outcomes.append(
+                        Outcome(
+                            change.address,
+                            change.action,
+                            Status.SKIPPED,
+                            "an earlier change of this resource did not apply",
+                        )
+                    )
                 else:
                     outcomes.append(Outcome(change.address, change.action, Status.FAILED, str(got)))
         return tuple(outcomes)
@@ -122,25 +141,39 @@ class SparkMaintenanceApplier:
         address = batch[0].address
         table = self._tables.get(address)
         if table is not None and self._still_owned is not None and not self._still_owned(table):
-            self._record_all(batch, PreconditionFailed(
-                f"{address} is no longer managed by the reconciler: not maintained, re-plan"))
+            self._record_all(
+                batch,
+                PreconditionFailed(
+                    f"{address} is no longer managed by the reconciler: not maintained, re-plan"
+                ),
+            )
             return
         try:
             if table is None:
                 raise JobError(f"{address} is not a table of the desired state")
-            props, _ = resolve_properties(table.catalog, self._settings.catalog(table.catalog),
-                                          self._env, Path(self._settings.state_dir))
+            props, _ = resolve_properties(
+                table.catalog,
+                self._settings.catalog(table.catalog),
+                self._env,
+                Path(self._settings.state_dir),
+            )
             conf = catalog_conf(table.catalog, props)
-            calls = [procedure_call(table.catalog, (*table.namespace, table.name), c)
-                     for c in batch]
+            calls = [
+                procedure_call(table.catalog, (*table.namespace, table.name), c) for c in batch
+            ]
         except (JobError, CatalogConfigError, KeyError, ValueError) as exc:
             self._record_all(batch, PermanentError(f"cannot build the Spark job: {exc}"))
             return
         limit = self._limits.get(table.policy or "", self._default_limit)
         with limit:
-            job = run_table_job(self._settings.spark, conf, calls,
-                                state_dir=Path(self._settings.state_dir),
-                                app_name=f"maintain-{table.identifier}", env=self._env)
+            job = run_table_job(
+                self._settings.spark,
+                conf,
+                calls,
+                state_dir=Path(self._settings.state_dir),
+                app_name=f"maintain-{table.identifier}",
+                env=self._env,
+            )
         self._record_job(batch, job)
 
     def _record_all(self, batch: Sequence[Change], error: ApplyError) -> None:
@@ -153,27 +186,38 @@ class SparkMaintenanceApplier:
                 key = (change.address, change.action.value)
                 if result.ok:
                     self._recorded[key] = Outcome(
-                        change.address, change.action, Status.APPLIED,
-                        describe(result), result.seconds,
-                        (*result.result, ("log_file", str(job.log_file))))
+                        change.address,
+                        change.action,
+                        Status.APPLIED,
+                        describe(result),
+                        result.seconds,
+                        (*result.result, ("log_file", str(job.log_file))),
+                    )
                 elif result.ran:
                     message = f"{change.action.value} failed: {result.error} (log: {job.log_file})"
-                    self._recorded[key] = (TransientError(message, CONFLICT_RETRY_DELAY)
-                                           if result.conflict else PermanentError(message))
+                    self._recorded[key] = (
+                        TransientError(message, CONFLICT_RETRY_DELAY)
+                        if result.conflict
+                        else PermanentError(message)
+                    )
                 elif job.timed_out:
                     self._recorded[key] = PermanentError(
                         f"Spark job timed out after {self._settings.spark.timeout:.0f}s and was "
-                        f"killed; retried next cycle (log: {job.log_file})")
+                        f"killed; retried next cycle (log: {job.log_file})"
+                    )
                     break
                 else:
                     self._recorded[key] = PermanentError(
                         f"Spark job exited with code {job.returncode} before {change.action.value}"
-                        f" ran: {log_tail(job.log_file)} (log: {job.log_file})")
+                        f" ran: {log_tail(job.log_file)} (log: {job.log_file})"
+                    )
                     break
                 if not result.ok:
                     break
             # Lines that ran are done; the rest stay pending for a retry of this table.
             ran = {(c.address, c.action.value) for c in batch} & set(self._recorded)
             self._pending[batch[0].address] = [
-                c for c in self._pending.get(batch[0].address, [])
-                if (c.address, c.action.value) not in ran]
+                c
+                for c in self._pending.get(batch[0].address, [])
+                if (c.address, c.action.value) not in ran
+            ]

@@ -18,8 +18,13 @@ from pyspark.sql import SparkSession
 MAX_LISTED_FILES = 50  # remove_orphan_files may return thousands of rows
 # A ValidationException is a conflict only when it says so ("Found conflicting files");
 # others (e.g. gc.enabled=false) are permanent and must not be retried.
-CONFLICT_MARKERS = ("CommitFailedException", "conflict", "Conflict",
-                    "CommitStateUnknownException", "database is locked")
+CONFLICT_MARKERS = (
+    "CommitFailedException",
+    "conflict",
+    "Conflict",
+    "CommitStateUnknownException",
+    "database is locked",
+)
 
 
 def _plain(value: Any) -> Any:
@@ -66,14 +71,25 @@ def main(argv: list[str]) -> int:
                 rows = [row.asDict(recursive=True) for row in spark.sql(call["sql"]).collect()]
             except Exception as exc:  # reported per action; the next cycle retries
                 error = _error_text(exc)
-                results.append({"action": call["action"], "status": "failed", "error": error,
-                                "conflict": any(m in error for m in CONFLICT_MARKERS),
-                                "seconds": round(time.monotonic() - started, 3)})
+                results.append(
+                    {
+                        "action": call["action"],
+                        "status": "failed",
+                        "error": error,
+                        "conflict": any(m in error for m in CONFLICT_MARKERS),
+                        "seconds": round(time.monotonic() - started, 3),
+                    }
+                )
                 _write(job["result_file"], results)
                 break
-            results.append({"action": call["action"], "status": "ok",
-                            "result": summarise(call["action"], rows),
-                            "seconds": round(time.monotonic() - started, 3)})
+            results.append(
+                {
+                    "action": call["action"],
+                    "status": "ok",
+                    "result": summarise(call["action"], rows),
+                    "seconds": round(time.monotonic() - started, 3),
+                }
+            )
             _write(job["result_file"], results)
     finally:
         spark.stop()

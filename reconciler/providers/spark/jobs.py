@@ -20,8 +20,16 @@ SQLITE_JAR = "/usr/share/java/sqlite-jdbc.jar"
 POSTGRES_JAR = "/usr/share/java/postgresql.jar"
 EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 DEFAULT_DRIVER_MEMORY = "1g"
-SECRET_KEYS = frozenset({"jdbc.password", "credential", "token", "s3.secret-access-key",
-                         "s3.access-key-id", "s3.session-token"})
+SECRET_KEYS = frozenset(
+    {
+        "jdbc.password",
+        "credential",
+        "token",
+        "s3.secret-access-key",
+        "s3.access-key-id",
+        "s3.session-token",
+    }
+)
 _PASS_THROUGH_PREFIXES = ("s3.", "client.", "header.")
 # Named arguments each procedure takes from Change.options; hyphenated keys go to `options`.
 _NAMED = {
@@ -56,7 +64,7 @@ class ProcedureCall:
 def _jdbc(uri: str) -> tuple[str, dict[str, str], dict[str, str], str]:
     """SQLAlchemy URI -> (jdbc uri, conf, secrets, driver jar)."""
     if uri.startswith("sqlite:///"):
-        return "jdbc:sqlite:" + uri[len("sqlite:///"):], {}, {}, SQLITE_JAR
+        return "jdbc:sqlite:" + uri[len("sqlite:///") :], {}, {}, SQLITE_JAR
     parts = urlsplit(uri)
     if not parts.scheme.startswith("postgresql"):
         raise JobError(f"unsupported SQL catalog URI scheme {parts.scheme!r} for Spark")
@@ -71,16 +79,27 @@ def catalog_conf(name: str, props: Mapping[str, str]) -> CatalogConf:
     """pyiceberg catalog properties (after providers.iceberg.catalog.resolve_properties)
     -> Spark catalog conf."""
     uri = props.get("uri", "")
-    kind = props.get("type") or ("hive" if uri.startswith("thrift://")
-                                 else "rest" if uri.startswith(("http://", "https://")) else "sql")
+    kind = props.get("type") or (
+        "hive"
+        if uri.startswith("thrift://")
+        else "rest"
+        if uri.startswith(("http://", "https://"))
+        else "sql"
+    )
     conf: dict[str, str] = {}
     secrets: dict[str, str] = {}
     jars: list[str] = []
     if kind == "sql":
         jdbc, extra, hidden, jar = _jdbc(uri)
-        conf.update({"type": "jdbc", "uri": jdbc, **extra,
-                     # pyiceberg creates the catalog tables; Spark creating them too locks SQLite.
-                     "jdbc.init-catalog-tables": "false"})
+        conf.update(
+            {
+                "type": "jdbc",
+                "uri": jdbc,
+                **extra,
+                # pyiceberg creates the catalog tables; Spark creating them too locks SQLite.
+                "jdbc.init-catalog-tables": "false",
+            }
+        )
         secrets.update(hidden)
         jars.append(jar)
     elif kind in ("hive", "rest"):
@@ -102,8 +121,10 @@ def catalog_conf(name: str, props: Mapping[str, str]) -> CatalogConf:
     prefix = f"spark.sql.catalog.{name}"
     return CatalogConf(
         name=name,
-        conf=((prefix, "org.apache.iceberg.spark.SparkCatalog"),
-              *sorted((f"{prefix}.{k}", v) for k, v in conf.items())),
+        conf=(
+            (prefix, "org.apache.iceberg.spark.SparkCatalog"),
+            *sorted((f"{prefix}.{k}", v) for k, v in conf.items()),
+        ),
         secrets=tuple(sorted((f"{prefix}.{k}", v) for k, v in secrets.items())),
         jars=tuple(jars),
     )
@@ -172,8 +193,15 @@ def submit_argv(
         **user_conf,
     }
     jars = [runtime_jar, *catalog.jars, *settings.jars]
-    argv = [spark_submit, "--master", settings.master, "--name", app_name,
-            "--jars", ",".join(dict.fromkeys(jars))]
+    argv = [
+        spark_submit,
+        "--master",
+        settings.master,
+        "--name",
+        app_name,
+        "--jars",
+        ",".join(dict.fromkeys(jars)),
+    ]
     for key, value in conf.items():
         if key in {k for k, _ in catalog.secrets}:
             raise JobError(f"spark conf {key} is a secret: set it through the catalog config")

@@ -62,8 +62,21 @@ def runtime_jar() -> str:
     return str(snowpark_connect_deps_iceberg.get_jar_path(RUNTIME_JAR))
 
 
-_ENV_KEEP = frozenset({"PATH", "HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "JAVA_HOME",
-                       "JAVA_TOOL_OPTIONS", "PYTHONPATH", "VIRTUAL_ENV"})
+_ENV_KEEP = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "TZ",
+        "TMPDIR",
+        "JAVA_HOME",
+        "JAVA_TOOL_OPTIONS",
+        "PYTHONPATH",
+        "VIRTUAL_ENV",
+    }
+)
 _ENV_KEEP_PREFIXES = ("LC_", "SPARK_", "PYSPARK_", "HADOOP_")
 
 
@@ -105,11 +118,17 @@ def _parse_results(path: Path, calls: Sequence[ProcedureCall]) -> tuple[ActionRe
             continue
         item = raw[position]
         result = item.get("result", {})
-        results.append(ActionResult(
-            call.action, ran=True, ok=item.get("status") == "ok",
-            result=tuple(sorted(result.items())), error=str(item.get("error", "")),
-            conflict=bool(item.get("conflict")), seconds=float(item.get("seconds", 0.0)),
-        ))
+        results.append(
+            ActionResult(
+                call.action,
+                ran=True,
+                ok=item.get("status") == "ok",
+                result=tuple(sorted(result.items())),
+                error=str(item.get("error", "")),
+                conflict=bool(item.get("conflict")),
+                seconds=float(item.get("seconds", 0.0)),
+            )
+        )
     return tuple(results)
 
 
@@ -132,24 +151,36 @@ def run_table_job(
     prune_logs(logs, safe_name, keep=LOGS_KEPT - 1)  # room for this run's log
     fd, job_path = tempfile.mkstemp(prefix="job-", suffix=".json", dir=work)  # mode 0600
     result_path = Path(job_path).with_suffix(".result.json")
-    job = {"app_name": app_name, "secret_conf": dict(catalog.secrets),
-           "calls": [{"action": c.action.value, "sql": c.sql} for c in calls],
-           "result_file": str(result_path)}
+    job = {
+        "app_name": app_name,
+        "secret_conf": dict(catalog.secrets),
+        "calls": [{"action": c.action.value, "sql": c.sql} for c in calls],
+        "result_file": str(result_path),
+    }
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(job, handle)
     spark_submit = settings.submit or str(Path(sys.executable).parent / "spark-submit")
-    argv = submit_argv(spark_submit, settings, catalog, runtime_jar(), JOB_MAIN,
-                       job_path, app_name)
+    argv = submit_argv(spark_submit, settings, catalog, runtime_jar(), JOB_MAIN, job_path, app_name)
     started = time.monotonic()
     timed_out = False
-    log.info("spark_job_start", app=app_name, calls=[c.action.value for c in calls],
-             master=settings.master, log_file=str(log_file))
+    log.info(
+        "spark_job_start",
+        app=app_name,
+        calls=[c.action.value for c in calls],
+        master=settings.master,
+        log_file=str(log_file),
+    )
     try:
         with log_file.open("wb") as out:
             # argv is a list built by jobs.submit_argv; no shell is involved.
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,  # noqa: S603
-                                    stdin=subprocess.DEVNULL, env=job_env(env or os.environ),
-                                    start_new_session=True)  # own group: kill the JVM tree too
+            proc = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,  # noqa: S603
+                stdin=subprocess.DEVNULL,
+                env=job_env(env or os.environ),
+                start_new_session=True,
+            )  # own group: kill the JVM tree too
             try:
                 proc.wait(timeout=settings.timeout)
             except subprocess.TimeoutExpired:
@@ -163,8 +194,14 @@ def run_table_job(
         for path in (Path(job_path), result_path):
             path.unlink(missing_ok=True)
     seconds = round(time.monotonic() - started, 3)
-    log.info("spark_job_done", app=app_name, returncode=proc.returncode, timed_out=timed_out,
-             seconds=seconds, ok=[r.action.value for r in results if r.ok])
+    log.info(
+        "spark_job_done",
+        app=app_name,
+        returncode=proc.returncode,
+        timed_out=timed_out,
+        seconds=seconds,
+        ok=[r.action.value for r in results if r.ok],
+    )
     return JobResult(results, proc.returncode, timed_out, log_file, seconds, tuple(argv))
 
 

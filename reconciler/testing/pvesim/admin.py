@@ -11,7 +11,7 @@ from .faults import Faults
 
 def handle_admin(core: SimCore, method: str, path: str, params: dict[str, Any]) -> Answer:
     """Dispatch one admin call."""
-    what = path[len("/_sim/"):].strip("/")
+    what = path[len("/_sim/") :].strip("/")
     if what == "state" and method == "GET":
         return _ok(core.dump())
     if what == "requests" and method == "GET":

@@ -42,14 +42,18 @@ class Authenticator:
         csrf = f"{stamp}:{secrets.token_urlsafe(20)}"
         with self._lock:
             self._tickets[ticket] = (user, csrf)
-        return {"ticket": ticket, "CSRFPreventionToken": csrf, "username": user,
-                "cap": {"vms": {}, "storage": {}, "nodes": {}, "access": {}, "dc": {}}}
+        return {
+            "ticket": ticket,
+            "CSRFPreventionToken": csrf,
+            "username": user,
+            "cap": {"vms": {}, "storage": {}, "nodes": {}, "access": {}, "dc": {}},
+        }
 
     def identify(self, method: str, headers: Mapping[str, str]) -> Identity:
         """Who is calling, or 401 (no ticket, bad token, missing CSRF token on a write)."""
         auth = headers.get("Authorization") or headers.get("authorization") or ""
         if auth.startswith("PVEAPIToken="):
-            return self._token(auth[len("PVEAPIToken="):])
+            return self._token(auth[len("PVEAPIToken=") :])
         cookie = SimpleCookie()
         cookie.load(headers.get("Cookie") or headers.get("cookie") or "")
         morsel = cookie.get("PVEAuthCookie")
@@ -71,8 +75,11 @@ class Authenticator:
         user, bang, name = tokenid.partition("!")
         if not sep or not bang:
             raise ApiError(401, "invalid token value!")
-        ok = (user == self.token_user and name == self.token_name
-              and hmac.compare_digest(secret, self.token_secret))
+        ok = (
+            user == self.token_user
+            and name == self.token_name
+            and hmac.compare_digest(secret, self.token_secret)
+        )
         if not ok:
             raise ApiError(401, "authentication failure")
         return Identity(user, name)

@@ -15,8 +15,9 @@ from .sim import PveSim
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """CLI options."""
-    ap = argparse.ArgumentParser(prog="python -m reconciler.testing.pvesim",
-                                 description="Proxmox VE API simulator (HTTPS)")
+    ap = argparse.ArgumentParser(
+        prog="python -m reconciler.testing.pvesim", description="Proxmox VE API simulator (HTTPS)"
+    )
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8006)
     ap.add_argument("--state", help="persist the cluster as JSON here (survives restarts)")
@@ -24,8 +25,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--token", default="root@pam!reconciler=secret")
     ap.add_argument("--password", default="rootpw", help="root@pam password for tickets")
     ap.add_argument("--cert-out", help="write the self-signed certificate (CA) PEM here")
-    ap.add_argument("--compression", type=int, default=1, choices=(0, 1),
-                    help="gzip large answers for clients that accept it, as pveproxy does")
+    ap.add_argument(
+        "--compression",
+        type=int,
+        default=1,
+        choices=(0, 1),
+        help="gzip large answers for clients that accept it, as pveproxy does",
+    )
     ap.add_argument("--task-seconds", type=float, default=0.0)
     ap.add_argument("--version", dest="pve_version", default="8.3", choices=("8.3", "9.0"))
     ap.add_argument("--fault-error-rate", type=float, default=0.0)
@@ -43,16 +49,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run until SIGINT/SIGTERM; prints the URL once ready."""
     args = parse_args(argv)
     faults = Faults(
-        error_rate=args.fault_error_rate, status=args.fault_status,
+        error_rate=args.fault_error_rate,
+        status=args.fault_status,
         lock_timeout_rate=args.fault_lock_timeout_rate,
-        task_failure_rate=args.fault_task_failure_rate, latency_ms=args.fault_latency_ms,
-        offline_nodes=tuple(args.fault_offline_node), seed=args.fault_seed,
+        task_failure_rate=args.fault_task_failure_rate,
+        latency_ms=args.fault_latency_ms,
+        offline_nodes=tuple(args.fault_offline_node),
+        seed=args.fault_seed,
         methods=tuple(m.strip().upper() for m in args.fault_methods.split(",") if m.strip()),
     )
-    sim = PveSim(token=args.token, task_seconds=args.task_seconds, state_file=args.state,
-                 seed_file=args.seed, faults=faults, version=args.pve_version,
-                 password=args.password, host=args.host, port=args.port,
-                 cert_out=args.cert_out, compression=bool(args.compression))
+    sim = PveSim(
+        token=args.token,
+        task_seconds=args.task_seconds,
+        state_file=args.state,
+        seed_file=args.seed,
+        faults=faults,
+        version=args.pve_version,
+        password=args.password,
+        host=args.host,
+        port=args.port,
+        cert_out=args.cert_out,
+        compression=bool(args.compression),
+    )
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -9,10 +9,23 @@ from typing import Any
 from .errors import fail
 from .state import Cluster, Guest
 
-HOT_KEYS = frozenset({
-    "description", "onboot", "startup", "protection", "hostname", "hookscript", "cores", "tags",
-    "lock", "memory", "swap", "cpulimit", "cpuunits",
-})
+HOT_KEYS = frozenset(
+    {
+        "description",
+        "onboot",
+        "startup",
+        "protection",
+        "hostname",
+        "hookscript",
+        "cores",
+        "tags",
+        "lock",
+        "memory",
+        "swap",
+        "cpulimit",
+        "cpuunits",
+    }
+)
 _HOT_FAMILY = re.compile(r"^(net|mp)\d+$")
 REQUIRED = ("memory", "rootfs", "ostype")
 
@@ -117,8 +130,9 @@ def assert_digest(guest: Guest, given: str | None) -> None:
 
 def lxc_volumes(config: dict[str, Any]) -> list[tuple[str, str]]:
     """(key, raw value) of rootfs and mpN entries."""
-    return [(k, str(v)) for k, v in sorted(config.items())
-            if k == "rootfs" or re.fullmatch(r"mp\d+", k)]
+    return [
+        (k, str(v)) for k, v in sorted(config.items()) if k == "rootfs" or re.fullmatch(r"mp\d+", k)
+    ]
 
 
 def next_free(config: dict[str, Any], prefix: str, limit: int) -> str:

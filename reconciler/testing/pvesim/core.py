@@ -56,8 +56,15 @@ class Answer:
 class SimCore:
     """Everything except sockets: call `handle` from any thread."""
 
-    def __init__(self, cluster: Cluster, auth: Authenticator, faults: Faults, version: str,
-                 task_seconds: float, state_file: Path | None) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        auth: Authenticator,
+        faults: Faults,
+        version: str,
+        task_seconds: float,
+        state_file: Path | None,
+    ) -> None:
         self._initial = copy.deepcopy(cluster)
         self.cluster = cluster
         self.auth = auth
@@ -102,10 +109,16 @@ class SimCore:
             self._changed()
 
     # -- dispatch ----------------------------------------------------------------------
-    def handle(self, method: str, path: str, params: dict[str, Any], from_json: bool,
-               headers: Mapping[str, str]) -> Answer:
+    def handle(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        from_json: bool,
+        headers: Mapping[str, str],
+    ) -> Answer:
         """Answer one /api2/json request (the caller strips nothing)."""
-        api_path = path[len(API):] or "/"
+        api_path = path[len(API) :] or "/"
         try:
             body = self._dispatch(method, api_path, params, from_json, headers)
             answer = body if isinstance(body, Answer) else Answer(200, "OK", {"data": body})
@@ -116,11 +129,21 @@ class SimCore:
             self._log.append(RequestRecord(method, api_path, shown, answer.status))
         return answer
 
-    def _dispatch(self, method: str, api_path: str, params: dict[str, Any], from_json: bool,
-                  headers: Mapping[str, str]) -> Any:
+    def _dispatch(
+        self,
+        method: str,
+        api_path: str,
+        params: dict[str, Any],
+        from_json: bool,
+        headers: Mapping[str, str],
+    ) -> Any:
         if method == "POST" and api_path.rstrip("/") == "/access/ticket":
-            checked = validate(params, params_for("POST /access/ticket", self.version),
-                               from_json=from_json, version=self.version)
+            checked = validate(
+                params,
+                params_for("POST /access/ticket", self.version),
+                from_json=from_json,
+                version=self.version,
+            )
             return self.auth.login(checked)
         found = match(method, api_path)
         if found is None:
@@ -136,19 +159,24 @@ class SimCore:
             with self._lock:
                 known = node in self.cluster.nodes
             if not known:
-                raise ApiError(500, f"hostname lookup '{node}' failed - failed to get address "
-                                    f"info for: {node}: Name or service not known")
+                raise ApiError(
+                    500,
+                    f"hostname lookup '{node}' failed - failed to get address "
+                    f"info for: {node}: Name or service not known",
+                )
             if node in faults.offline_nodes:
                 raise ApiError(595, "No route to host")
         if draw.error:
             raise ApiError(faults.status, FAULT_MESSAGES.get(faults.status, "simulated fault"))
         vmid = path_vars.get("vmid") or params.get("vmid")
         if draw.lock_timeout and method != "GET" and vmid is not None:
-            raise ApiError(500, f"can't lock file '/run/lock/lxc/pve-config-{vmid}.lock' - "
-                                "got timeout")
+            raise ApiError(
+                500, f"can't lock file '/run/lock/lxc/pve-config-{vmid}.lock' - got timeout"
+            )
         merged = {**params, **path_vars}
-        checked = validate(merged, params_for(route.key, self.version), from_json=from_json,
-                           version=self.version)
+        checked = validate(
+            merged, params_for(route.key, self.version), from_json=from_json, version=self.version
+        )
         with self._lock:
             now = time.time()
             if self._advance():
@@ -158,9 +186,16 @@ class SimCore:
                 cached = self._cache.get(key)
                 if cached is not None:
                     return cached
-            ctx = Ctx(self.cluster, identity, self.version, self.task_seconds, now,
-                      draw.task_failure and isinstance(_returns_task(route.key), str),
-                      WORKERS, frozenset(faults.offline_nodes))
+            ctx = Ctx(
+                self.cluster,
+                identity,
+                self.version,
+                self.task_seconds,
+                now,
+                draw.task_failure and isinstance(_returns_task(route.key), str),
+                WORKERS,
+                frozenset(faults.offline_nodes),
+            )
             try:
                 result = route.handler(ctx, checked)
             finally:
@@ -179,8 +214,10 @@ class SimCore:
         if now < self._due:
             return False
         changed = advance(self.cluster, now, WORKERS)
-        self._due = min((t.finish_at for t in self.cluster.tasks.values()
-                         if t.status == "running"), default=math.inf)
+        self._due = min(
+            (t.finish_at for t in self.cluster.tasks.values() if t.status == "running"),
+            default=math.inf,
+        )
         return changed
 
     def _changed(self) -> None:
@@ -199,8 +236,11 @@ class SimCore:
 
 
 _CACHEABLE = frozenset({"GET /cluster/resources", "GET /nodes", "GET /nodes/{node}/lxc"})
-_TASK_ROUTES = ("POST /nodes/{node}/lxc", "DELETE /nodes/{node}/lxc/{vmid}",
-                "PUT /nodes/{node}/lxc/{vmid}/resize")
+_TASK_ROUTES = (
+    "POST /nodes/{node}/lxc",
+    "DELETE /nodes/{node}/lxc/{vmid}",
+    "PUT /nodes/{node}/lxc/{vmid}/resize",
+)
 
 
 def _returns_task(route_key: str) -> str | None:

@@ -8,9 +8,13 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 ALL_METHODS = ("GET", "POST", "PUT", "DELETE")
-FAULT_MESSAGES = {500: "simulated internal server error (pvesim)",
-                  595: "No route to host", 596: "Connection timed out",
-                  597: "Connection refused", 599: "Too many redirects"}
+FAULT_MESSAGES = {
+    500: "simulated internal server error (pvesim)",
+    595: "No route to host",
+    596: "Connection timed out",
+    597: "Connection refused",
+    599: "Too many redirects",
+}
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,9 @@ class Faults:
         for key, value in doc.items():
             if key in ("offline_nodes", "methods"):
                 items = value.split(",") if isinstance(value, str) else list(value)
-                kw[key] = tuple(str(x).upper() if key == "methods" else str(x)
-                                for x in items if str(x))
+                kw[key] = tuple(
+                    str(x).upper() if key == "methods" else str(x) for x in items if str(x)
+                )
             elif key in ("status", "seed"):
                 kw[key] = int(value)
             else:
@@ -89,5 +94,9 @@ class FaultInjector:
             if method not in f.methods:
                 return Draw()
             r_err, r_lock, r_task = (self._rng.random() for _ in range(3))
-            return Draw(r_err < f.error_rate, r_lock < f.lock_timeout_rate,
-                        r_task < f.task_failure_rate, f.latency_ms / 1000.0)
+            return Draw(
+                r_err < f.error_rate,
+                r_lock < f.lock_timeout_rate,
+                r_task < f.task_failure_rate,
+                f.latency_ms / 1000.0,
+            )

@@ -44,7 +44,9 @@ def _each(check: Check) -> Check:
 
 def _ip(version: int, extra: tuple[str, ...], cidr: bool) -> Check:
     kind = "IPv4" if version == 4 else "IPv6"
-    msg = f"value does not look like a valid {kind}" + (" network configuration" if cidr else " address")
+    msg = f"value does not look like a valid {kind}" + (
+        " network configuration" if cidr else " address"
+    )
 
     def run(value: str) -> str | None:
         if value in extra:

@@ -34,13 +34,17 @@ def resources(ctx: Ctx, p: Params) -> list[dict[str, Any]]:
                 row["status"] = "unknown"  # PVE cannot tell while the node is unreachable
             out.append(row)
     if kind in (None, "node"):
-        out.extend(node_row(cl, n, n.node in ctx.offline) for n in
-                   sorted(cl.nodes.values(), key=lambda n: n.node))
+        out.extend(
+            node_row(cl, n, n.node in ctx.offline)
+            for n in sorted(cl.nodes.values(), key=lambda n: n.node)
+        )
     if kind in (None, "storage"):
         for node in sorted(cl.nodes):
-            out.extend(resource_storage(cl, st, node) for st in sorted(
-                cl.storages.values(), key=lambda s: s.storage)
-                if st.enabled and (not st.nodes or node in st.nodes))
+            out.extend(
+                resource_storage(cl, st, node)
+                for st in sorted(cl.storages.values(), key=lambda s: s.storage)
+                if st.enabled and (not st.nodes or node in st.nodes)
+            )
     return out
 
 
@@ -59,8 +63,10 @@ def nextid(ctx: Ctx, p: Params) -> str:
 
 def nodes(ctx: Ctx, p: Params) -> list[dict[str, Any]]:
     """GET /nodes."""
-    rows = [node_row(ctx.cluster, n, n.node in ctx.offline)
-            for n in sorted(ctx.cluster.nodes.values(), key=lambda n: n.node)]
+    rows = [
+        node_row(ctx.cluster, n, n.node in ctx.offline)
+        for n in sorted(ctx.cluster.nodes.values(), key=lambda n: n.node)
+    ]
     for row in rows:
         row.pop("id")
         row.pop("type")
@@ -105,8 +111,12 @@ def storage_content(ctx: Ctx, p: Params) -> list[dict[str, Any]]:
             continue
         if p.get("vmid") and vol.vmid != p["vmid"]:
             continue
-        row: dict[str, Any] = {"volid": vol.volid, "format": vol.format, "size": vol.size,
-                               "content": vol.content}
+        row: dict[str, Any] = {
+            "volid": vol.volid,
+            "format": vol.format,
+            "size": vol.size,
+            "content": vol.content,
+        }
         if vol.ctime:
             row["ctime"] = vol.ctime
         if vol.vmid is not None:

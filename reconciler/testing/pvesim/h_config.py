@@ -79,8 +79,9 @@ def put_config(ctx: Ctx, p: Params) -> None:
         if schema_key(key) not in known:
             raise param_error({"delete": f"unknown option '{key}'"})
         if key in opts:
-            raise param_error({"delete": f"you can't use '-{key}' and -delete {key}' at the same "
-                                         "time"})
+            raise param_error(
+                {"delete": f"you can't use '-{key}' and -delete {key}' at the same time"}
+            )
     for key in revert:
         if schema_key(key) not in known:
             raise param_error({"revert": f"unknown option '{key}'"})
@@ -101,8 +102,11 @@ def put_config(ctx: Ctx, p: Params) -> None:
     _precheck_storages(ctx, guest, opts)
     running = guest.status == "running"
     if running:
-        errors = {k: f"unable to hotplug {k}: {err}" for k, v in sorted(opts.items())
-                  if is_net_key(k) and (err := check_bridge(ctx, guest.node, k, str(v)))}
+        errors = {
+            k: f"unable to hotplug {k}: {err}"
+            for k, v in sorted(opts.items())
+            if is_net_key(k) and (err := check_bridge(ctx, guest.node, k, str(v)))
+        }
         if errors:
             raise param_error(errors)
     for key in revert:
@@ -195,8 +199,14 @@ def resize(ctx: Ctx, p: Params) -> str:
         raise fail("unable to shrink disk size")
     if newsize == size:
         raise fail("disk is already at specified size")
-    return start_task(ctx, guest.node, "resize", str(guest.vmid), "resize",
-                      {"disk": disk, "size": newsize, "version": ctx.version})
+    return start_task(
+        ctx,
+        guest.node,
+        "resize",
+        str(guest.vmid),
+        "resize",
+        {"disk": disk, "size": newsize, "version": ctx.version},
+    )
 
 
 def w_resize(cl: Cluster, task: Task) -> list[str]:
@@ -204,8 +214,9 @@ def w_resize(cl: Cluster, task: Task) -> list[str]:
     check_injected(task)
     guest = cl.guests.get(int(task.id))
     if guest is None:
-        raise TaskFailure(f"Configuration file 'nodes/{task.node}/lxc/{task.id}.conf' "
-                          "does not exist")
+        raise TaskFailure(
+            f"Configuration file 'nodes/{task.node}/lxc/{task.id}.conf' does not exist"
+        )
     disk, newsize, version = str(task.args["disk"]), int(task.args["size"]), task.args["version"]
     fmt = "rootfs" if disk == "rootfs" else "mp"
     props = parse_propstr(fmt, str(guest.config[disk]), version)
@@ -216,6 +227,8 @@ def w_resize(cl: Cluster, task: Task) -> list[str]:
     props["size"] = format_size(newsize)
     guest.config[disk] = render_propstr(fmt, props, version)
     name = str(props["volume"]).split(":", 1)[-1]
-    return [f"  Size of logical volume pve/{name} changed from {old / 1024**3:.2f} GiB to "
-            f"{newsize / 1024**3:.2f} GiB.",
-            f"  Logical volume pve/{name} successfully resized."]
+    return [
+        f"  Size of logical volume pve/{name} changed from {old / 1024**3:.2f} GiB to "
+        f"{newsize / 1024**3:.2f} GiB.",
+        f"  Logical volume pve/{name} successfully resized.",
+    ]

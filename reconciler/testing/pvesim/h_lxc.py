@@ -25,16 +25,33 @@ from .validate import parse_propstr
 from .views import guest_summary, status_current
 from .volumes import mount_type, storage_of, storage_on_node, supports_rootdir, template_volume
 
-CREATE_ONLY = {"node", "vmid", "ostemplate", "bwlimit", "force", "ignore-unpack-errors",
-               "password", "pool", "restore", "ssh-public-keys", "start", "storage", "unique",
-               "ha-managed", "debug", "lock"}
+CREATE_ONLY = {
+    "node",
+    "vmid",
+    "ostemplate",
+    "bwlimit",
+    "force",
+    "ignore-unpack-errors",
+    "password",
+    "pool",
+    "restore",
+    "ssh-public-keys",
+    "start",
+    "storage",
+    "unique",
+    "ha-managed",
+    "debug",
+    "lock",
+}
 
 
 def list_lxc(ctx: Ctx, p: Params) -> list[dict[str, Any]]:
     """GET /nodes/{node}/lxc."""
-    return [guest_summary(ctx.cluster, g, ctx.now) for g in sorted(
-        ctx.cluster.guests.values(), key=lambda g: g.vmid) if g.node == p["node"]
-        and g.kind == "lxc"]
+    return [
+        guest_summary(ctx.cluster, g, ctx.now)
+        for g in sorted(ctx.cluster.guests.values(), key=lambda g: g.vmid)
+        if g.node == p["node"] and g.kind == "lxc"
+    ]
 
 
 def ct_index(ctx: Ctx, p: Params) -> list[dict[str, str]]:
@@ -51,8 +68,9 @@ def create(ctx: Ctx, p: Params) -> str:
     for sid in _volume_storages(ctx, p, storage):
         st = storage_on_node(cl, sid, node)
         if not supports_rootdir(st):
-            raise param_error({"storage": f"storage '{sid}' does not support container "
-                                          "directories"})
+            raise param_error(
+                {"storage": f"storage '{sid}' does not support container directories"}
+            )
     existing = cl.guests.get(vmid)
     if existing is not None:
         kind = "CT" if existing.kind == "lxc" else "VM"
@@ -65,8 +83,7 @@ def create(ctx: Ctx, p: Params) -> str:
         raise fail("mount points configured, but 'rootfs' not set - aborting")
     cl.guests[vmid] = Guest(vmid=vmid, node=node, config={"lock": "create"})
     kind = "vzrestore" if p.get("restore") else "vzcreate"
-    return start_task(ctx, node, kind, str(vmid), "create",
-                      {"params": p, "version": ctx.version})
+    return start_task(ctx, node, kind, str(vmid), "create", {"params": p, "version": ctx.version})
 
 
 def _volume_storages(ctx: Ctx, p: Params, storage: str) -> list[str]:
@@ -90,8 +107,15 @@ def _volume_storages(ctx: Ctx, p: Params, storage: str) -> list[str]:
 def _worker_ctx(cl: Cluster, task: Task) -> Ctx:
     from .context import Identity
 
-    return Ctx(cl, Identity(task.user), str(task.args.get("version", "8.3")), 0.0,
-               float(task.starttime), False, {})
+    return Ctx(
+        cl,
+        Identity(task.user),
+        str(task.args.get("version", "8.3")),
+        0.0,
+        float(task.starttime),
+        False,
+        {},
+    )
 
 
 def w_create(cl: Cluster, task: Task) -> list[str]:
@@ -151,11 +175,13 @@ def _build_config(ctx: Ctx, p: Params, salt: int) -> tuple[dict[str, Any], list[
     if not conf.get("unprivileged"):
         conf.pop("unprivileged", None)
     name = template.rsplit("/", 1)[-1]
-    log = [f"extracting archive '/var/lib/vz/template/cache/{name}'",
-           "Total bytes read: 524288000 (500MiB, 250MiB/s)",
-           f"Detected container architecture: {conf['arch']}",
-           "Creating SSH host key 'ssh_host_ed25519_key' - this may take some time ...",
-           *warnings]
+    log = [
+        f"extracting archive '/var/lib/vz/template/cache/{name}'",
+        "Total bytes read: 524288000 (500MiB, 250MiB/s)",
+        f"Detected container architecture: {conf['arch']}",
+        "Creating SSH host key 'ssh_host_ed25519_key' - this may take some time ...",
+        *warnings,
+    ]
     return conf, log
 
 
@@ -195,8 +221,9 @@ def status_index(ctx: Ctx, p: Params) -> list[dict[str, str]]:
     return [{"subdir": s} for s in ("current", "start", "stop", "shutdown", "reboot")]
 
 
-def _power(ctx: Ctx, p: Params, want_running: bool, kind: str, action: str,
-           vm_word: str = "CT") -> str:
+def _power(
+    ctx: Ctx, p: Params, want_running: bool, kind: str, action: str, vm_word: str = "CT"
+) -> str:
     guest = load_guest(ctx.cluster, p["node"], p["vmid"])
     if p.get("skiplock") and not ctx.identity.is_root:
         raise param_error({"skiplock": "Only root may use this option."})
@@ -205,8 +232,9 @@ def _power(ctx: Ctx, p: Params, want_running: bool, kind: str, action: str,
         raise fail(f"CT {guest.vmid} already running")
     if not want_running and not running:
         raise fail(f"{vm_word} {guest.vmid} not running")
-    return start_task(ctx, guest.node, kind, str(guest.vmid), action,
-                      {"skiplock": bool(p.get("skiplock"))})
+    return start_task(
+        ctx, guest.node, kind, str(guest.vmid), action, {"skiplock": bool(p.get("skiplock"))}
+    )
 
 
 def start(ctx: Ctx, p: Params) -> str:
@@ -233,8 +261,9 @@ def _worker_guest(cl: Cluster, task: Task) -> Guest:
     check_injected(task)
     guest = cl.guests.get(int(task.id))
     if guest is None:
-        raise TaskFailure(f"Configuration file 'nodes/{task.node}/lxc/{task.id}.conf' "
-                          "does not exist")
+        raise TaskFailure(
+            f"Configuration file 'nodes/{task.node}/lxc/{task.id}.conf' does not exist"
+        )
     if not task.args.get("skiplock"):
         check_lock(guest)
     return guest
@@ -275,4 +304,3 @@ def w_reboot(cl: Cluster, task: Task) -> list[str]:
     guest.status = "stopped"
     _boot(cl, guest, task.finish_at)
     return []
-

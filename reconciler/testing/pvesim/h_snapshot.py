@@ -19,13 +19,19 @@ def list_snapshots(ctx: Ctx, p: Params) -> list[dict[str, Any]]:
     guest = load_guest(ctx.cluster, p["node"], p["vmid"])
     out: list[dict[str, Any]] = []
     for name, snap in sorted(guest.snapshots.items()):
-        row: dict[str, Any] = {"name": name, "description": snap.get("description", ""),
-                               "snaptime": snap.get("snaptime", 0)}
+        row: dict[str, Any] = {
+            "name": name,
+            "description": snap.get("description", ""),
+            "snaptime": snap.get("snaptime", 0),
+        }
         if snap.get("parent"):
             row["parent"] = snap["parent"]
         out.append(row)
-    cur: dict[str, Any] = {"name": "current", "description": "You are here!",
-                           "running": int(guest.status == "running")}
+    cur: dict[str, Any] = {
+        "name": "current",
+        "description": "You are here!",
+        "running": int(guest.status == "running"),
+    }
     if guest.config.get("parent"):
         cur["parent"] = guest.config["parent"]
     out.append(cur)
@@ -58,16 +64,23 @@ def create_snapshot(ctx: Ctx, p: Params) -> str:
     name = str(p["snapname"])
     if name in RESERVED:
         raise fail(f"unable to use snapshot name '{name}' (reserved name)")
-    return start_task(ctx, guest.node, "vzsnapshot", str(guest.vmid), "snapshot",
-                      {"snapname": name, "description": p.get("description", "")})
+    return start_task(
+        ctx,
+        guest.node,
+        "vzsnapshot",
+        str(guest.vmid),
+        "snapshot",
+        {"snapname": name, "description": p.get("description", "")},
+    )
 
 
 def _guest(cl: Cluster, task: Task) -> Guest:
     check_injected(task)
     guest = cl.guests.get(int(task.id))
     if guest is None:
-        raise TaskFailure(f"Configuration file 'nodes/{task.node}/lxc/{task.id}.conf' "
-                          "does not exist")
+        raise TaskFailure(
+            f"Configuration file 'nodes/{task.node}/lxc/{task.id}.conf' does not exist"
+        )
     return guest
 
 
@@ -97,8 +110,14 @@ def w_snapshot(cl: Cluster, task: Task) -> list[str]:
 def delete_snapshot(ctx: Ctx, p: Params) -> str:
     """DELETE .../snapshot/{snapname}."""
     guest = load_guest(ctx.cluster, p["node"], p["vmid"])
-    return start_task(ctx, guest.node, "vzdelsnapshot", str(guest.vmid), "delsnapshot",
-                      {"snapname": str(p["snapname"])})
+    return start_task(
+        ctx,
+        guest.node,
+        "vzdelsnapshot",
+        str(guest.vmid),
+        "delsnapshot",
+        {"snapname": str(p["snapname"])},
+    )
 
 
 def w_delsnapshot(cl: Cluster, task: Task) -> list[str]:
@@ -127,8 +146,14 @@ def _reparent(conf: dict[str, Any], parent: Any) -> None:
 def rollback(ctx: Ctx, p: Params) -> str:
     """POST .../snapshot/{snapname}/rollback."""
     guest = load_guest(ctx.cluster, p["node"], p["vmid"])
-    return start_task(ctx, guest.node, "vzrollback", str(guest.vmid), "rollback",
-                      {"snapname": str(p["snapname"]), "start": bool(p.get("start"))})
+    return start_task(
+        ctx,
+        guest.node,
+        "vzrollback",
+        str(guest.vmid),
+        "rollback",
+        {"snapname": str(p["snapname"]), "start": bool(p.get("start"))},
+    )
 
 
 def w_rollback(cl: Cluster, task: Task) -> list[str]:

@@ -15,8 +15,14 @@ from .volumes import alloc_request, allocate, format_size, mount_type
 _MOUNT_KEY = re.compile(r"^(rootfs|mp\d+)$")
 _NET_KEY = re.compile(r"^net\d+$")
 _DEV_KEY = re.compile(r"^dev\d+$")
-PROPSTR_KEYS = {"rootfs": "rootfs", "mp": "mp", "net": "net", "dev": "dev", "unused": "unused",
-                "features": "features"}
+PROPSTR_KEYS = {
+    "rootfs": "rootfs",
+    "mp": "mp",
+    "net": "net",
+    "dev": "dev",
+    "unused": "unused",
+    "features": "features",
+}
 
 
 def family(key: str) -> str | None:
@@ -25,8 +31,9 @@ def family(key: str) -> str | None:
     return PROPSTR_KEYS.get(base)
 
 
-def check_root_only(ctx: Ctx, params: Params, unprivileged: bool,
-                    old_features: dict[str, Any], deleted: list[str]) -> None:
+def check_root_only(
+    ctx: Ctx, params: Params, unprivileged: bool, old_features: dict[str, Any], deleted: list[str]
+) -> None:
     """Options only root@pam (a ticket login, not a token) may set, as 403 like PVE."""
     if ctx.identity.is_root:
         return
@@ -41,15 +48,18 @@ def check_root_only(ctx: Ctx, params: Params, unprivileged: bool,
         elif key == "hookscript":
             raise perm_error("changing the hookscript is only allowed for root@pam")
     if "features" in params or "features" in deleted:
-        new = parse_propstr("features", str(params["features"]), ctx.version) \
-            if "features" in params else {}
+        new = (
+            parse_propstr("features", str(params["features"]), ctx.version)
+            if "features" in params
+            else {}
+        )
         changed = {k for k in set(new) | set(old_features) if new.get(k) != old_features.get(k)}
         if changed and not unprivileged:
             raise perm_error(
-                "changing feature flags for privileged container is only allowed for root@pam")
+                "changing feature flags for privileged container is only allowed for root@pam"
+            )
         if changed - {"nesting"}:
-            raise perm_error(
-                "changing feature flags (except nesting) is only allowed for root@pam")
+            raise perm_error("changing feature flags (except nesting) is only allowed for root@pam")
 
 
 def normalize_tags(value: str) -> str:
@@ -85,8 +95,9 @@ def check_bridge(ctx: Ctx, node: str, key: str, value: str) -> str | None:
     return None
 
 
-def canonical_mount(ctx: Ctx, vmid: int, node: str, key: str, value: str,
-                    default_storage: str | None = None) -> str:
+def canonical_mount(
+    ctx: Ctx, vmid: int, node: str, key: str, value: str, default_storage: str | None = None
+) -> str:
     """Re-print rootfs/mpN; `STORAGE:SIZE` (or a bare size on create) allocates a volume."""
     fmt = "rootfs" if key == "rootfs" else "mp"
     props = parse_propstr(fmt, value, ctx.version)
@@ -124,8 +135,18 @@ def is_net_key(key: str) -> bool:
 def detect_ostype(template: str) -> str:
     """PVE reads /etc/os-release; we go by the template's file name."""
     name = template.rsplit("/", 1)[-1].lower()
-    for ostype in ("debian", "devuan", "ubuntu", "centos", "fedora", "opensuse", "archlinux",
-                   "alpine", "gentoo", "nixos"):
+    for ostype in (
+        "debian",
+        "devuan",
+        "ubuntu",
+        "centos",
+        "fedora",
+        "opensuse",
+        "archlinux",
+        "alpine",
+        "gentoo",
+        "nixos",
+    ):
         if name.startswith(ostype):
             return ostype
     if name.startswith(("rockylinux", "almalinux")):

@@ -128,15 +128,17 @@ class SimApi:
         if parts.scheme != "https" or not parts.hostname:
             raise SimError(500, f"PVESH_SIM_URL must be https://host:port, not {url!r}")
         context = ssl.create_default_context(cafile=ca_file or None)
-        self._conn = http.client.HTTPSConnection(parts.hostname, parts.port or 8006,
-                                                 context=context, timeout=timeout)
+        self._conn = http.client.HTTPSConnection(
+            parts.hostname, parts.port or 8006, context=context, timeout=timeout
+        )
         self._prefix = parts.path.rstrip("/") + "/api2/json"
         self._cookie = ""
         self._csrf = ""
 
     def login(self, password: str) -> None:
-        data = self.call("POST", "/access/ticket",
-                         (("username", "root@pam"), ("password", password)))
+        data = self.call(
+            "POST", "/access/ticket", (("username", "root@pam"), ("password", password))
+        )
         if not isinstance(data, dict) or "ticket" not in data:
             raise SimError(500, "simulator login returned no ticket")
         self._cookie = f"PVEAuthCookie={data['ticket']}"
@@ -187,8 +189,14 @@ def die_text(error: SimError) -> str:
     return text
 
 
-def follow_task(api: SimApi, upid: str, out: TextIO, err: TextIO,
-                poll_first: float = 0.02, poll_max: float = 0.5) -> str:
+def follow_task(
+    api: SimApi,
+    upid: str,
+    out: TextIO,
+    err: TextIO,
+    poll_first: float = 0.02,
+    poll_max: float = 0.5,
+) -> str:
     """Wait for the worker like pvesh's foreground fork_worker; returns its exitstatus."""
     node = upid.split(":")[1]
     base = f"/nodes/{node}/tasks/{upid}"
@@ -200,8 +208,12 @@ def follow_task(api: SimApi, upid: str, out: TextIO, err: TextIO,
         time.sleep(interval)
         interval = min(interval * 2, poll_max)
     rows = api.call("GET", f"{base}/log", (("start", "0"), ("limit", "0")))
-    lines = [str(row.get("t", "")) for row in sorted(
-        (r for r in rows or [] if isinstance(r, dict)), key=lambda r: int(r.get("n", 0)))]
+    lines = [
+        str(row.get("t", ""))
+        for row in sorted(
+            (r for r in rows or [] if isinstance(r, dict)), key=lambda r: int(r.get("n", 0))
+        )
+    ]
     if lines == ["no content"]:
         lines = []
     if lines and _TASK_END.match(lines[-1]):

@@ -67,18 +67,20 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/nodes/{node}/storage/{storage}/content", h_cluster.storage_content),
 )
 
-WORKERS: Mapping[str, Worker] = MappingProxyType({
-    "create": h_lxc.w_create,
-    "destroy": h_lxc.w_destroy,
-    "start": h_lxc.w_start,
-    "stop": h_lxc.w_stop,
-    "shutdown": h_lxc.w_stop,
-    "reboot": h_lxc.w_reboot,
-    "resize": h_config.w_resize,
-    "snapshot": h_snapshot.w_snapshot,
-    "delsnapshot": h_snapshot.w_delsnapshot,
-    "rollback": h_snapshot.w_rollback,
-})
+WORKERS: Mapping[str, Worker] = MappingProxyType(
+    {
+        "create": h_lxc.w_create,
+        "destroy": h_lxc.w_destroy,
+        "start": h_lxc.w_start,
+        "stop": h_lxc.w_stop,
+        "shutdown": h_lxc.w_stop,
+        "reboot": h_lxc.w_reboot,
+        "resize": h_config.w_resize,
+        "snapshot": h_snapshot.w_snapshot,
+        "delsnapshot": h_snapshot.w_delsnapshot,
+        "rollback": h_snapshot.w_rollback,
+    }
+)
 
 
 def split_path(path: str) -> tuple[str, ...]:

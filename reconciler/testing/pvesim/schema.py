@@ -120,11 +120,32 @@ PROPSTR_9: Mapping[str, Mapping[str, P]] = {
     "mp": {"idmap": s(pattern=_IDMAP), "keepattrs": b()},
 }
 
-OSTYPES = ("debian", "devuan", "ubuntu", "centos", "fedora", "opensuse", "archlinux",
-           "alpine", "gentoo", "nixos", "unmanaged")
+OSTYPES = (
+    "debian",
+    "devuan",
+    "ubuntu",
+    "centos",
+    "fedora",
+    "opensuse",
+    "archlinux",
+    "alpine",
+    "gentoo",
+    "nixos",
+    "unmanaged",
+)
 ARCHES = ("amd64", "i386", "arm64", "armhf", "riscv32", "riscv64")
-LOCKS = ("backup", "create", "destroyed", "disk", "fstrim", "migrate", "mounted",
-         "rollback", "snapshot", "snapshot-delete")
+LOCKS = (
+    "backup",
+    "create",
+    "destroyed",
+    "disk",
+    "fstrim",
+    "migrate",
+    "mounted",
+    "rollback",
+    "snapshot",
+    "snapshot-delete",
+)
 
 # options valid both on create and in PUT /config (and thus the config keys)
 LXC_OPTIONS: Mapping[str, P] = {
@@ -233,7 +254,7 @@ def propstr_format(name: str, version: str) -> dict[str, P]:
 def schema_key(key: str) -> str:
     """Map `net3` to its table key `net[n]` when within the family's range; else `key`."""
     for prefix, count in NUMBERED.items():
-        rest = key[len(prefix):]
+        rest = key[len(prefix) :]
         if key.startswith(prefix) and rest.isdigit() and str(int(rest)) == rest:
             return f"{prefix}[n]" if int(rest) < count else key
     return key

@@ -27,13 +27,13 @@ class SimHTTPServer(ThreadingTCPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, addr: tuple[str, int], core: SimCore, tls: ssl.SSLContext,
-                 compression: bool = True) -> None:
+    def __init__(
+        self, addr: tuple[str, int], core: SimCore, tls: ssl.SSLContext, compression: bool = True
+    ) -> None:
         super().__init__(addr, SimHandler)
         self.core = core
         self.compression = compression
-        self.socket = tls.wrap_socket(self.socket, server_side=True,
-                                      do_handshake_on_connect=False)
+        self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
         self._accepted = 0
@@ -58,8 +58,11 @@ class SimHTTPServer(ThreadingTCPServer):
     def stats(self) -> dict[str, int]:
         """Transport counters: connections accepted, still open, requests answered."""
         with self._conns_lock:
-            return {"connections_accepted": self._accepted, "connections_open": len(self._conns),
-                    "requests": self._served}
+            return {
+                "connections_accepted": self._accepted,
+                "connections_open": len(self._conns),
+                "requests": self._served,
+            }
 
     def close_connections(self) -> None:
         """Cut every open client connection (their threads then end)."""
@@ -156,8 +159,9 @@ class SimHandler(StreamRequestHandler):
         gz = gz and len(data) >= _GZIP_MIN
         if gz:
             data = answer.gzipped()
-        head = answer_head(answer.status, answer.reason, len(data), not keep,
-                           http_date(time.time()), gz)
+        head = answer_head(
+            answer.status, answer.reason, len(data), not keep, http_date(time.time()), gz
+        )
         self.server.count_request()
         # one write: header and body leave in the same TLS records and TCP segments
         try:
@@ -171,8 +175,9 @@ def _message(status: int, text: str) -> Answer:
     return Answer(status, text, {"data": None, "message": text + "\n"})
 
 
-def make_server(host: str, port: int, core: SimCore, cert: Path, key: Path,
-                compression: bool = True) -> SimHTTPServer:
+def make_server(
+    host: str, port: int, core: SimCore, cert: Path, key: Path, compression: bool = True
+) -> SimHTTPServer:
     """Bind (port 0 picks a free one) and wrap in TLS; `compression` gzips large answers."""
     return SimHTTPServer((host, port), core, tls_context(cert, key), compression)
 

@@ -29,11 +29,20 @@ def load_cluster(state_file: Path | None, seed_file: Path | None) -> Any:
 class PveSim:
     """A Proxmox VE API simulator on https://HOST:PORT (port 0 = any free port)."""
 
-    def __init__(self, token: str = "root@pam!reconciler=secret", task_seconds: float = 0.0,
-                 state_file: str | Path | None = None, seed_file: str | Path | None = None,
-                 faults: Faults | None = None, version: str = "8.3", password: str = "rootpw",
-                 host: str = "127.0.0.1", port: int = 0,
-                 cert_out: str | Path | None = None, compression: bool = True) -> None:
+    def __init__(
+        self,
+        token: str = "root@pam!reconciler=secret",
+        task_seconds: float = 0.0,
+        state_file: str | Path | None = None,
+        seed_file: str | Path | None = None,
+        faults: Faults | None = None,
+        version: str = "8.3",
+        password: str = "rootpw",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cert_out: str | Path | None = None,
+        compression: bool = True,
+    ) -> None:
         tokenid, _, secret = token.partition("=")
         user, _, name = tokenid.partition("!")
         if not (user and name and secret):
@@ -66,13 +75,18 @@ class PveSim:
         self.ca_file = str(cert)
         auth = Authenticator(self.token_user, self.token_name, self.token_secret, self._password)
         cluster = load_cluster(self._state_file, self._seed_file)
-        self.core = SimCore(cluster, auth, self._faults, self.version, self._task_seconds,
-                            self._state_file)
-        self._server = make_server(self._bind[0], self._bind[1], self.core, cert, key,
-                                   self._compression)
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.1}, name="pvesim",
-                                        daemon=True)
+        self.core = SimCore(
+            cluster, auth, self._faults, self.version, self._task_seconds, self._state_file
+        )
+        self._server = make_server(
+            self._bind[0], self._bind[1], self.core, cert, key, self._compression
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="pvesim",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -98,8 +112,12 @@ class PveSim:
     def __enter__(self) -> PveSim:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # -- addresses ---------------------------------------------------------------------
@@ -156,14 +174,26 @@ class PveSim:
         """A proxmoxer.ProxmoxAPI using the token, verifying TLS against `ca_file`."""
         from proxmoxer import ProxmoxAPI  # test helper only: the package itself never needs it
 
-        return ProxmoxAPI(self.host, port=self.port, user=user, token_name=self.token_name,
-                          token_value=self.token_secret, verify_ssl=self.ca_file,
-                          timeout=timeout, **kwargs)
+        return ProxmoxAPI(
+            self.host,
+            port=self.port,
+            user=user,
+            token_name=self.token_name,
+            token_value=self.token_secret,
+            verify_ssl=self.ca_file,
+            timeout=timeout,
+            **kwargs,
+        )
 
     def api_password(self, password: str | None = None, timeout: int = 30) -> Any:
         """A proxmoxer.ProxmoxAPI logged in as root@pam with a ticket."""
         from proxmoxer import ProxmoxAPI
 
-        return ProxmoxAPI(self.host, port=self.port, user="root@pam",
-                          password=password or self._password, verify_ssl=self.ca_file,
-                          timeout=timeout)
+        return ProxmoxAPI(
+            self.host,
+            port=self.port,
+            user="root@pam",
+            password=password or self._password,
+            verify_ssl=self.ca_file,
+            timeout=timeout,
+        )

@@ -16,8 +16,9 @@ _UPID = re.compile(
 INJECTED = "simulated task failure (pvesim fault injection)"
 
 
-def make_upid(node: str, pid: int, pstart: int, starttime: int, kind: str, ident: str,
-              user: str) -> str:
+def make_upid(
+    node: str, pid: int, pstart: int, starttime: int, kind: str, ident: str, user: str
+) -> str:
     """PVE's UPID text, trailing colon included."""
     return f"UPID:{node}:{pid:08X}:{pstart:08X}:{starttime:08X}:{kind}:{ident}:{user}:"
 
@@ -38,8 +39,9 @@ def parse_upid(upid: str) -> dict[str, Any]:
     }
 
 
-def start_task(ctx: Ctx, node: str, kind: str, ident: str, action: str,
-               args: dict[str, Any] | None = None) -> str:
+def start_task(
+    ctx: Ctx, node: str, kind: str, ident: str, action: str, args: dict[str, Any] | None = None
+) -> str:
     """Register a worker; with task_seconds 0 it finishes before the UPID is returned."""
     cl = ctx.cluster
     pid = cl.next_pid
@@ -50,8 +52,19 @@ def start_task(ctx: Ctx, node: str, kind: str, ident: str, action: str,
     task_args = dict(args or {})
     if ctx.fail_task:
         task_args["inject_failure"] = True
-    task = Task(upid, node, kind, ident, ctx.identity.userid, starttime, pid, pstart, action,
-                task_args, ctx.now + max(ctx.task_seconds, 0.0))
+    task = Task(
+        upid,
+        node,
+        kind,
+        ident,
+        ctx.identity.userid,
+        starttime,
+        pid,
+        pstart,
+        action,
+        task_args,
+        ctx.now + max(ctx.task_seconds, 0.0),
+    )
     cl.tasks[upid] = task
     if ctx.task_seconds <= 0:
         finish(cl, task, ctx.workers)
@@ -60,8 +73,10 @@ def start_task(ctx: Ctx, node: str, kind: str, ident: str, action: str,
 
 def advance(cl: Cluster, now: float, workers: dict[str, Worker] | Any) -> bool:
     """Complete every task whose time has come, oldest first; True if any changed state."""
-    due = sorted((t for t in cl.tasks.values() if t.status == "running" and t.finish_at <= now),
-                 key=lambda t: (t.finish_at, t.pid))
+    due = sorted(
+        (t for t in cl.tasks.values() if t.status == "running" and t.finish_at <= now),
+        key=lambda t: (t.finish_at, t.pid),
+    )
     for task in due:
         finish(cl, task, workers)
     return bool(due)
@@ -102,8 +117,14 @@ def status_view(task: Task) -> dict[str, Any]:
     """GET .../tasks/{upid}/status."""
     user, _, token = task.user.partition("!")
     out: dict[str, Any] = {
-        "upid": task.upid, "node": task.node, "pid": task.pid, "pstart": task.pstart,
-        "starttime": task.starttime, "type": task.type, "id": task.id, "user": user,
+        "upid": task.upid,
+        "node": task.node,
+        "pid": task.pid,
+        "pstart": task.pstart,
+        "starttime": task.starttime,
+        "type": task.type,
+        "id": task.id,
+        "user": user,
         "status": task.status,
     }
     if token:
@@ -116,7 +137,7 @@ def status_view(task: Task) -> dict[str, Any]:
 def log_view(task: Task, start: int, limit: int) -> list[dict[str, Any]]:
     """GET .../tasks/{upid}/log: 1-based `n`, `limit=0` for all, `no content` when empty."""
     lines = task.log
-    chunk = lines[start:] if limit == 0 else lines[start:start + limit]
+    chunk = lines[start:] if limit == 0 else lines[start : start + limit]
     if not chunk:
         return [{"n": 1, "t": "no content"}]
     return [{"n": start + k + 1, "t": text} for k, text in enumerate(chunk)]

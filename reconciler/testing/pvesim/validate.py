@@ -49,8 +49,9 @@ def _typed(spec: P, value: Any, loose_bool: bool) -> tuple[Any, str | None]:
     return str(value), None
 
 
-def check_value(spec: P, value: Any, loose_bool: bool, version: str = "8.3",
-                path: str = "") -> tuple[Any, str | None]:
+def check_value(
+    spec: P, value: Any, loose_bool: bool, version: str = "8.3", path: str = ""
+) -> tuple[Any, str | None]:
     """Check one value against its spec; (normalised value, error text or None)."""
     normal, err = _typed(spec, value, loose_bool)
     if err:
@@ -86,7 +87,10 @@ def check_value(spec: P, value: Any, loose_bool: bool, version: str = "8.3",
     if spec.pattern and not re.fullmatch(spec.pattern, text, re.S):
         return None, "value does not match the regex pattern"
     if spec.enum and text not in spec.enum:
-        return None, f"value '{text}' does not have a value in the enumeration '{', '.join(spec.enum)}'"
+        return (
+            None,
+            f"value '{text}' does not have a value in the enumeration '{', '.join(spec.enum)}'",
+        )
     return text, None
 
 
@@ -94,16 +98,19 @@ def _num(value: float) -> str:
     return str(int(value)) if value == int(value) else str(value)
 
 
-def validate(params: Mapping[str, Any], table: Mapping[str, P], *, from_json: bool,
-             version: str) -> dict[str, Any]:
+def validate(
+    params: Mapping[str, Any], table: Mapping[str, P], *, from_json: bool, version: str
+) -> dict[str, Any]:
     """Check all parameters; return normalised values or raise 400 with every error found."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     for key, value in params.items():
         spec = table.get(schema_key(key))
         if spec is None:
-            errors[key] = ("property is not defined in schema and the schema does not "
-                           "allow additional properties")
+            errors[key] = (
+                "property is not defined in schema and the schema does not "
+                "allow additional properties"
+            )
             continue
         normal, err = check_value(spec, value, from_json, version, key)
         if err:

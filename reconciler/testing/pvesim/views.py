@@ -41,7 +41,10 @@ def guest_summary(cl: Cluster, guest: Guest, now: float) -> dict[str, Any]:
         "disk": GIB // 2 if running else 0,
         "uptime": int(now - (guest.started_at or now)) if running else 0,
         "cpu": 0.01 if running else 0,
-        "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0,
+        "netin": 0,
+        "netout": 0,
+        "diskread": 0,
+        "diskwrite": 0,
         "type": guest.kind,
     }
     for key in ("lock", "tags"):
@@ -74,14 +77,20 @@ def node_row(cl: Cluster, node: Node, offline: bool) -> dict[str, Any]:
     """A `/nodes` row (also the base of a resources node row)."""
     running = [g for g in cl.guests.values() if g.node == node.node and g.status == "running"]
     row: dict[str, Any] = {
-        "node": node.node, "id": f"node/{node.node}", "type": "node",
+        "node": node.node,
+        "id": f"node/{node.node}",
+        "type": "node",
         "status": "offline" if offline else "online",
-        "maxcpu": node.maxcpu, "maxmem": node.maxmem, "maxdisk": node.maxdisk, "level": "",
+        "maxcpu": node.maxcpu,
+        "maxmem": node.maxmem,
+        "maxdisk": node.maxdisk,
+        "level": "",
         "ssl_fingerprint": "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF",
     }
     if not offline:
-        row.update({"cpu": 0.02, "mem": (2 + len(running)) * GIB // 4, "disk": 10 * GIB,
-                    "uptime": 86400})
+        row.update(
+            {"cpu": 0.02, "mem": (2 + len(running)) * GIB // 4, "disk": 10 * GIB, "uptime": 86400}
+        )
     return row
 
 
@@ -89,9 +98,15 @@ def storage_row(cl: Cluster, st: Storage) -> dict[str, Any]:
     """A `/nodes/{node}/storage` row."""
     used = used_bytes(cl, st.storage)
     return {
-        "storage": st.storage, "type": st.type, "content": ",".join(sorted(st.content)),
-        "active": 1, "enabled": st.enabled, "shared": st.shared, "total": st.total,
-        "used": used, "avail": max(st.total - used, 0),
+        "storage": st.storage,
+        "type": st.type,
+        "content": ",".join(sorted(st.content)),
+        "active": 1,
+        "enabled": st.enabled,
+        "shared": st.shared,
+        "total": st.total,
+        "used": used,
+        "avail": max(st.total - used, 0),
         "used_fraction": round(used / st.total, 6) if st.total else 0,
     }
 
@@ -100,10 +115,16 @@ def resource_storage(cl: Cluster, st: Storage, node: str) -> dict[str, Any]:
     """A `/cluster/resources` storage row."""
     used = used_bytes(cl, st.storage)
     return {
-        "id": f"storage/{node}/{st.storage}", "type": "storage", "storage": st.storage,
-        "node": node, "status": "available", "plugintype": st.type,
-        "content": ",".join(sorted(st.content)), "shared": st.shared,
-        "maxdisk": st.total, "disk": used,
+        "id": f"storage/{node}/{st.storage}",
+        "type": "storage",
+        "storage": st.storage,
+        "node": node,
+        "status": "available",
+        "plugintype": st.type,
+        "content": ",".join(sorted(st.content)),
+        "shared": st.shared,
+        "maxdisk": st.total,
+        "disk": used,
     }
 
 

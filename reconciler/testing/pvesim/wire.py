@@ -113,22 +113,27 @@ def _headers(readline: Callable[[int], bytes]) -> dict[str, str]:
 def http_date(now: float) -> str:
     """RFC 9110 IMF-fixdate, locale-independent."""
     t = time.gmtime(now)
-    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
-            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )
 
 
-def answer_head(status: int, reason: str, length: int, close: bool, date: str,
-                gzipped: bool = False) -> bytes:
+def answer_head(
+    status: int, reason: str, length: int, close: bool, date: str, gzipped: bool = False
+) -> bytes:
     """Status line and headers of a JSON answer, ready to prepend to the body."""
     # the status line is latin-1 on the wire; never let a message break the answer
     text = reason.replace("\r", " ").replace("\n", " ")
     text = text.encode("latin-1", "replace").decode("latin-1")
-    head = (f"HTTP/1.1 {status} {text}\r\n"
-            f"Server: {SERVER}\r\n"
-            f"Date: {date}\r\n"
-            "Content-Type: application/json;charset=UTF-8\r\n"
-            f"Content-Length: {length}\r\n"
-            "Cache-Control: max-age=0\r\n")
+    head = (
+        f"HTTP/1.1 {status} {text}\r\n"
+        f"Server: {SERVER}\r\n"
+        f"Date: {date}\r\n"
+        "Content-Type: application/json;charset=UTF-8\r\n"
+        f"Content-Length: {length}\r\n"
+        "Cache-Control: max-age=0\r\n"
+    )
     if gzipped:
         head += "Content-Encoding: gzip\r\n"
     if close:

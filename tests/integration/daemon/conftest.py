@@ -22,9 +22,19 @@ def git_daemon(origin: Origin) -> Iterator[str]:
     port = free_port()
     base = origin.bare.parent
     proc = subprocess.Popen(  # noqa: S603 (fixed argument list)
-        ["git", "daemon", "--export-all", f"--base-path={base}", f"--port={port}",
-         "--reuseaddr", "--listen=127.0.0.1", "--informative-errors", str(base)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "git",
+            "daemon",
+            "--export-all",
+            f"--base-path={base}",
+            f"--port={port}",
+            "--reuseaddr",
+            "--listen=127.0.0.1",
+            "--informative-errors",
+            str(base),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_port(port)

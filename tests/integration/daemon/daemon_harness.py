@@ -40,33 +40,46 @@ def container(name: str, vmid: int, memory: str = "1GiB", drift: str = "enforce"
     return CONTAINER.format(name=name, vmid=vmid, memory=memory, drift=drift)
 
 
-def write_config(tmp: Path, url: str, sim: Any, poll: str = "1s", drift: str = "1h",
-                 webhook: str | None = None, metrics: str | None = None,
-                 git_extra: str = "", daemon_extra: tuple[str, ...] = ()) -> Path:
+def write_config(
+    tmp: Path,
+    url: str,
+    sim: Any,
+    poll: str = "1s",
+    drift: str = "1h",
+    webhook: str | None = None,
+    metrics: str | None = None,
+    git_extra: str = "",
+    daemon_extra: tuple[str, ...] = (),
+) -> Path:
     """git_extra: more `source.git` flow-mapping entries; daemon_extra: more daemon lines."""
-    daemon = [f"  poll_interval: {poll}", f"  drift_interval: {drift}",
-              *(f"  {line}" for line in daemon_extra)]
+    daemon = [
+        f"  poll_interval: {poll}",
+        f"  drift_interval: {drift}",
+        *(f"  {line}" for line in daemon_extra),
+    ]
     if webhook:
         daemon.append(f'  webhook: {{listen: "{webhook}", secret_env: WEBHOOK_SECRET}}')
     if metrics:
         daemon.append(f'  metrics: {{listen: "{metrics}"}}')
-    text = "\n".join([
-        f"state_dir: {tmp / 'state'}",
-        "source:",
-        f"  git: {{url: \"{url}\", branch: main, path: specs{git_extra}}}",
-        "proxmox:",
-        f"  host: {sim.host}",
-        f"  port: {sim.port}",
-        f"  user: {sim.token_user}",
-        f"  token_name: {sim.token_name}",
-        "  token_secret_env: PVE_TOKEN_SECRET",
-        f"  verify_ssl: {sim.ca_file}",
-        "  node: pve",
-        "apply: {retries: 2}",
-        "daemon:",
-        *daemon,
-        "",
-    ])
+    text = "\n".join(
+        [
+            f"state_dir: {tmp / 'state'}",
+            "source:",
+            f'  git: {{url: "{url}", branch: main, path: specs{git_extra}}}',
+            "proxmox:",
+            f"  host: {sim.host}",
+            f"  port: {sim.port}",
+            f"  user: {sim.token_user}",
+            f"  token_name: {sim.token_name}",
+            "  token_secret_env: PVE_TOKEN_SECRET",
+            f"  verify_ssl: {sim.ca_file}",
+            "  node: pve",
+            "apply: {retries: 2}",
+            "daemon:",
+            *daemon,
+            "",
+        ]
+    )
     path = tmp / "reconciler.yaml"
     path.write_text(text)
     return path
@@ -80,8 +93,13 @@ class DaemonProcess:
         self.settings: Settings = load_settings(config)
         self.log = config.parent / "daemon.log"
         path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        self.env = {**os.environ, "PYTHONPATH": path, "WEBHOOK_SECRET": WEBHOOK_SECRET,
-                    "PVE_TOKEN_SECRET": sim.token_secret, **(extra_env or {})}
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": path,
+            "WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "PVE_TOKEN_SECRET": sim.token_secret,
+            **(extra_env or {}),
+        }
         for key in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "INVOCATION_ID"):
             if extra_env is None or key not in extra_env:
                 self.env.pop(key, None)
@@ -91,7 +109,10 @@ class DaemonProcess:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(  # noqa: S603 (fixed argument list)
                 [sys.executable, "-m", "reconciler.cli", "--config", str(self.config), "daemon"],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.config.parent,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.config.parent,
             )
         return self
 
@@ -129,8 +150,9 @@ class DaemonProcess:
             if value:
                 return value
             time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; status {self.status()}\n"
-                             f"{self.output()[-4000:]}")
+        raise AssertionError(
+            f"timed out waiting for {what}; status {self.status()}\n{self.output()[-4000:]}"
+        )
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""

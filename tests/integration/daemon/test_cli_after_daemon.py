@@ -29,7 +29,12 @@ spec:
 def _cli(daemon: DaemonProcess, *args: str) -> str:
     done = subprocess.run(  # noqa: S603 (fixed argument list)
         [sys.executable, "-m", "reconciler.cli", "--config", str(daemon.config), *args],
-        env=daemon.env, capture_output=True, text=True, timeout=120, cwd=daemon.config.parent)
+        env=daemon.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=daemon.config.parent,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -37,20 +42,25 @@ def _cli(daemon: DaemonProcess, *args: str) -> str:
 def _table_columns(state: Path) -> list[str]:
     from pyiceberg.catalog.sql import SqlCatalog
 
-    catalog = SqlCatalog("lake", uri=f"sqlite:///{state}/catalog.db",
-                         warehouse=f"file://{state}/warehouse")
+    catalog = SqlCatalog(
+        "lake", uri=f"sqlite:///{state}/catalog.db", warehouse=f"file://{state}/warehouse"
+    )
     return [f.name for f in catalog.load_table("ops.events").schema().fields]
 
 
 def test_status_drift_and_history_after_the_daemon_converged_containers_and_tables(
     origin: Origin, pvesim: Any, tmp_path: Path, daemons: list[DaemonProcess]
 ) -> None:
-    head = origin.commit({"specs/w.yaml": container("w", 254, "1GiB", drift="warn"),
-                          "specs/events.yaml": EVENTS}, "container and table")
+    head = origin.commit(
+        {"specs/w.yaml": container("w", 254, "1GiB", drift="warn"), "specs/events.yaml": EVENTS},
+        "container and table",
+    )
     daemon = DaemonProcess(write_config(tmp_path, origin.url, pvesim, poll="1h"), pvesim).start()
     daemons.append(daemon)
-    daemon.until("converged", lambda: daemon.status()["revision"] == head
-                 and daemon.status()["last_result"] == "success")
+    daemon.until(
+        "converged",
+        lambda: daemon.status()["revision"] == head and daemon.status()["last_result"] == "success",
+    )
     assert _table_columns(tmp_path / "state") == ["id", "ts"]  # the default SQLite catalog
     seen = len(daemon.history())
     daemon.signal(signal.SIGHUP)

@@ -22,14 +22,23 @@ from reconciler.settings import GitSourceSettings
 TOKEN = "gitea-token-7f3a"  # noqa: S105 (test value)
 
 
-@pytest.mark.parametrize(("clone", "expected"), [
-    ("https://gitea.gti.local/datalake/specs.git",
-     "https://gitea.gti.local/api/v1/repos/datalake/specs/statuses/{sha}"),
-    ("https://gitea.gti.local:3000/datalake/specs",
-     "https://gitea.gti.local:3000/api/v1/repos/datalake/specs/statuses/{sha}"),
-    ("https://bot@example.org/git/team/lake.git",
-     "https://example.org/git/api/v1/repos/team/lake/statuses/{sha}"),
-])
+@pytest.mark.parametrize(
+    ("clone", "expected"),
+    [
+        (
+            "https://gitea.gti.local/datalake/specs.git",
+            "https://gitea.gti.local/api/v1/repos/datalake/specs/statuses/{sha}",
+        ),
+        (
+            "https://gitea.gti.local:3000/datalake/specs",
+            "https://gitea.gti.local:3000/api/v1/repos/datalake/specs/statuses/{sha}",
+        ),
+        (
+            "https://bot@example.org/git/team/lake.git",
+            "https://example.org/git/api/v1/repos/team/lake/statuses/{sha}",
+        ),
+    ],
+)
 def test_status_url_is_derived_from_an_https_clone_url(clone: str, expected: str) -> None:
     assert status_url_template(clone) == expected
 
@@ -43,8 +52,9 @@ def test_explicit_api_url_wins_and_other_schemes_need_one() -> None:
 
 
 def test_token_is_required_and_only_sent_over_https_or_loopback() -> None:
-    cfg = GitSourceSettings(url="https://gitea.example/a/b.git", commit_status=True,
-                            token_env="GITEA_TOKEN")
+    cfg = GitSourceSettings(
+        url="https://gitea.example/a/b.git", commit_status=True, token_env="GITEA_TOKEN"
+    )
     with pytest.raises(ValueError, match="token_env"):
         make_statuses(cfg, {})
     with pytest.raises(ValueError, match="https"):
@@ -74,28 +84,42 @@ def test_daemon_posts_pending_then_result_per_commit_without_waiting_for_gitea(
     with StatusServer() as server:
         server.gate.clear()  # Gitea hangs: the cycle must not wait for it
         config = write_config(
-            tmp_path, origin.url, pvesim, poll="1s",
-            git_extra=f', token_env: GITEA_TOKEN, commit_status: true, api_url: "{server.url()}"')
+            tmp_path,
+            origin.url,
+            pvesim,
+            poll="1s",
+            git_extra=f', token_env: GITEA_TOKEN, commit_status: true, api_url: "{server.url()}"',
+        )
         daemon = DaemonProcess(config, pvesim, {"GITEA_TOKEN": TOKEN}).start()
         daemons.append(daemon)
-        daemon.until("first cycle", lambda: daemon.status()["revision"] == good
-                     and daemon.status()["last_result"] == "success")
+        daemon.until(
+            "first cycle",
+            lambda: (
+                daemon.status()["revision"] == good and daemon.status()["last_result"] == "success"
+            ),
+        )
         assert len(server.requests()) <= 1  # the pending post is still held by "Gitea"
         server.gate.set()
-        daemon.until("statuses for the good commit",
-                     lambda: _statuses(server, good) == ["pending", "success"])
+        daemon.until(
+            "statuses for the good commit",
+            lambda: _statuses(server, good) == ["pending", "success"],
+        )
 
-        bad = origin.commit({"specs/b.yaml": container("b", 252).replace("cores: 1", "corez: 1")},
-                            "broken b")
-        daemon.until("statuses for the rejected commit",
-                     lambda: _statuses(server, bad) == ["pending", "failure"])
+        bad = origin.commit(
+            {"specs/b.yaml": container("b", 252).replace("cores: 1", "corez: 1")}, "broken b"
+        )
+        daemon.until(
+            "statuses for the rejected commit",
+            lambda: _statuses(server, bad) == ["pending", "failure"],
+        )
         assert daemon.status()["revision"] == good  # the good commit stays in force
         assert daemon.stop() == 0
 
     posted = server.requests()
     assert [p.body["state"] for p in posted] == ["pending", "success", "pending", "failure"]
-    assert {p.path for p in posted} == {f"/api/v1/repos/datalake/specs/statuses/{sha}"
-                                        for sha in (good, bad)}
+    assert {p.path for p in posted} == {
+        f"/api/v1/repos/datalake/specs/statuses/{sha}" for sha in (good, bad)
+    }
     for post in posted:
         assert post.headers["Authorization"] == f"token {TOKEN}"
         assert TOKEN not in post.path and TOKEN.encode() not in post.raw

@@ -29,8 +29,11 @@ def _memory(sim: Any, vmid: int) -> int | None:
 
 
 def _creates(sim: Any, vmid: int) -> int:
-    return sum(1 for r in sim.requests() if r.method == "POST" and r.path.endswith("/lxc")
-               and str(r.params.get("vmid")) == str(vmid))
+    return sum(
+        1
+        for r in sim.requests()
+        if r.method == "POST" and r.path.endswith("/lxc") and str(r.params.get("vmid")) == str(vmid)
+    )
 
 
 def test_converges_each_commit_and_rejects_invalid_revisions_whole(
@@ -39,13 +42,21 @@ def test_converges_each_commit_and_rejects_invalid_revisions_whole(
     first = origin.commit({"specs/a.yaml": container("a", 201, "1GiB")}, "add a")
     daemon = DaemonProcess(write_config(tmp_path, origin.url, pvesim, poll="1s"), pvesim).start()
     daemons.append(daemon)
-    daemon.until("first revision", lambda: daemon.status()["revision"] == first
-                  and daemon.status()["last_result"] == "success")
+    daemon.until(
+        "first revision",
+        lambda: (
+            daemon.status()["revision"] == first and daemon.status()["last_result"] == "success"
+        ),
+    )
     assert _memory(pvesim, 201) == 1024
 
-    bad = origin.commit({"specs/a.yaml": container("a", 201, "4GiB"),
-                         "specs/b.yaml": container("b", 202).replace("cores: 1", "corez: 1")},
-                        "broken b")
+    bad = origin.commit(
+        {
+            "specs/a.yaml": container("a", 201, "4GiB"),
+            "specs/b.yaml": container("b", 202).replace("cores: 1", "corez: 1"),
+        },
+        "broken b",
+    )
     st = daemon.until("rejection", lambda: (s := daemon.status())["rejected_revision"] == bad and s)
     assert st["revision"] == first and "b.yaml:" in st["error"]
     time.sleep(1.5)  # polls keep ignoring the rejected revision
@@ -53,8 +64,12 @@ def test_converges_each_commit_and_rejects_invalid_revisions_whole(
     assert daemon.history()[0]["result"] in ("rejected", "success")
 
     fixed = origin.commit({"specs/b.yaml": container("b", 202)}, "fix b")
-    daemon.until("fixed revision", lambda: daemon.status()["revision"] == fixed
-                  and daemon.status()["last_result"] == "success")
+    daemon.until(
+        "fixed revision",
+        lambda: (
+            daemon.status()["revision"] == fixed and daemon.status()["last_result"] == "success"
+        ),
+    )
     st = daemon.status()
     assert st["error"] is None and st["rejected_revision"] is None
     assert _memory(pvesim, 201) == 4096 and _memory(pvesim, 202) == 1024
@@ -67,8 +82,14 @@ def test_webhook_triggers_only_for_a_valid_new_delivery(
 ) -> None:
     origin.commit({"specs/a.yaml": container("a", 211)})
     port = free_port()
-    config = write_config(tmp_path, origin.url, pvesim, poll="1h",
-                          webhook=f"127.0.0.1:{port}", metrics=f"127.0.0.1:{free_port()}")
+    config = write_config(
+        tmp_path,
+        origin.url,
+        pvesim,
+        poll="1h",
+        webhook=f"127.0.0.1:{port}",
+        metrics=f"127.0.0.1:{free_port()}",
+    )
     daemon = DaemonProcess(config, pvesim).start()
     daemons.append(daemon)
     daemon.until("start cycle", lambda: daemon.status()["last_result"] == "success")
@@ -89,8 +110,11 @@ def test_webhook_triggers_only_for_a_valid_new_delivery(
 
     sent = time.time()
     assert post(signature(b"hook-secret", body), "d-1") == 202
-    cycle = daemon.until("webhook cycle", lambda: next(
-        (c for c in daemon.history() if c["trigger"] == "webhook"), None), timeout=20)
+    cycle = daemon.until(
+        "webhook cycle",
+        lambda: next((c for c in daemon.history() if c["trigger"] == "webhook"), None),
+        timeout=20,
+    )
     started = cycle_start(cycle)
     assert started - sent < 1.0
     assert cycle["revision"] == head and _memory(pvesim, 211) == 2048
@@ -106,18 +130,32 @@ def cycle_start(cycle: dict[str, Any]) -> float:
 
 
 def test_drift_timer_heals_enforce_and_only_reports_warn(
-    origin: Origin, pvesim: Any, tmp_path: Path, daemons: list[DaemonProcess],
+    origin: Origin,
+    pvesim: Any,
+    tmp_path: Path,
+    daemons: list[DaemonProcess],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    origin.commit({"specs/e.yaml": container("e", 221, "1GiB", drift="enforce"),
-                   "specs/w.yaml": container("w", 222, "1GiB", drift="warn")})
+    origin.commit(
+        {
+            "specs/e.yaml": container("e", 221, "1GiB", drift="enforce"),
+            "specs/w.yaml": container("w", 222, "1GiB", drift="warn"),
+        }
+    )
     metrics_port = free_port()
-    config = write_config(tmp_path, origin.url, pvesim, poll="1h", drift="2s",
-                          metrics=f"127.0.0.1:{metrics_port}")
+    config = write_config(
+        tmp_path, origin.url, pvesim, poll="1h", drift="2s", metrics=f"127.0.0.1:{metrics_port}"
+    )
     daemon = DaemonProcess(config, pvesim).start()
     daemons.append(daemon)
-    daemon.until("converged", lambda: _memory(pvesim, 221) == 1024 and _memory(pvesim, 222) == 1024
-                 and daemon.status()["last_result"] == "success")
+    daemon.until(
+        "converged",
+        lambda: (
+            _memory(pvesim, 221) == 1024
+            and _memory(pvesim, 222) == 1024
+            and daemon.status()["last_result"] == "success"
+        ),
+    )
     api = pvesim.api()
     api.nodes("pve").lxc(221).config.put(memory=3072)
     api.nodes("pve").lxc(222).config.put(memory=3072)
@@ -185,16 +223,27 @@ def test_sd_notify_sigterm_and_restart_without_duplicate_work(
     before = len(again.history())
     third = DaemonProcess(config, sim).start()
     daemons.append(third)
-    third.until("its start cycle", lambda: len(h := third.history()) > before
-                and h[0]["trigger"] == "start" and h[0]["result"] == "success", timeout=90)
+    third.until(
+        "its start cycle",
+        lambda: (
+            len(h := third.history()) > before
+            and h[0]["trigger"] == "start"
+            and h[0]["result"] == "success"
+        ),
+        timeout=90,
+    )
     assert all(ct_config(sim, 230 + i) for i in range(3))
     # The killed daemon's create task may still hold `lock: create` during that start cycle
     # (a `deferred` line); the CT is adopted by a following cycle. Converged within a few.
     for _ in range(3):
         seen = len(third.history())
         third.signal(signal.SIGHUP)
-        cycle = third.until("SIGHUP cycle", lambda seen=seen: (h := third.history())[0]["trigger"]
-                            == "signal" and len(h) > seen and h[0])
+        cycle = third.until(
+            "SIGHUP cycle",
+            lambda seen=seen: (
+                (h := third.history())[0]["trigger"] == "signal" and len(h) > seen and h[0]
+            ),
+        )
         assert cycle["result"] == "success", cycle
         if cycle["summary"] == {}:
             break
@@ -209,13 +258,29 @@ def test_the_lock_stops_a_concurrent_apply(origin: Origin, pvesim: Any, tmp_path
     specs = tmp_path / "plain-specs"
     specs.mkdir()
     (specs / "a.yaml").write_text(container("a", 241))
-    plain = config.read_text().split("source:")[0] + f"specs: {specs}\n" + \
-        "proxmox:" + config.read_text().split("proxmox:")[1].split("daemon:")[0]
+    plain = (
+        config.read_text().split("source:")[0]
+        + f"specs: {specs}\n"
+        + "proxmox:"
+        + config.read_text().split("proxmox:")[1].split("daemon:")[0]
+    )
     (tmp_path / "plain.yaml").write_text(plain)
     with cycle_lock(daemon.settings.state_dir, wait=False):
         done = subprocess.run(  # noqa: S603 (fixed argument list)
-            [sys.executable, "-m", "reconciler.cli", "--config", str(tmp_path / "plain.yaml"),
-             "apply", "--yes"], env=daemon.env, capture_output=True, text=True, timeout=120)
+            [
+                sys.executable,
+                "-m",
+                "reconciler.cli",
+                "--config",
+                str(tmp_path / "plain.yaml"),
+                "apply",
+                "--yes",
+            ],
+            env=daemon.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert done.returncode != 0
     assert "another reconcile is running" in done.stdout + done.stderr
     assert ct_config(pvesim, 241) is None

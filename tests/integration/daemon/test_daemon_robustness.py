@@ -44,8 +44,11 @@ def test_a_busy_lock_neither_spins_nor_drops_the_trigger(
     daemon = DaemonProcess(config, pvesim, JSON_LOGS)
     with cycle_lock(daemon.settings.state_dir, wait=False):  # e.g. `reconcile apply`
         daemons.append(daemon.start())
-        daemon.until("the start trigger found the lock busy",
-                     lambda: _events(daemon, "cycle.busy"), timeout=30)
+        daemon.until(
+            "the start trigger found the lock busy",
+            lambda: _events(daemon, "cycle.busy"),
+            timeout=30,
+        )
         time.sleep(4.0)  # the drift timer (2 s) falls due while the lock is still held
         busy = _events(daemon, "cycle.busy")
         released = time.time()
@@ -53,8 +56,11 @@ def test_a_busy_lock_neither_spins_nor_drops_the_trigger(
     assert busy[0]["trigger"] == "start"
     assert daemon.history() == []
 
-    cycle = daemon.until("the start cycle, once the lock is free",
-                         lambda: next(iter(daemon.history()), None), timeout=30)
+    cycle = daemon.until(
+        "the start cycle, once the lock is free",
+        lambda: next(iter(daemon.history()), None),
+        timeout=30,
+    )
     assert cycle["trigger"] == "start" and cycle["revision"] == head, cycle
     assert cycle["result"] == "success" and _memory(pvesim, 248) == 1024, cycle["error"]
 
@@ -66,9 +72,14 @@ def test_a_busy_lock_neither_spins_nor_drops_the_trigger(
         busy = _events(daemon, "cycle.busy")[before:]
         released = time.time()
     assert 1 <= len(busy) <= 2 and {e["trigger"] for e in busy} == {"drift"}
-    healed = daemon.until("the drift cycle that was busy", lambda: next(
-        (c for c in daemon.history() if c["trigger"] == "drift" and _started(c) >= released),
-        None), timeout=30)
+    healed = daemon.until(
+        "the drift cycle that was busy",
+        lambda: next(
+            (c for c in daemon.history() if c["trigger"] == "drift" and _started(c) >= released),
+            None,
+        ),
+        timeout=30,
+    )
     assert healed["result"] == "success" and _memory(pvesim, 248) == 1024
 
 
@@ -78,13 +89,24 @@ def test_a_commit_without_the_specs_folder_is_rejected_not_fatal(
     first = origin.commit({"specs/a.yaml": container("a", 249)}, "add a")
     daemon = DaemonProcess(write_config(tmp_path, origin.url, pvesim, poll="1s"), pvesim).start()
     daemons.append(daemon)
-    daemon.until("first revision", lambda: daemon.status()["revision"] == first
-                 and daemon.status()["last_result"] == "success")
+    daemon.until(
+        "first revision",
+        lambda: (
+            daemon.status()["revision"] == first and daemon.status()["last_result"] == "success"
+        ),
+    )
 
-    moved = origin.commit({"specs/a.yaml": None, "conf/a.yaml": container("a", 249, "4GiB")},
-                          "move specs/ to conf/")
-    st = daemon.until("rejection", lambda: (s := daemon.status())["rejected_revision"] == moved
-                      and s["last_result"] == "rejected" and s)
+    moved = origin.commit(
+        {"specs/a.yaml": None, "conf/a.yaml": container("a", 249, "4GiB")}, "move specs/ to conf/"
+    )
+    st = daemon.until(
+        "rejection",
+        lambda: (
+            (s := daemon.status())["rejected_revision"] == moved
+            and s["last_result"] == "rejected"
+            and s
+        ),
+    )
     assert st["revision"] == first
     assert st["error"] == f"specs/ not found at {moved[:12]}"
     time.sleep(2.5)  # several polls later: still alive, the rejected commit is not retried
@@ -93,8 +115,10 @@ def test_a_commit_without_the_specs_folder_is_rejected_not_fatal(
     assert results == ["rejected"] and _memory(pvesim, 249) == 1024
 
     back = origin.commit({"specs/a.yaml": container("a", 249, "2GiB")}, "specs/ is back")
-    daemon.until("fixed revision", lambda: daemon.status()["revision"] == back
-                 and daemon.status()["last_result"] == "success")
+    daemon.until(
+        "fixed revision",
+        lambda: daemon.status()["revision"] == back and daemon.status()["last_result"] == "success",
+    )
     st = daemon.status()
     assert st["rejected_revision"] is None and st["error"] is None
     assert _memory(pvesim, 249) == 2048

@@ -43,8 +43,9 @@ CLOSED = 'window: {schedule: "0 0 1 1 *", duration: 1m, timezone: UTC}'
 def _two_small_files(state: Path, name: str) -> None:
     from pyiceberg.catalog.sql import SqlCatalog
 
-    catalog = SqlCatalog("lake", uri=f"sqlite:///{state}/catalog.db",
-                         warehouse=f"file://{state}/warehouse")
+    catalog = SqlCatalog(
+        "lake", uri=f"sqlite:///{state}/catalog.db", warehouse=f"file://{state}/warehouse"
+    )
     table = catalog.load_table(f"{name}.{name}")
     schema = pa.schema([pa.field("id", pa.int64(), nullable=False)])
     for first in (1, 2):  # each append writes one small data file
@@ -54,16 +55,20 @@ def _two_small_files(state: Path, name: str) -> None:
 def test_drift_includes_table_health_against_policy(
     origin: Origin, pvesim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    origin.commit({
-        "specs/events.yaml": TABLE.format(name="events", policy="now", drift="enforce"),
-        "specs/logs.yaml": TABLE.format(name="logs", policy="nightly", drift="ignore"),
-        "specs/now.yaml": POLICY.format(name="now", window=""),
-        "specs/nightly.yaml": POLICY.format(name="nightly", window=CLOSED),
-    }, "two tables, two policies")
+    origin.commit(
+        {
+            "specs/events.yaml": TABLE.format(name="events", policy="now", drift="enforce"),
+            "specs/logs.yaml": TABLE.format(name="logs", policy="nightly", drift="ignore"),
+            "specs/now.yaml": POLICY.format(name="now", window=""),
+            "specs/nightly.yaml": POLICY.format(name="nightly", window=CLOSED),
+        },
+        "two tables, two policies",
+    )
     settings = load_settings(write_config(tmp_path, origin.url, pvesim))
     monkeypatch.setenv("PVE_TOKEN_SECRET", pvesim.token_secret)
-    created = reconcile_once(settings, origin.clone / "specs",
-                             RunOptions(apply=True, maintenance=False))
+    created = reconcile_once(
+        settings, origin.clone / "specs", RunOptions(apply=True, maintenance=False)
+    )
     assert created.error is None and not created.failed, [o.message for o in created.outcomes]
     assert json.loads(drift(settings, "json"))["drift"] == []  # empty tables are healthy
     for name in ("events", "logs"):

@@ -32,7 +32,9 @@ def test_fetch_and_export_exact_commit_tree_over_file_url(origin: Origin, tmp_pa
     assert old != new and old.parent == new.parent  # each export is a fresh directory
 
 
-def test_fetch_tracks_branch_over_git_daemon(origin: Origin, git_daemon: str, tmp_path: Path) -> None:
+def test_fetch_tracks_branch_over_git_daemon(
+    origin: Origin, git_daemon: str, tmp_path: Path
+) -> None:
     origin.commit({"specs/x.yaml": SPEC % "x"})
     source = GitSource(GitSourceSettings(url=git_daemon, path="specs"), tmp_path / "cache.git")
     source.fetch()
@@ -77,8 +79,9 @@ def test_symlinks_in_the_tree_are_not_exported(origin: Origin, tmp_path: Path) -
 
 
 def test_https_token_travels_in_env_never_in_url_or_config(origin: Origin, tmp_path: Path) -> None:
-    cfg = GitSourceSettings(url="https://gitea.example.invalid/datalake/specs.git",
-                            token_env="GITEA_TOKEN")
+    cfg = GitSourceSettings(
+        url="https://gitea.example.invalid/datalake/specs.git", token_env="GITEA_TOKEN"
+    )
     env = auth_environment(cfg, {"GITEA_TOKEN": "s3cr3t-token"})
     header = env["GIT_CONFIG_VALUE_0"]
     assert env["GIT_CONFIG_KEY_0"] == "http.extraHeader"
@@ -103,9 +106,11 @@ def test_missing_token_and_password_in_url_are_refused() -> None:
 
 
 def test_ssh_pins_known_hosts_and_key() -> None:
-    cfg = GitSourceSettings(url="ssh://git@gitea.example.invalid:2222/datalake/specs.git",
-                            ssh_key_file="/etc/reconciler/id ed25519",
-                            known_hosts_file="/etc/reconciler/known_hosts")
+    cfg = GitSourceSettings(
+        url="ssh://git@gitea.example.invalid:2222/datalake/specs.git",
+        ssh_key_file="/etc/reconciler/id ed25519",
+        known_hosts_file="/etc/reconciler/known_hosts",
+    )
     command = auth_environment(cfg, {})["GIT_SSH_COMMAND"]
     assert "-o StrictHostKeyChecking=yes" in command
     assert "-o UserKnownHostsFile=/etc/reconciler/known_hosts" in command

@@ -27,8 +27,12 @@ with cycle_lock(Path(sys.argv[1]), wait=False):
 
 def _holder(state: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[3])}
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(state)], stdout=subprocess.PIPE,  # noqa: S603
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(state)],
+        stdout=subprocess.PIPE,  # noqa: S603
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
     return proc
 

@@ -110,14 +110,18 @@ def _log_time(output: str, event: str) -> float:
 
 
 def test_daemon_stops_pinging_while_a_cycle_is_stalled_and_resumes_after(
-    origin: Origin, pvesim_factory: Any, tmp_path: Path, daemons: list[DaemonProcess],
+    origin: Origin,
+    pvesim_factory: Any,
+    tmp_path: Path,
+    daemons: list[DaemonProcess],
     notify_socket: NotifySocket,
 ) -> None:
     sim = pvesim_factory(task_seconds=3.0)  # create + start: ~6 s without a progress event
     origin.commit({"specs/s.yaml": container("s", 253)})
     config = write_config(tmp_path, origin.url, sim, poll="1h", daemon_extra=("stall_timeout: 1s",))
-    daemon = DaemonProcess(config, sim, {"NOTIFY_SOCKET": notify_socket.path,
-                                         "WATCHDOG_USEC": "1000000"}).start()
+    daemon = DaemonProcess(
+        config, sim, {"NOTIFY_SOCKET": notify_socket.path, "WATCHDOG_USEC": "1000000"}
+    ).start()
     daemons.append(daemon)
     daemon.until("the action finished", lambda: "action.done" in daemon.output(), timeout=60)
     resumed = notify_socket.wait_ping(after=_log_time(daemon.output(), "action.done"))

@@ -22,8 +22,9 @@ class Hook:
         self.fired = threading.Event()
         self.deliveries: list[str] = []
         self.metrics = Metrics()
-        self.hook = GiteaWebhook(SECRET, self._trigger, branch="main", max_body=1024,
-                                 on_result=self.metrics.webhook)
+        self.hook = GiteaWebhook(
+            SECRET, self._trigger, branch="main", max_body=1024, on_result=self.metrics.webhook
+        )
 
     def _trigger(self, delivery: str) -> None:
         self.deliveries.append(delivery)
@@ -37,8 +38,10 @@ def served() -> Iterator[tuple[Hook, str]]:
     def metrics(request: Request) -> Response:
         return Response(200, hook.metrics.render().encode(), CONTENT_TYPE)
 
-    listener = Listener("127.0.0.1:0", {("POST", PATH): (hook.hook.gate, hook.hook.handle),
-                                         ("GET", "/metrics"): (None, metrics)}).start()
+    listener = Listener(
+        "127.0.0.1:0",
+        {("POST", PATH): (hook.hook.gate, hook.hook.handle), ("GET", "/metrics"): (None, metrics)},
+    ).start()
     try:
         yield hook, f"http://{listener.address}"
     finally:
@@ -46,8 +49,11 @@ def served() -> Iterator[tuple[Hook, str]]:
 
 
 def _post(base: str, body: bytes, sig: str | None, delivery: str) -> requests.Response:
-    headers = {"X-Gitea-Delivery": delivery, "X-Gitea-Event": "push",
-               "Content-Type": "application/json"}
+    headers = {
+        "X-Gitea-Delivery": delivery,
+        "X-Gitea-Event": "push",
+        "Content-Type": "application/json",
+    }
     if sig is not None:
         headers["X-Gitea-Signature"] = sig
     return requests.post(base + PATH, data=body, headers=headers, timeout=5)

@@ -25,8 +25,9 @@ spec:
   partitionBy:
     - {source: day, transform: identity}
 """
-SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False),
-                    pa.field("day", pa.date32(), nullable=False)])
+SCHEMA = pa.schema(
+    [pa.field("id", pa.int64(), nullable=False), pa.field("day", pa.date32(), nullable=False)]
+)
 
 
 def test_only_small_files_sharing_a_partition_count(catalogs: Catalogs) -> None:
@@ -36,6 +37,8 @@ def test_only_small_files_sharing_a_partition_count(catalogs: Catalogs) -> None:
         table.append(pa.Table.from_pylist([{"id": day, "day": date(2026, 11, day)}], schema=SCHEMA))
     assert count_small_files(table, 32 * 1024**2) == (0, 0)
     for n in range(3):  # three more files on one day: those four can be merged
-        table.append(pa.Table.from_pylist([{"id": 100 + n, "day": date(2026, 11, 3)}], schema=SCHEMA))
+        table.append(
+            pa.Table.from_pylist([{"id": 100 + n, "day": date(2026, 11, 3)}], schema=SCHEMA)
+        )
     assert count_small_files(table, 32 * 1024**2) == (4, 1)
     assert count_small_files(table, 10) == (0, 0)  # nothing is under 10 bytes

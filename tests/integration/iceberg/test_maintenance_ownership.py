@@ -21,10 +21,15 @@ from reconciler.sources.config import default_settings
 from reconciler.wiring import build_deps
 
 SPECS = Path(__file__).resolve().parents[3] / "specs"
-SCHEMA = pa.schema([
-    pa.field("event_id", pa.string(), nullable=False), pa.field("topic", pa.string(), nullable=False),
-    pa.field("partition", pa.int32(), nullable=False), pa.field("offset", pa.int64(), nullable=False),
-    pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False)])
+SCHEMA = pa.schema(
+    [
+        pa.field("event_id", pa.string(), nullable=False),
+        pa.field("topic", pa.string(), nullable=False),
+        pa.field("partition", pa.int32(), nullable=False),
+        pa.field("offset", pa.int64(), nullable=False),
+        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
 
 
 def test_unowned_tables_are_never_maintained(tmp_path: Path) -> None:
@@ -33,15 +38,24 @@ def test_unowned_tables_are_never_maintained(tmp_path: Path) -> None:
     assert desired is not None
     catalogs = Catalogs({n: dict(p) for n, p in settings.catalogs}, state_dir=settings.state_dir)
     deps = replace(build_deps(settings, catalogs), observe_containers=None)
-    apply_plan(settings, make_full_plan(settings, desired, RunOptions(apply=True), deps),
-               RunOptions(apply=True), deps)
+    apply_plan(
+        settings,
+        make_full_plan(settings, desired, RunOptions(apply=True), deps),
+        RunOptions(apply=True),
+        deps,
+    )
     table = catalogs.get("lake").load_table(("raw", "kafka_events"))
     for batch in range(25):  # policy `hot` compacts from 20 small files
-        table.append(pa.Table.from_pylist([{"event_id": f"e{batch}", "topic": "t", "partition": 0,
-                                            "offset": batch, "ts": 0}], schema=SCHEMA))
+        table.append(
+            pa.Table.from_pylist(
+                [{"event_id": f"e{batch}", "topic": "t", "partition": 0, "offset": batch, "ts": 0}],
+                schema=SCHEMA,
+            )
+        )
     owned = make_full_plan(settings, desired, RunOptions(), deps)
-    assert (("table/lake.raw.kafka_events", Action.REWRITE_DATA_FILES)
-            in {(c.address, c.action) for c in owned.plan.changes})
+    assert ("table/lake.raw.kafka_events", Action.REWRITE_DATA_FILES) in {
+        (c.address, c.action) for c in owned.plan.changes
+    }
 
     with table.transaction() as tx:  # someone else takes the table over
         tx.remove_properties(MANAGED_BY_PROPERTY)
@@ -53,7 +67,11 @@ def test_unowned_tables_are_never_maintained(tmp_path: Path) -> None:
 
     # And if it changes hands between plan and apply, the job is not started.
     stale = next(c for c in owned.plan.changes if c.action is Action.REWRITE_DATA_FILES)
-    applier = SparkMaintenanceApplier(settings, desired.tables, {p.name: p for p in desired.policies},
-                                      still_owned=lambda spec: False)
+    applier = SparkMaintenanceApplier(
+        settings,
+        desired.tables,
+        {p.name: p for p in desired.policies},
+        still_owned=lambda spec: False,
+    )
     with pytest.raises(PreconditionFailed, match="no longer managed"):
         applier.apply(stale)

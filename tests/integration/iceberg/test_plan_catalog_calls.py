@@ -21,7 +21,9 @@ def test_one_load_per_table_per_plan_and_fresh_metadata_next_time(tmp_path: Path
     settings = default_settings(tmp_path)
     desired = load_desired(SPECS).desired
     assert desired is not None and desired.tables
-    catalogs = CountingCatalogs({n: dict(p) for n, p in settings.catalogs}, state_dir=settings.state_dir)
+    catalogs = CountingCatalogs(
+        {n: dict(p) for n, p in settings.catalogs}, state_dir=settings.state_dir
+    )
     deps = replace(build_deps(settings, catalogs), observe_containers=None)  # tables only
     created = make_full_plan(settings, desired, RunOptions(apply=True), deps)
     assert {c.action.value for c in created.plan.changes} == {"create"}
@@ -34,8 +36,10 @@ def test_one_load_per_table_per_plan_and_fresh_metadata_next_time(tmp_path: Path
     assert len(planned.notes) == len(desired.tables)  # every table's health was read
 
     table = catalogs.get("lake").load_table(("sales", "customers"))
-    rows = pa.Table.from_pylist([{"customer_id": 1}], schema=pa.schema(
-        [pa.field("customer_id", pa.int64(), nullable=False)]))
+    rows = pa.Table.from_pylist(
+        [{"customer_id": 1}],
+        schema=pa.schema([pa.field("customer_id", pa.int64(), nullable=False)]),
+    )
     table.append(rows)
     later = make_full_plan(settings, desired, RunOptions(), deps)
     notes = dict(later.notes)

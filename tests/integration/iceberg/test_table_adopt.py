@@ -33,7 +33,9 @@ spec:
   properties:
     owner: data-team
 """
-HANDMADE = Schema(NestedField(1, "id", LongType(), required=True), NestedField(2, "body", StringType()))
+HANDMADE = Schema(
+    NestedField(1, "id", LongType(), required=True), NestedField(2, "body", StringType())
+)
 
 
 def _handmade(cats: Catalogs) -> None:
@@ -61,15 +63,22 @@ def test_adopt_sets_only_the_property_then_the_plan_evolves_the_table(catalogs: 
 
     after = catalogs.get("lake").load_table(("raw", "events")).metadata
     assert after.properties[MANAGED_BY_PROPERTY] == MANAGED_BY_VALUE
-    assert {k: v for k, v in after.properties.items() if k != MANAGED_BY_PROPERTY} == before.properties
+    assert {
+        k: v for k, v in after.properties.items() if k != MANAGED_BY_PROPERTY
+    } == before.properties
     assert after.schemas == before.schemas and after.current_schema_id == before.current_schema_id
-    assert after.partition_specs == before.partition_specs and after.sort_orders == before.sort_orders
+    assert (
+        after.partition_specs == before.partition_specs and after.sort_orders == before.sort_orders
+    )
     assert after.snapshots == before.snapshots
 
     (evolve,) = plan(catalogs, (spec,))
     assert evolve.action is Action.UPDATE
-    assert {f.path for f in evolve.fields} == {"schema.source", "properties.owner",
-                                              "properties.write.parquet.compression-codec"}
+    assert {f.path for f in evolve.fields} == {
+        "schema.source",
+        "properties.owner",
+        "properties.write.parquet.compression-codec",
+    }
     assert [c.action for c in plan(catalogs, (spec,))] == [Action.UPDATE]
     converge(catalogs, (spec,))  # once ours, the table converges like any other
 

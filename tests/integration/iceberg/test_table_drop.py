@@ -37,8 +37,14 @@ def test_drop_needs_both_opt_ins_and_keeps_the_files(catalogs: Catalogs) -> None
     present = table_spec(EVENTS)
     converge(catalogs, (present,))
     table = catalogs.get("lake").load_table(("raw", "events"))
-    table.append(pa.Table.from_pylist([{"id": 1, "body": "kept"}], schema=pa.schema(
-        [pa.field("id", pa.int64(), nullable=False), pa.field("body", pa.string())])))
+    table.append(
+        pa.Table.from_pylist(
+            [{"id": 1, "body": "kept"}],
+            schema=pa.schema(
+                [pa.field("id", pa.int64(), nullable=False), pa.field("body", pa.string())]
+            ),
+        )
+    )
     data_files = [f.file.file_path for f in table.scan().plan_files()]
     assert data_files
 

@@ -30,8 +30,9 @@ def test_put_returns_null_and_digest_changes(pvesim: PveSim) -> None:
     assert after["digest"] != before
     stale = _err(cfg.put, memory=2048, digest=before)
     assert stale.status_code == 500
-    assert stale.content == ("detected modified configuration - file changed by other user? "
-                             "Try again.")
+    assert stale.content == (
+        "detected modified configuration - file changed by other user? Try again."
+    )
     assert cfg.get()["memory"] == 1024
 
 
@@ -40,8 +41,9 @@ def test_put_errors(pvesim: PveSim) -> None:
     create_ct(api)
     cfg = api.nodes("pve").lxc(100).config
     assert _err(cfg.put).content == "no options specified"
-    assert _err(cfg.put, unprivileged=0).content == \
-        "unable to modify read-only option: 'unprivileged'"
+    assert (
+        _err(cfg.put, unprivileged=0).content == "unable to modify read-only option: 'unprivileged'"
+    )
     assert _err(cfg.put, delete="memory").content == "unable to delete required option 'memory'"
     unknown = _err(cfg.put, delete="bogus")
     assert (unknown.status_code, unknown.errors) == (400, {"delete": "unknown option 'bogus'"})
@@ -116,8 +118,10 @@ def test_resize(pvesim: PveSim) -> None:
     assert ct.config.get()["rootfs"].endswith("size=20G")
     shrink = _err(ct.resize.put, disk="rootfs", size="10G")
     assert (shrink.status_code, shrink.content) == (500, "unable to shrink disk size")
-    assert _err(ct.resize.put, disk="rootfs", size="20G").content == \
-        "disk is already at specified size"
+    assert (
+        _err(ct.resize.put, disk="rootfs", size="20G").content
+        == "disk is already at specified size"
+    )
     bad = _err(ct.resize.put, disk="rootfs", size="20X")
     assert bad.errors == {"size": "value does not match the regex pattern"}
     vol = api.nodes("pve").storage("local-lvm").content.get(vmid=100)[0]

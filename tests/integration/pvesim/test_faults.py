@@ -25,8 +25,10 @@ def test_error_rate_is_seeded_and_reproducible(pvesim: PveSim) -> None:
     assert _statuses(pvesim, 30) == first
     assert set(first) == {596, 500}  # 500 = the real "does not exist" answer
     resp = raw(pvesim, "POST", "/nodes/pve/lxc/999/status/start")
-    assert resp.reason in ("Connection timed out",
-                           "Configuration file 'nodes/pve/lxc/999.conf' does not exist")
+    assert resp.reason in (
+        "Connection timed out",
+        "Configuration file 'nodes/pve/lxc/999.conf' does not exist",
+    )
 
 
 def test_faults_only_hit_chosen_methods_and_change_nothing(pvesim: PveSim) -> None:
@@ -58,8 +60,9 @@ def test_task_failure_injection_changes_nothing(pvesim: PveSim) -> None:
     status = wait(api, api.nodes("pve").lxc(100).status.start.post())
     assert status["exitstatus"].startswith("simulated task failure")
     assert api.nodes("pve").lxc(100).status.current.get()["status"] == "stopped"
-    created = wait(api, api.nodes("pve").lxc.post(vmid=101, ostemplate=TEMPLATE,
-                                                  rootfs="local-lvm:8"))
+    created = wait(
+        api, api.nodes("pve").lxc.post(vmid=101, ostemplate=TEMPLATE, rootfs="local-lvm:8")
+    )
     assert created["exitstatus"].startswith("unable to create CT 101 - simulated task failure")
     assert [g["vmid"] for g in api.cluster.resources.get(type="vm")] == [100]
 
@@ -88,8 +91,12 @@ def test_admin_api(pvesim: PveSim) -> None:
     create_ct(pvesim.api())
     state = requests.get(f"{base}/state", verify=pvesim.ca_file, timeout=10).json()["data"]
     assert [g["vmid"] for g in state["guests"]] == [100]
-    set_faults = requests.put(f"{base}/faults", json={"error_rate": 1, "methods": ["PUT"]},
-                              verify=pvesim.ca_file, timeout=10)
+    set_faults = requests.put(
+        f"{base}/faults",
+        json={"error_rate": 1, "methods": ["PUT"]},
+        verify=pvesim.ca_file,
+        timeout=10,
+    )
     assert set_faults.json()["data"]["methods"] == ["PUT"]
     assert raw(pvesim, "PUT", "/nodes/pve/lxc/100/config", data={"cores": "2"}).status_code == 500
     requests.post(f"{base}/reset", verify=pvesim.ca_file, timeout=10)

@@ -18,8 +18,14 @@ from .helpers import TEMPLATE, create_ct, wait
 
 def test_create_writes_pve_defaults(pvesim: PveSim) -> None:
     api = pvesim.api()
-    status = create_ct(api, 107, rootfs="local-lvm:20", net1="name=eth1,bridge=vmbr0",
-                       tags="b, a;c", features="nesting=1")
+    status = create_ct(
+        api,
+        107,
+        rootfs="local-lvm:20",
+        net1="name=eth1,bridge=vmbr0",
+        tags="b, a;c",
+        features="nesting=1",
+    )
     assert status["exitstatus"] == "OK"
     assert status["type"] == "vzcreate" and status["user"] == "root@pam"
     assert status["tokenid"] == "reconciler"
@@ -78,8 +84,12 @@ def test_create_sync_errors(pvesim: PveSim) -> None:
     cases: list[tuple[dict[str, Any], int, str, dict[str, str] | None]] = [
         ({"vmid": 100}, 500, "CT 100 already exists on node 'pve'", None),
         ({"vmid": 101, "rootfs": "foo:8"}, 500, "storage 'foo' does not exist", None),
-        ({"vmid": 101, "rootfs": None}, 400, "Parameter verification failed.",
-         {"storage": "storage 'local' does not support container directories"}),
+        (
+            {"vmid": 101, "rootfs": None},
+            400,
+            "Parameter verification failed.",
+            {"storage": "storage 'local' does not support container directories"},
+        ),
     ]
     for extra, code, text, errors in cases:
         params = {"ostemplate": TEMPLATE, "rootfs": "local-lvm:8", **extra}
@@ -93,8 +103,11 @@ def test_power_cycle_and_errors(pvesim: PveSim) -> None:
     api = pvesim.api()
     create_ct(api, 100)
     ct = api.nodes("pve").lxc(100)
-    for action, text in (("stop", "CT 100 not running"), ("shutdown", "CT 100 not running"),
-                         ("reboot", "VM 100 not running")):
+    for action, text in (
+        ("stop", "CT 100 not running"),
+        ("shutdown", "CT 100 not running"),
+        ("reboot", "VM 100 not running"),
+    ):
         with pytest.raises(ResourceException) as exc:
             getattr(ct.status, action).post()
         assert exc.value.content == text
@@ -160,7 +173,8 @@ def test_resources_nodes_storage(pvesim: PveSim) -> None:
     create_ct(api, 100, hostname="minio", tags="lake")
     vms = api.cluster.resources.get(type="vm")
     assert [(v["id"], v["type"], v["name"], v["node"], v["tags"]) for v in vms] == [
-        ("lxc/100", "lxc", "minio", "pve", "lake")]
+        ("lxc/100", "lxc", "minio", "pve", "lake")
+    ]
     assert [n["node"] for n in api.cluster.resources.get(type="node")] == ["pve"]
     storages = {s["storage"] for s in api.cluster.resources.get(type="storage")}
     assert storages == {"local", "local-lvm"}

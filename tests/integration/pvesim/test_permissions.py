@@ -13,11 +13,13 @@ from .helpers import TEMPLATE, create_ct, wait
 def test_bind_mount_needs_root_ticket(pvesim: PveSim) -> None:
     token_api = pvesim.api()
     with pytest.raises(ResourceException) as exc:
-        token_api.nodes("pve").lxc.post(vmid=100, ostemplate=TEMPLATE, rootfs="local-lvm:8",
-                                        mp0="/tank/lake,mp=/srv/lake")
+        token_api.nodes("pve").lxc.post(
+            vmid=100, ostemplate=TEMPLATE, rootfs="local-lvm:8", mp0="/tank/lake,mp=/srv/lake"
+        )
     assert exc.value.status_code == 403
-    assert exc.value.content == ("Permission check failed (mount point type bind is only "
-                                 "allowed for root@pam)")
+    assert exc.value.content == (
+        "Permission check failed (mount point type bind is only allowed for root@pam)"
+    )
     root = pvesim.api_password()
     status = create_ct(root, 100, mp0="/tank/lake,mp=/srv/lake")
     assert status["exitstatus"] == "OK" and status["user"] == "root@pam"
@@ -31,8 +33,10 @@ def test_feature_flags_with_token(pvesim: PveSim) -> None:
     with pytest.raises(ResourceException) as exc:
         cfg.put(features="nesting=1,keyctl=1")
     assert exc.value.status_code == 403
-    assert exc.value.content == ("Permission check failed (changing feature flags (except "
-                                 "nesting) is only allowed for root@pam)")
+    assert exc.value.content == (
+        "Permission check failed (changing feature flags (except "
+        "nesting) is only allowed for root@pam)"
+    )
     pvesim.api_password().nodes("pve").lxc(100).config.put(features="nesting=1,keyctl=1")
     assert cfg.get()["features"] == "keyctl=1,nesting=1"
 
@@ -40,10 +44,17 @@ def test_feature_flags_with_token(pvesim: PveSim) -> None:
 def test_privileged_features_and_hookscript(pvesim: PveSim) -> None:
     api = pvesim.api()
     with pytest.raises(ResourceException) as exc:
-        api.nodes("pve").lxc.post(vmid=100, ostemplate=TEMPLATE, rootfs="local-lvm:8",
-                                  unprivileged=0, features="nesting=1")
-    assert exc.value.content == ("Permission check failed (changing feature flags for "
-                                 "privileged container is only allowed for root@pam)")
+        api.nodes("pve").lxc.post(
+            vmid=100,
+            ostemplate=TEMPLATE,
+            rootfs="local-lvm:8",
+            unprivileged=0,
+            features="nesting=1",
+        )
+    assert exc.value.content == (
+        "Permission check failed (changing feature flags for "
+        "privileged container is only allowed for root@pam)"
+    )
     create_ct(api, 101)
     for params in ({"hookscript": "local:snippets/hook.pl"}, {"dev0": "/dev/net/tun"}):
         with pytest.raises(ResourceException) as exc:

@@ -19,8 +19,10 @@ from .helpers import create_ct, raw
 @contextmanager
 def _tls(sim: PveSim) -> Iterator[ssl.SSLSocket]:
     ctx = ssl.create_default_context(cafile=sim.ca_file)
-    with socket.create_connection((sim.host, sim.port), timeout=10) as plain, \
-            ctx.wrap_socket(plain, server_hostname=sim.host) as conn:
+    with (
+        socket.create_connection((sim.host, sim.port), timeout=10) as plain,
+        ctx.wrap_socket(plain, server_hostname=sim.host) as conn,
+    ):
         yield conn
 
 
@@ -99,10 +101,8 @@ def test_framing_errors_answer_and_close(pvesim: PveSim) -> None:
     cases = {
         b"GARBAGE\r\n\r\n": "HTTP/1.1 400 Bad request syntax",
         b"GET /api2/json/version HTTP/2.0\r\n\r\n": "HTTP/1.1 505 HTTP Version Not Supported",
-        b"POST /api2/json/nodes HTTP/1.1\r\nContent-Length: x\r\n\r\n":
-            "HTTP/1.1 400 Bad Content-Length",
-        b"POST /api2/json/nodes HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n":
-            "HTTP/1.1 411 Length Required",
+        b"POST /api2/json/nodes HTTP/1.1\r\nContent-Length: x\r\n\r\n": "HTTP/1.1 400 Bad Content-Length",
+        b"POST /api2/json/nodes HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n": "HTTP/1.1 411 Length Required",
         b"GET /api2/json/version HTTP/1.1\r\nno colon here\r\n\r\n": "HTTP/1.1 400 Bad header line",
         b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n": "HTTP/1.1 414 Request-URI Too Long",
     }
@@ -122,8 +122,10 @@ def test_head_and_unknown_method_keep_framing(pvesim: PveSim) -> None:
         status, _, body = _answer(conn)
         assert status == "HTTP/1.1 501 Method 'PATCH /version' not implemented"
         assert json.loads(body)["message"] == "Method 'PATCH /version' not implemented\n"
-        conn.sendall(f"HEAD /api2/json/version HTTP/1.1\r\n{_auth(pvesim)}\r\n"
-                     f"GET /api2/json/version HTTP/1.1\r\n{_auth(pvesim)}\r\n".encode())
+        conn.sendall(
+            f"HEAD /api2/json/version HTTP/1.1\r\n{_auth(pvesim)}\r\n"
+            f"GET /api2/json/version HTTP/1.1\r\n{_auth(pvesim)}\r\n".encode()
+        )
         buf = b""
         while buf.count(b"\r\n\r\n") < 2 or not buf.endswith(b"}}"):
             chunk = conn.recv(65536)
@@ -150,15 +152,16 @@ def test_large_answers_are_gzipped_for_clients_that_accept_it(pvesim: PveSim) ->
     small = raw(pvesim, "GET", "/version", headers={"Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in small.headers
     with _tls(pvesim) as conn:
-        conn.sendall(f"GET /api2/json/cluster/resources HTTP/1.1\r\nAccept-Encoding: gzip\r\n"
-                     f"{_auth(pvesim)}\r\n".encode())
+        conn.sendall(
+            f"GET /api2/json/cluster/resources HTTP/1.1\r\nAccept-Encoding: gzip\r\n"
+            f"{_auth(pvesim)}\r\n".encode()
+        )
         _, headers, body = _answer(conn)
         assert headers["content-encoding"] == "gzip"
         assert json.loads(gzip.decompress(body)) == plain.json()
 
 
-def test_compression_off_like_pveproxy_compression_0(
-        pvesim_factory: Callable[..., PveSim]) -> None:
+def test_compression_off_like_pveproxy_compression_0(pvesim_factory: Callable[..., PveSim]) -> None:
     sim = pvesim_factory(compression=False)
     _six_cts(sim)
     resp = raw(sim, "GET", "/cluster/resources", headers={"Accept-Encoding": "gzip"})

@@ -43,8 +43,13 @@ pytestmark = pytest.mark.spark
 
 APPENDS = 200
 ROWS = 50
-SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("name", pa.string()),
-                    pa.field("amount", pa.float64())])
+SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.int64(), nullable=False),
+        pa.field("name", pa.string()),
+        pa.field("amount", pa.float64()),
+    ]
+)
 POLICY = MaintenancePolicy(
     name="test",
     compaction=Compaction(small_file_size=32 * MIB, min_small_files=50),
@@ -56,8 +61,10 @@ POLICY = MaintenancePolicy(
 
 def batch(start: int, rows: int = ROWS) -> pa.Table:
     ids = list(range(start, start + rows))
-    return pa.table({"id": ids, "name": [f"n{i}" for i in ids],
-                     "amount": [i * 0.25 for i in ids]}, schema=SCHEMA)
+    return pa.table(
+        {"id": ids, "name": [f"n{i}" for i in ids], "amount": [i * 0.25 for i in ids]},
+        schema=SCHEMA,
+    )
 
 
 def checksum(table: Table) -> tuple[int, int, str]:
@@ -76,14 +83,21 @@ class Lake:
         self.props = {"type": "sql", "uri": f"sqlite:///{self.db}", "warehouse": self.warehouse}
         self.catalog = SqlCatalog("lake", **self.props)
         self.settings = Settings(
-            config_file=None, specs=root, state_dir=root / "state",
+            config_file=None,
+            specs=root,
+            state_dir=root / "state",
             catalogs=(("lake", tuple(self.props.items())),),
-            spark=SparkSettings(master="local[2]", conf=(("spark.driver.memory", "1g"),),
-                                timeout=900.0),
+            spark=SparkSettings(
+                master="local[2]", conf=(("spark.driver.memory", "1g"),), timeout=900.0
+            ),
         )
-        self.spec = TableSpec("lake", ("sales",), "events",
-                              fields=(ColumnSpec("id", PrimitiveType("long"), required=True),),
-                              policy="test")
+        self.spec = TableSpec(
+            "lake",
+            ("sales",),
+            "events",
+            fields=(ColumnSpec("id", PrimitiveType("long"), required=True),),
+            policy="test",
+        )
 
     def table(self) -> Table:
         return self.catalog.load_table("sales.events")
@@ -106,8 +120,10 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
     lake = Lake(tmp_path_factory.mktemp("lake"))
     lake.catalog.create_namespace("sales")
     table = lake.catalog.create_table(
-        "sales.events", SCHEMA,
-        properties={"format-version": "2", "write.parquet.compression-codec": "zstd"})
+        "sales.events",
+        SCHEMA,
+        properties={"format-version": "2", "write.parquet.compression-codec": "zstd"},
+    )
     for i in range(APPENDS):
         table.append(batch(i * ROWS))
     yield lake
@@ -119,8 +135,9 @@ def test_window_closed_defers_with_next_start(lake: Lake) -> None:
     plan = lake.plan(windowed, now=now)
     assert [c.action for c in plan.changes] == [Action.DEFERRED]
     assert "next window starts 2025-03-11T02:00+00:00" in plan.changes[0].reason
-    assert [c.action for c in lake.plan(windowed, now=now, ignore_window=True).changes][0] \
-        is Action.REWRITE_DATA_FILES
+    assert [c.action for c in lake.plan(windowed, now=now, ignore_window=True).changes][
+        0
+    ] is Action.REWRITE_DATA_FILES
 
 
 def test_compaction_expiry_orphans_in_one_job(lake: Lake) -> None:
@@ -134,8 +151,12 @@ def test_compaction_expiry_orphans_in_one_job(lake: Lake) -> None:
     time.sleep(1.5)  # every append is now older than expiry's 1 s
     plan = lake.plan()
     actions = [c.action for c in plan.changes]
-    assert actions == [Action.REWRITE_DATA_FILES, Action.REWRITE_MANIFESTS,
-                       Action.EXPIRE_SNAPSHOTS, Action.REMOVE_ORPHAN_FILES]
+    assert actions == [
+        Action.REWRITE_DATA_FILES,
+        Action.REWRITE_MANIFESTS,
+        Action.EXPIRE_SNAPSHOTS,
+        Action.REMOVE_ORPHAN_FILES,
+    ]
     assert plan.changes[0].reason.startswith(f"{APPENDS} data files under 32MiB; policy allows 50")
     cutoff = datetime.fromisoformat(str(dict(plan.changes[2].options)["older_than"]))
 
@@ -152,8 +173,11 @@ def test_compaction_expiry_orphans_in_one_job(lake: Lake) -> None:
     assert health.data_files <= 2
     # Nothing older than the cutoff survives beyond the newest retain_last snapshots.
     newest = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)[-5:]
-    old = [s for s in table.metadata.snapshots
-           if s.timestamp_ms < cutoff.timestamp() * 1000 and s not in newest]
+    old = [
+        s
+        for s in table.metadata.snapshots
+        if s.timestamp_ms < cutoff.timestamp() * 1000 and s not in newest
+    ]
     assert old == [] and len(table.metadata.snapshots) == 5
     assert not old_orphan.exists() and young_orphan.exists()
     assert Path(str(dict(outcomes[0].result)["log_file"])).is_file()
@@ -201,11 +225,23 @@ def test_no_rows_lost_when_appends_race_compaction(lake: Lake) -> None:
         table.append(batch(1_000_000 + i * 10, 10))
     done_file = lake.root / "appended.txt"
     appender = subprocess.Popen(  # noqa: S603 - our own script, argument list
-        [sys.executable, "-c", APPENDER, str(lake.db), lake.warehouse, "2000000", "40",
-         str(done_file)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-c",
+            APPENDER,
+            str(lake.db),
+            lake.warehouse,
+            "2000000",
+            "40",
+            str(done_file),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
-        compaction_only = replace(POLICY, expire_snapshots=None, remove_orphan_files=None,
-                                  rewrite_manifests=None)
+        compaction_only = replace(
+            POLICY, expire_snapshots=None, remove_orphan_files=None, rewrite_manifests=None
+        )
         plan = lake.plan(compaction_only)
         assert [c.action for c in plan.changes] == [Action.REWRITE_DATA_FILES]
         outcomes = lake.apply(plan)

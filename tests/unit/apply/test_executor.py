@@ -20,8 +20,12 @@ class RecordingApplier:
 
     retries_inside = False
 
-    def __init__(self, behaviour: dict[str, Behaviour] | None = None, seconds: float = 0.05,
-                 serial: Callable[[Change], str] | None = None) -> None:
+    def __init__(
+        self,
+        behaviour: dict[str, Behaviour] | None = None,
+        seconds: float = 0.05,
+        serial: Callable[[Change], str] | None = None,
+    ) -> None:
         self.behaviour = behaviour or {}
         self.seconds = seconds
         self.serial = serial or (lambda change: change.address)
@@ -57,11 +61,15 @@ class RecordingApplier:
             with self.lock:
                 self.active -= 1
                 self.active_by_key[key] -= 1
-                self.log.append(("end", f"{change.address}:{change.action.value}", time.monotonic()))
+                self.log.append(
+                    ("end", f"{change.address}:{change.action.value}", time.monotonic())
+                )
 
 
 def _change(name: str, action: Action = Action.CREATE, *deps: str) -> Change:
-    return Change(f"container/{name}", action, "test", depends_on=tuple(f"container/{d}" for d in deps))
+    return Change(
+        f"container/{name}", action, "test", depends_on=tuple(f"container/{d}" for d in deps)
+    )
 
 
 def _index(applier: RecordingApplier, event: str, label: str) -> int:
@@ -69,13 +77,23 @@ def _index(applier: RecordingApplier, event: str, label: str) -> int:
 
 
 def test_dependencies_finish_before_dependents_start() -> None:
-    plan = Plan((_change("minio"), _change("hive", Action.CREATE, "minio"),
-                 _change("spark", Action.CREATE, "minio", "hive"), _change("kafka")))
+    plan = Plan(
+        (
+            _change("minio"),
+            _change("hive", Action.CREATE, "minio"),
+            _change("spark", Action.CREATE, "minio", "hive"),
+            _change("kafka"),
+        )
+    )
     applier = RecordingApplier()
     outcomes = execute(plan, [applier], ExecutorOptions(parallelism=4))
     assert [o.status for o in outcomes] == [Status.APPLIED] * 4
-    assert _index(applier, "end", "container/minio:create") < _index(applier, "start", "container/hive:create")
-    assert _index(applier, "end", "container/hive:create") < _index(applier, "start", "container/spark:create")
+    assert _index(applier, "end", "container/minio:create") < _index(
+        applier, "start", "container/hive:create"
+    )
+    assert _index(applier, "end", "container/hive:create") < _index(
+        applier, "start", "container/spark:create"
+    )
     assert applier.max_active >= 2  # kafka is independent: it ran beside minio
 
 
@@ -98,10 +116,18 @@ def test_a_resources_lines_run_in_order_and_a_failure_skips_the_rest() -> None:
         if change.action is Action.UPDATE:
             raise PermanentError("unable to hotplug memory")
 
-    plan = Plan((_change("minio", Action.UPDATE), _change("minio", Action.RESIZE),
-                 _change("hive", Action.UPDATE, "minio"), _change("kafka", Action.UPDATE)))
+    plan = Plan(
+        (
+            _change("minio", Action.UPDATE),
+            _change("minio", Action.RESIZE),
+            _change("hive", Action.UPDATE, "minio"),
+            _change("kafka", Action.UPDATE),
+        )
+    )
     applier = RecordingApplier({"container/minio": fail_update})
-    outcomes = {(o.address, o.action): o for o in execute(plan, [applier], ExecutorOptions(parallelism=2))}
+    outcomes = {
+        (o.address, o.action): o for o in execute(plan, [applier], ExecutorOptions(parallelism=2))
+    }
     assert outcomes[("container/minio", Action.UPDATE)].status is Status.FAILED
     assert outcomes[("container/minio", Action.RESIZE)].status is Status.SKIPPED
     hive = outcomes[("container/hive", Action.UPDATE)]
@@ -113,7 +139,9 @@ def test_a_resources_lines_run_in_order_and_a_failure_skips_the_rest() -> None:
 def test_transient_errors_are_retried_then_succeed_or_give_up() -> None:
     def flaky(change: Change, attempt: int) -> None:
         if attempt < 3:
-            raise TransientError("can't lock file '/run/lock/lxc/pve-config-107.lock' - got timeout", delay=0.01)
+            raise TransientError(
+                "can't lock file '/run/lock/lxc/pve-config-107.lock' - got timeout", delay=0.01
+            )
 
     def always(change: Change, attempt: int) -> None:
         raise TransientError("596 Connection timed out", delay=0.01)
@@ -121,8 +149,14 @@ def test_transient_errors_are_retried_then_succeed_or_give_up() -> None:
     plan = Plan((_change("minio"), _change("kafka")))
     applier = RecordingApplier({"container/minio": flaky, "container/kafka": always}, seconds=0)
     outcomes = {o.address: o for o in execute(plan, [applier], ExecutorOptions(retries=3))}
-    assert outcomes["container/minio"].status is Status.APPLIED and applier.attempts["container/minio"] == 3
-    assert outcomes["container/kafka"].status is Status.FAILED and applier.attempts["container/kafka"] == 4
+    assert (
+        outcomes["container/minio"].status is Status.APPLIED
+        and applier.attempts["container/minio"] == 3
+    )
+    assert (
+        outcomes["container/kafka"].status is Status.FAILED
+        and applier.attempts["container/kafka"] == 4
+    )
     assert "gave up after 4 attempts" in outcomes["container/kafka"].message
 
 
@@ -136,16 +170,22 @@ def test_precondition_failure_is_stale_and_not_retried() -> None:
 
 
 def test_report_only_lines_never_reach_an_applier() -> None:
-    plan = Plan((Change("container/minio", Action.REFUSE, "shrink"),
-                 Change("container/old", Action.ORPHAN, "not in specs"),
-                 Change("container/x", Action.CONFLICT, "not ours")))
+    plan = Plan(
+        (
+            Change("container/minio", Action.REFUSE, "shrink"),
+            Change("container/old", Action.ORPHAN, "not in specs"),
+            Change("container/x", Action.CONFLICT, "not ours"),
+        )
+    )
     applier = RecordingApplier(seconds=0)
     assert execute(plan, [applier]) == ()
     assert applier.log == []
 
 
 def test_a_change_no_applier_handles_fails_clearly() -> None:
-    (outcome,) = execute(Plan((Change("table/lake.a.b", Action.CREATE, "absent"),)), [RecordingApplier()])
+    (outcome,) = execute(
+        Plan((Change("table/lake.a.b", Action.CREATE, "absent"),)), [RecordingApplier()]
+    )
     assert outcome.status is Status.FAILED and "no provider" in outcome.message
 
 
@@ -154,29 +194,46 @@ def test_an_unexpected_error_fails_that_change_only() -> None:
         raise ValueError("Expecting value: line 1 column 1 (char 0)")
 
     plan = Plan((_change("minio"), _change("kafka")))
-    outcomes = {o.address: o for o in execute(plan, [RecordingApplier({"container/minio": bug}, seconds=0)])}
+    outcomes = {
+        o.address: o for o in execute(plan, [RecordingApplier({"container/minio": bug}, seconds=0)])
+    }
     assert outcomes["container/minio"].status is Status.FAILED
     assert "unexpected ValueError" in outcomes["container/minio"].message
     assert outcomes["container/kafka"].status is Status.APPLIED
 
 
 def test_dependents_wait_for_dependencies_that_are_not_ours_or_not_created() -> None:
-    refused_create = Change("container/minio", Action.REFUSE, "cannot create: bind mounts",
-                            fields=(FieldChange("mountpoints[1].hostPath", None, "/tank"),))
-    shrink_refused = Change("container/kafka", Action.REFUSE, "rootfs would shrink",
-                            fields=(FieldChange("rootfs.size", "20GiB", "8GiB"),))
-    plan = Plan((refused_create, shrink_refused,
-                 Change("container/x", Action.CONFLICT, "vmid used by someone else"),
-                 _change("hive", Action.CREATE, "minio"),
-                 _change("spark", Action.CREATE, "x"),
-                 _change("airflow", Action.CREATE, "kafka")))
+    refused_create = Change(
+        "container/minio",
+        Action.REFUSE,
+        "cannot create: bind mounts",
+        fields=(FieldChange("mountpoints[1].hostPath", None, "/tank"),),
+    )
+    shrink_refused = Change(
+        "container/kafka",
+        Action.REFUSE,
+        "rootfs would shrink",
+        fields=(FieldChange("rootfs.size", "20GiB", "8GiB"),),
+    )
+    plan = Plan(
+        (
+            refused_create,
+            shrink_refused,
+            Change("container/x", Action.CONFLICT, "vmid used by someone else"),
+            _change("hive", Action.CREATE, "minio"),
+            _change("spark", Action.CREATE, "x"),
+            _change("airflow", Action.CREATE, "kafka"),
+        )
+    )
     applier = RecordingApplier(seconds=0)
     outcomes = {o.address: o for o in execute(plan, [applier])}
     assert outcomes["container/hive"].status is Status.SKIPPED
     assert "container/minio could not be created" in outcomes["container/hive"].message
     assert outcomes["container/spark"].status is Status.SKIPPED
     assert "not managed by the reconciler" in outcomes["container/spark"].message
-    assert outcomes["container/airflow"].status is Status.APPLIED  # kafka exists, only its shrink is refused
+    assert (
+        outcomes["container/airflow"].status is Status.APPLIED
+    )  # kafka exists, only its shrink is refused
 
 
 def test_appliers_that_retry_inside_are_not_retried_again() -> None:
@@ -185,6 +242,11 @@ def test_appliers_that_retry_inside_are_not_retried_again() -> None:
 
     applier = RecordingApplier({"container/minio": busy}, seconds=0)
     applier.retries_inside = True
-    (outcome,) = execute(Plan((_change("minio", Action.UPDATE),)), [applier], ExecutorOptions(retries=4))
+    (outcome,) = execute(
+        Plan((_change("minio", Action.UPDATE),)), [applier], ExecutorOptions(retries=4)
+    )
     assert applier.attempts["container/minio"] == 1
-    assert outcome.status is Status.FAILED and outcome.message == "CT is locked (backup) after 5 attempts"
+    assert (
+        outcome.status is Status.FAILED
+        and outcome.message == "CT is locked (backup) after 5 attempts"
+    )

@@ -35,8 +35,14 @@ from reconciler.model.tables import (
 from reconciler.plan.change import Action, Change, FieldChange
 
 TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
-MINIO = ContainerSpec("minio", 107, "pve", TEMPLATE, ContainerSettings("minio", memory_mib=2048),
-                      depends_on=("container/dns",))
+MINIO = ContainerSpec(
+    "minio",
+    107,
+    "pve",
+    TEMPLATE,
+    ContainerSettings("minio", memory_mib=2048),
+    depends_on=("container/dns",),
+)
 ORDERS = TableSpec("lake", ("sales",), "orders", (ColumnSpec("id", PrimitiveType("long")),))
 DESIRED = Desired(containers=(MINIO,), tables=(ORDERS,))
 
@@ -47,25 +53,45 @@ class Inventory:
     observed: Mapping[int, ObservedContainer] = field(default_factory=dict)
 
 
-def _ct(tags: tuple[str, ...] = ("prod", "team-a"), kind: str = "lxc", lock: str | None = None,
-        template: bool = False, read: bool = True) -> Inventory:
+def _ct(
+    tags: tuple[str, ...] = ("prod", "team-a"),
+    kind: str = "lxc",
+    lock: str | None = None,
+    template: bool = False,
+    read: bool = True,
+) -> Inventory:
     guest = GuestSummary(107, "pve", kind, "handmade", "running", tags, lock)
     if kind != "lxc" or not read:
         return Inventory((guest,))
-    seen = ObservedContainer(107, "pve", PowerState.RUNNING,
-                             ContainerSettings("handmade", memory_mib=1024, tags=tags),
-                             digest="d1g3st", lock=lock, template=template)
+    seen = ObservedContainer(
+        107,
+        "pve",
+        PowerState.RUNNING,
+        ContainerSettings("handmade", memory_mib=1024, tags=tags),
+        digest="d1g3st",
+        lock=lock,
+        template=template,
+    )
     return Inventory((guest,), {107: seen})
 
 
 def _table(properties: tuple[tuple[str, str], ...] = (("owner", "team-a"),)) -> TableInventory:
-    table = ObservedTable("lake", ("sales",), "orders", ORDERS.fields, schema_id=3, spec_id=1,
-                          sort_order_id=2, properties=properties)
+    table = ObservedTable(
+        "lake",
+        ("sales",),
+        "orders",
+        ORDERS.fields,
+        schema_id=3,
+        spec_id=1,
+        sort_order_id=2,
+        properties=properties,
+    )
     return TableInventory(namespaces=(("lake", ("sales",)),), tables=(table,))
 
 
-def _one(targets: tuple[str, ...], ct: Inventory | None = None,
-         tables: TableInventory | None = None) -> Change:
+def _one(
+    targets: tuple[str, ...], ct: Inventory | None = None, tables: TableInventory | None = None
+) -> Change:
     (change,) = plan_adoption(targets, DESIRED, ct, tables)
     return change
 
@@ -117,7 +143,9 @@ def test_an_owned_ct_gives_no_line_but_a_note() -> None:
 def test_an_unowned_table_gets_only_the_property_with_its_metadata_preconditions() -> None:
     change = _one(("table/lake.sales.orders",), tables=_table())
     assert change.action is Action.UPDATE and is_adoption(change)
-    assert change.fields == (FieldChange(f"properties.{MANAGED_BY_PROPERTY}", None, MANAGED_BY_VALUE),)
+    assert change.fields == (
+        FieldChange(f"properties.{MANAGED_BY_PROPERTY}", None, MANAGED_BY_VALUE),
+    )
     assert change.preconditions == (("schema_id", 3), ("spec_id", 1), ("sort_order_id", 2))
     assert "mark table lake.sales.orders as managed" in change.reason
 
@@ -135,7 +163,9 @@ def test_a_table_marked_by_someone_else_shows_the_value_it_replaces() -> None:
         (None, "no catalog"),
     ],
 )
-def test_a_table_that_cannot_be_adopted_is_refused(inventory: TableInventory | None, words: str) -> None:
+def test_a_table_that_cannot_be_adopted_is_refused(
+    inventory: TableInventory | None, words: str
+) -> None:
     change = _one(("table/lake.sales.orders",), tables=inventory)
     assert change.action is Action.REFUSE and words in change.reason
 
@@ -143,7 +173,10 @@ def test_a_table_that_cannot_be_adopted_is_refused(inventory: TableInventory | N
 def test_an_owned_table_gives_a_note() -> None:
     owned = _table(((MANAGED_BY_PROPERTY, MANAGED_BY_VALUE),))
     assert plan_adoption(("table/lake.sales.orders",), DESIRED, None, owned) == ()
-    assert adoption_notes(("table/lake.sales.orders",), DESIRED, None, owned)[0][0] == "table/lake.sales.orders"
+    assert (
+        adoption_notes(("table/lake.sales.orders",), DESIRED, None, owned)[0][0]
+        == "table/lake.sales.orders"
+    )
 
 
 def test_an_address_no_spec_names_is_an_error_and_nothing_is_planned() -> None:
@@ -161,6 +194,10 @@ def test_several_targets_one_line_each_and_repeats_count_once() -> None:
 
 
 def test_an_ordinary_update_is_not_an_adoption() -> None:
-    plain = Change("container/minio", Action.UPDATE, "memory differs", (FieldChange("memory", 1, 2),))
+    plain = Change(
+        "container/minio", Action.UPDATE, "memory differs", (FieldChange("memory", 1, 2),)
+    )
     assert not is_adoption(plain)
-    assert not is_adoption(Change("container/minio", Action.REFUSE, "x", options=(("adopt", True),)))
+    assert not is_adoption(
+        Change("container/minio", Action.REFUSE, "x", options=(("adopt", True),))
+    )

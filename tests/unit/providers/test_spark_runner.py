@@ -22,9 +22,18 @@ def test_only_the_newest_logs_of_that_table_are_kept(tmp_path: Path) -> None:
 def test_the_spark_job_never_inherits_api_tokens() -> None:
     from reconciler.providers.spark.runner import job_env
 
-    env = job_env({"PATH": "/usr/bin", "HOME": "/var/lib/reconciler", "PVE_TOKEN_SECRET": "s3cr3t",
-                   "WEBHOOK_SECRET": "w", "GITEA_TOKEN": "g", "SPARK_HOME": "/opt/spark",
-                   "LC_ALL": "C.UTF-8", "JAVA_HOME": "/usr/lib/jvm/java-17"})
+    env = job_env(
+        {
+            "PATH": "/usr/bin",
+            "HOME": "/var/lib/reconciler",
+            "PVE_TOKEN_SECRET": "s3cr3t",
+            "WEBHOOK_SECRET": "w",
+            "GITEA_TOKEN": "g",
+            "SPARK_HOME": "/opt/spark",
+            "LC_ALL": "C.UTF-8",
+            "JAVA_HOME": "/usr/lib/jvm/java-17",
+        }
+    )
     assert not {"PVE_TOKEN_SECRET", "WEBHOOK_SECRET", "GITEA_TOKEN"} & env.keys()
     assert env["SPARK_HOME"] == "/opt/spark" and env["LC_ALL"] == "C.UTF-8"
     assert env["PATH"].endswith("/usr/bin") and env["SPARK_LOCAL_IP"] == "127.0.0.1"

@@ -7,8 +7,10 @@ import json
 from reconciler.plan.change import Action, Change, Plan
 from reconciler.render import render_json, render_text
 
-NOTES = (("table/lake.sales.orders", "3 data files under 32MiB; policy allows 50"),
-         ("table/lake.raw.kafka_events", "table has no snapshot yet: nothing to maintain"))
+NOTES = (
+    ("table/lake.sales.orders", "3 data files under 32MiB; policy allows 50"),
+    ("table/lake.raw.kafka_events", "table has no snapshot yet: nothing to maintain"),
+)
 
 
 def test_no_changes_still_says_why_nothing_is_due() -> None:
@@ -22,8 +24,11 @@ def test_no_changes_still_says_why_nothing_is_due() -> None:
     ]
     doc = json.loads(render_json(Plan(), NOTES))
     assert doc["changes"] == [] and doc["summary"] == {}
-    assert doc["notes"][1] == {"address": "table/lake.sales.orders", "action": "noop",
-                               "reason": "3 data files under 32MiB; policy allows 50"}
+    assert doc["notes"][1] == {
+        "address": "table/lake.sales.orders",
+        "action": "noop",
+        "reason": "3 data files under 32MiB; policy allows 50",
+    }
 
 
 def test_notes_follow_the_summary_and_leave_the_plan_document_unchanged() -> None:

@@ -25,5 +25,7 @@ def test_long_changes_tick_and_finished_ones_stop_ticking() -> None:
     assert "container/kafka (update): applied in 0.0s\n" in lines
     assert lines[-1] == "container/minio (create): applied in 0.3s - created\n"
     ticks = [line for line in lines if "still applying" in line]
-    assert ticks and all(line.startswith("container/minio (create): still applying... [") for line in ticks)
+    assert ticks and all(
+        line.startswith("container/minio (create): still applying... [") for line in ticks
+    )
     assert sum("still applying" in line for line in lines) == ticks_at_done

@@ -37,8 +37,12 @@ def test_nested_table_locations_are_refused(tmp_path: Path) -> None:
     sales = tmp_path / "specs" / "tables" / "sales.yaml"
     text = sales.read_text()
     first, second = text.split("\n---\n", 1)
-    first = first.replace("  policy: standard", "  location: s3://warehouse/sales\n  policy: standard", 1)
-    second = second.replace("  policy: standard", "  location: s3://warehouse/sales/customers\n  policy: standard", 1)
+    first = first.replace(
+        "  policy: standard", "  location: s3://warehouse/sales\n  policy: standard", 1
+    )
+    second = second.replace(
+        "  policy: standard", "  location: s3://warehouse/sales/customers\n  policy: standard", 1
+    )
     sales.write_text(first + "\n---\n" + second)
     result = load_desired(tmp_path / "specs")
     messages = [str(e) for e in result.errors]

@@ -12,8 +12,12 @@ from reconciler.sources.dotenv import DotenvError, load_dotenv, parse_dotenv
 
 def test_parse_keys_quotes_comments_and_export() -> None:
     text = "# secrets\nexport PVE_TOKEN_SECRET='a b#c'\nGITEA_TOKEN=abc # note\n\nEMPTY=\nQ=\"x\"\n"
-    assert parse_dotenv(text, ".env") == {"PVE_TOKEN_SECRET": "a b#c", "GITEA_TOKEN": "abc",
-                                          "EMPTY": "", "Q": "x"}
+    assert parse_dotenv(text, ".env") == {
+        "PVE_TOKEN_SECRET": "a b#c",
+        "GITEA_TOKEN": "abc",
+        "EMPTY": "",
+        "Q": "x",
+    }
     with pytest.raises(DotenvError, match=r"\.env:2: expected KEY=value"):
         parse_dotenv("A=1\nnot a line\n", ".env")
 

@@ -23,8 +23,12 @@ CASES = sorted((Path(__file__).parent / "cases").glob("*.json"))
 
 
 def _policy(name: str, spec: dict[str, Any]) -> MaintenancePolicy:
-    data = {"apiVersion": "reconciler/v1", "kind": "MaintenancePolicy",
-            "metadata": {"name": name}, "spec": spec}
+    data = {
+        "apiVersion": "reconciler/v1",
+        "kind": "MaintenancePolicy",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
     doc = Document(f"{name}.yaml", 0, 1, data)
     problems = Problems(doc)
     policy = build_policy(doc, problems)
@@ -33,20 +37,35 @@ def _policy(name: str, spec: dict[str, Any]) -> MaintenancePolicy:
 
 
 def _table(raw: dict[str, Any]) -> TableSpec:
-    sort_by = tuple(SortField(s["source"], s.get("transform", "identity"),
-                              SortDirection(s.get("direction", "asc")),
-                              NullOrder(s.get("nulls", "first"))) for s in raw.get("sortBy", ()))
-    return TableSpec(raw["catalog"], tuple(raw["namespace"]), raw["name"], fields=(),
-                     sort_by=sort_by, policy=raw.get("policy"))
+    sort_by = tuple(
+        SortField(
+            s["source"],
+            s.get("transform", "identity"),
+            SortDirection(s.get("direction", "asc")),
+            NullOrder(s.get("nulls", "first")),
+        )
+        for s in raw.get("sortBy", ())
+    )
+    return TableSpec(
+        raw["catalog"],
+        tuple(raw["namespace"]),
+        raw["name"],
+        fields=(),
+        sort_by=sort_by,
+        policy=raw.get("policy"),
+    )
 
 
 def _health(address: str, raw: dict[str, Any], now: datetime) -> TableHealth:
     series = raw.get("snapshotSeries", {"count": 1, "every": "1h"})
     step = parse_duration(series["every"])
     snapshots = tuple(
-        SnapshotInfo(i + 1, int((now - timedelta(seconds=step * (series["count"] - 1 - i)))
-                                .timestamp() * 1000))
-        for i in range(series["count"]))
+        SnapshotInfo(
+            i + 1,
+            int((now - timedelta(seconds=step * (series["count"] - 1 - i))).timestamp() * 1000),
+        )
+        for i in range(series["count"])
+    )
     return TableHealth(
         address=address,
         data_files=raw.get("dataFiles", 0),
@@ -63,8 +82,9 @@ def _health(address: str, raw: dict[str, Any], now: datetime) -> TableHealth:
     )
 
 
-def _inputs(case: dict[str, Any]) -> tuple[list[TableSpec], dict[str, MaintenancePolicy],
-                                           dict[str, TableHealth], datetime]:
+def _inputs(
+    case: dict[str, Any],
+) -> tuple[list[TableSpec], dict[str, MaintenancePolicy], dict[str, TableHealth], datetime]:
     now = datetime.fromisoformat(case["now"])
     policies = {name: _policy(name, spec) for name, spec in case["policies"].items()}
     tables = [_table(t) for t in case["tables"]]
@@ -80,12 +100,14 @@ def _inputs(case: dict[str, Any]) -> tuple[list[TableSpec], dict[str, Maintenanc
 def test_case(path: Path) -> None:
     case = json.loads(path.read_text())
     tables, policies, health, now = _inputs(case)
-    changes = plan_maintenance(tables, policies, health, now,
-                               ignore_window=case.get("ignoreWindow", False))
+    changes = plan_maintenance(
+        tables, policies, health, now, ignore_window=case.get("ignoreWindow", False)
+    )
     got = [change_to_dict(c) for c in changes]
     expected = case["expect"]["changes"]
-    assert [(g["address"], g["action"]) for g in got] == \
-        [(e["address"], e["action"]) for e in expected]
+    assert [(g["address"], g["action"]) for g in got] == [
+        (e["address"], e["action"]) for e in expected
+    ]
     for g, e in zip(got, expected, strict=True):
         assert g.get("options", {}) == e.get("options", {}), g["reason"]
         for fragment in e.get("reasonContains", ()):

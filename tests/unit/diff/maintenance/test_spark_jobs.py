@@ -14,8 +14,10 @@ from reconciler.providers.spark.jobs import (
 )
 from reconciler.settings import SparkSettings
 
-PG = {"uri": "postgresql+psycopg2://iceberg:s%40cret@db.local:5433/lake",
-      "warehouse": "file:///srv/wh"}
+PG = {
+    "uri": "postgresql+psycopg2://iceberg:s%40cret@db.local:5433/lake",
+    "warehouse": "file:///srv/wh",
+}
 
 
 def test_sqlite_catalog_conf() -> None:
@@ -33,9 +35,15 @@ def test_postgres_password_is_a_secret_never_on_the_command_line() -> None:
     assert dict(conf.conf)["spark.sql.catalog.lake.uri"] == "jdbc:postgresql://db.local:5433/lake"
     assert dict(conf.conf)["spark.sql.catalog.lake.jdbc.user"] == "iceberg"
     assert conf.secrets == (("spark.sql.catalog.lake.jdbc.password", "s@cret"),)
-    argv = submit_argv("spark-submit", SparkSettings(master="spark://spark:7077",
-                                                     jars=("/x.jar",), conf=(("a.b", "c"),)),
-                       conf, "/rt.jar", "/job_main.py", "/state/job.json", "maintain-x")
+    argv = submit_argv(
+        "spark-submit",
+        SparkSettings(master="spark://spark:7077", jars=("/x.jar",), conf=(("a.b", "c"),)),
+        conf,
+        "/rt.jar",
+        "/job_main.py",
+        "/state/job.json",
+        "maintain-x",
+    )
     assert not any("s@cret" in arg or "s%40cret" in arg for arg in argv)
     assert argv[argv.index("--master") + 1] == "spark://spark:7077"
     assert argv[argv.index("--jars") + 1] == "/rt.jar,/usr/share/java/postgresql.jar,/x.jar"
@@ -44,24 +52,39 @@ def test_postgres_password_is_a_secret_never_on_the_command_line() -> None:
 
 
 def test_hive_and_rest() -> None:
-    assert dict(catalog_conf("h", {"uri": "thrift://hive:9083"}).conf)["spark.sql.catalog.h.type"] \
+    assert (
+        dict(catalog_conf("h", {"uri": "thrift://hive:9083"}).conf)["spark.sql.catalog.h.type"]
         == "hive"
+    )
     rest = catalog_conf("r", {"uri": "https://cat", "credential": "id:key"})
     assert dict(rest.conf)["spark.sql.catalog.r.type"] == "rest"
     assert rest.secrets == (("spark.sql.catalog.r.credential", "id:key"),)
 
 
 def test_procedure_calls() -> None:
-    rewrite = Change("table/lake.sales.orders", Action.REWRITE_DATA_FILES, "r", options=(
-        ("strategy", "binpack"), ("where", "region = 'eu'"),
-        ("target-file-size-bytes", "134217728")))
+    rewrite = Change(
+        "table/lake.sales.orders",
+        Action.REWRITE_DATA_FILES,
+        "r",
+        options=(
+            ("strategy", "binpack"),
+            ("where", "region = 'eu'"),
+            ("target-file-size-bytes", "134217728"),
+        ),
+    )
     assert procedure_call("lake", ("sales", "orders"), rewrite).sql == (
         "CALL `lake`.system.rewrite_data_files(table => '`sales`.`orders`', strategy => 'binpack',"
-        " where => 'region = \\'eu\\'', options => map('target-file-size-bytes', '134217728'))")
-    expire = Change("table/lake.sales.orders", Action.EXPIRE_SNAPSHOTS, "e", options=(
-        ("older_than", "2025-03-03T12:00:00+00:00"), ("retain_last", 10)))
+        " where => 'region = \\'eu\\'', options => map('target-file-size-bytes', '134217728'))"
+    )
+    expire = Change(
+        "table/lake.sales.orders",
+        Action.EXPIRE_SNAPSHOTS,
+        "e",
+        options=(("older_than", "2025-03-03T12:00:00+00:00"), ("retain_last", 10)),
+    )
     assert procedure_call("lake", ("sales", "orders"), expire).sql.endswith(
-        "older_than => TIMESTAMP '2025-03-03 12:00:00+00:00', retain_last => 10)")
+        "older_than => TIMESTAMP '2025-03-03 12:00:00+00:00', retain_last => 10)"
+    )
     bad = Change("table/x", Action.EXPIRE_SNAPSHOTS, "e", options=(("older_than", "'; DROP"),))
     with pytest.raises(ValueError):
         procedure_call("lake", ("x",), bad)
@@ -78,12 +101,23 @@ def test_orphan_removal_is_skipped_where_another_table_lives_inside() -> None:
     from reconciler.plan.change import Action, Change
 
     outer, inner = "table/lake.sales.orders", "table/lake.x.y"
-    lines = (Change(outer, Action.REWRITE_DATA_FILES, "small files"),
-             Change(outer, Action.REMOVE_ORPHAN_FILES, "due"),
-             Change(inner, Action.REMOVE_ORPHAN_FILES, "due"))
-    kept, notes = guard_orphan_removal(lines, {outer: "file:///w/sales/orders/",
-                                               inner: "file:///w/sales/orders/archive",
-                                               "table/lake.z.z": "file:///w/sales/ordersx"})
-    assert [(c.address, c.action) for c in kept] == [(outer, Action.REWRITE_DATA_FILES),
-                                                     (inner, Action.REMOVE_ORPHAN_FILES)]
-    assert notes == ((outer, "orphan-file removal skipped: the location also holds table/lake.x.y"),)
+    lines = (
+        Change(outer, Action.REWRITE_DATA_FILES, "small files"),
+        Change(outer, Action.REMOVE_ORPHAN_FILES, "due"),
+        Change(inner, Action.REMOVE_ORPHAN_FILES, "due"),
+    )
+    kept, notes = guard_orphan_removal(
+        lines,
+        {
+            outer: "file:///w/sales/orders/",
+            inner: "file:///w/sales/orders/archive",
+            "table/lake.z.z": "file:///w/sales/ordersx",
+        },
+    )
+    assert [(c.address, c.action) for c in kept] == [
+        (outer, Action.REWRITE_DATA_FILES),
+        (inner, Action.REMOVE_ORPHAN_FILES),
+    ]
+    assert notes == (
+        (outer, "orphan-file removal skipped: the location also holds table/lake.x.y"),
+    )
