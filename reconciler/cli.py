@@ -61,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="run destructive lines the spec opts into",
             )
+        if name in ("plan", "apply"):
+            cmd.add_argument(
+                "--allow-restart",
+                action="store_true",
+                help="reboot containers whose values are pending, even where `restart` is "
+                "manual or outside its window (use with --target)",
+            )
         if name == "apply":
             cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         if name == "maintain":
@@ -145,6 +152,7 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
         apply=command in ("apply", "maintain") and not (args.dry_run or args.sub_dry_run),
         prune=getattr(args, "prune", False),
         allow_destructive=getattr(args, "allow_destructive", False),
+        allow_restart=getattr(args, "allow_restart", False),
         maintenance_only=command == "maintain",
         ignore_window=getattr(args, "now", False),
         targets=targets,

@@ -40,6 +40,7 @@ class RunOptions:
     apply: bool = False
     prune: bool = False
     allow_destructive: bool = False
+    allow_restart: bool = False  # `apply --allow-restart`: reboot even where `restart` is manual
     drift_only: bool = False  # drift-timer cycle: apply only specs whose drift mode is enforce
     maintenance: bool = True  # include table maintenance lines
     maintenance_only: bool = False  # `reconcile maintain`

@@ -26,14 +26,17 @@ class Action(str, Enum):
     EXPIRE_SNAPSHOTS = "expire_snapshots"
     REMOVE_ORPHAN_FILES = "remove_orphan_files"
     REWRITE_MANIFESTS = "rewrite_manifests"
-    DEFERRED = "deferred"  # maintenance due, outside its window
+    DEFERRED = "deferred"  # due, but outside its window (or backing off)
+    UNKNOWN = "unknown"  # the resource could not be read: nothing is planned for it
 
     @property
     def executes(self) -> bool:
         return self not in _REPORT_ONLY
 
 
-_REPORT_ONLY = frozenset({Action.REFUSE, Action.ORPHAN, Action.CONFLICT, Action.DEFERRED})
+_REPORT_ONLY = frozenset(
+    {Action.REFUSE, Action.ORPHAN, Action.CONFLICT, Action.DEFERRED, Action.UNKNOWN}
+)
 MAINTENANCE_ACTIONS = frozenset(
     {
         Action.REWRITE_DATA_FILES,
