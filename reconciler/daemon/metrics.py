@@ -1,26 +1,25 @@
-"""Prometheus text exposition of the daemon's cycles, drift and revision (hand-written format)."""
+"""The daemon's cycles, drift and revision as Prometheus metrics (prometheus_client's format).
+
+One private registry per daemon (no process-global state); the values live here, under a
+lock, and are turned into metric families only when `/metrics` is scraped.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the text format generate_latest writes
 RESULTS = ("success", "failed", "rejected")
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _labels(pairs: Mapping[str, str]) -> str:
-    if not pairs:
-        return ""
-    return "{" + ",".join(f'{k}="{_label(v)}"' for k, v in sorted(pairs.items())) + "}"
-
-
-def _number(value: float) -> str:
-    return repr(float(value)) if value != int(value) else str(int(value))
 
 
 class Metrics:
@@ -39,6 +38,8 @@ class Metrics:
         self._rejected = ""
         self._next_run = 0.0
         self._webhooks: dict[str, int] = {}
+        self._registry = CollectorRegistry(auto_describe=False)
+        self._registry.register(self)
 
     def cycle(self, result: str, seconds: float, finished_at: float) -> None:
         with self._guard:
@@ -69,79 +70,82 @@ class Metrics:
             self._webhooks[key] = self._webhooks.get(key, 0) + 1
 
     def render(self) -> str:
+        """The text exposition of every metric, as `/metrics` serves it."""
+        return generate_latest(self._registry).decode("utf-8")
+
+    def collect(self) -> Iterator[Metric]:
+        """prometheus_client's collector protocol: a consistent snapshot under the lock."""
         with self._guard:
-            out: list[str] = []
-
-            def family(
-                name: str,
-                kind: str,
-                help_text: str,
-                samples: list[tuple[dict[str, str], float]],
-                suffix: str = "",
-            ) -> None:
-                out.append(f"# HELP {name} {help_text}")
-                out.append(f"# TYPE {name} {kind}")
-                for labels, value in samples:
-                    out.append(f"{name}{suffix}{_labels(labels)} {_number(value)}")
-
-            family(
-                "reconciler_cycles",
-                "counter",
-                "Reconcile cycles by result.",
-                [({"result": r}, float(n)) for r, n in sorted(self._cycles.items())],
-                "_total",
+            cycles = CounterMetricFamily(
+                "reconciler_cycles", "Reconcile cycles by result.", labels=["result"]
             )
-            out.append("# HELP reconciler_cycle_duration_seconds Duration of reconcile cycles.")
-            out.append("# TYPE reconciler_cycle_duration_seconds summary")
-            out.append(f"reconciler_cycle_duration_seconds_sum {_number(self._duration_sum)}")
-            out.append(f"reconciler_cycle_duration_seconds_count {self._duration_count}")
-            family(
-                "reconciler_last_cycle_duration_seconds",
-                "gauge",
-                "Duration of the last cycle.",
-                [({}, self._last_duration)],
+            for result, count in sorted(self._cycles.items()):
+                cycles.add_metric([result], count)
+            yield cycles
+            yield SummaryMetricFamily(
+                "reconciler_cycle_duration_seconds",
+                "Duration of reconcile cycles.",
+                count_value=self._duration_count,
+                sum_value=self._duration_sum,
             )
-            family(
-                "reconciler_last_cycle_timestamp_seconds",
-                "gauge",
-                "When the last cycle finished (unix time).",
-                [({}, self._last_cycle)],
+            yield from (
+                GaugeMetricFamily(name, text, value=value)
+                for name, text, value in (
+                    (
+                        "reconciler_last_cycle_duration_seconds",
+                        "Duration of the last cycle.",
+                        self._last_duration,
+                    ),
+                    (
+                        "reconciler_last_cycle_timestamp_seconds",
+                        "When the last cycle finished (unix time).",
+                        self._last_cycle,
+                    ),
+                    (
+                        "reconciler_last_success_timestamp_seconds",
+                        "When the last successful cycle finished (unix time).",
+                        self._last_success,
+                    ),
+                    (
+                        "reconciler_next_run_timestamp_seconds",
+                        "When the next scheduled cycle runs (unix time).",
+                        self._next_run,
+                    ),
+                )
             )
-            family(
-                "reconciler_last_success_timestamp_seconds",
-                "gauge",
-                "When the last successful cycle finished (unix time).",
-                [({}, self._last_success)],
-            )
-            family(
+            yield self._labelled_gauge(
                 "reconciler_drifted_resources",
-                "gauge",
                 "Resources differing from the specs at the last plan, by kind.",
-                [({"kind": k}, float(v)) for k, v in sorted(self._drift.items())],
+                "kind",
+                {kind: float(n) for kind, n in self._drift.items()},
             )
-            family(
+            yield self._labelled_gauge(
                 "reconciler_revision_info",
-                "gauge",
                 "The spec revision in force.",
-                [({"revision": self._revision}, 1.0)] if self._revision else [],
+                "revision",
+                {self._revision: 1.0} if self._revision else {},
             )
-            family(
+            rejected = GaugeMetricFamily(
                 "reconciler_specs_rejected",
-                "gauge",
                 "1 while the newest revision is rejected as invalid.",
-                [({"revision": self._rejected}, 1.0)] if self._rejected else [({}, 0.0)],
+                labels=["revision"] if self._rejected else None,
+                value=None if self._rejected else 0.0,
             )
-            family(
-                "reconciler_next_run_timestamp_seconds",
-                "gauge",
-                "When the next scheduled cycle runs (unix time).",
-                [({}, self._next_run)],
+            if self._rejected:
+                rejected.add_metric([self._rejected], 1.0)
+            yield rejected
+            webhooks = CounterMetricFamily(
+                "reconciler_webhook_requests", "Webhook requests by HTTP status.", labels=["code"]
             )
-            family(
-                "reconciler_webhook_requests",
-                "counter",
-                "Webhook requests by HTTP status.",
-                [({"code": c}, float(n)) for c, n in sorted(self._webhooks.items())],
-                "_total",
-            )
-            return "\n".join(out) + "\n"
+            for code, count in sorted(self._webhooks.items()):
+                webhooks.add_metric([code], count)
+            yield webhooks
+
+    @staticmethod
+    def _labelled_gauge(
+        name: str, text: str, label: str, values: Mapping[str, float]
+    ) -> GaugeMetricFamily:
+        family = GaugeMetricFamily(name, text, labels=[label])
+        for key, value in sorted(values.items()):
+            family.add_metric([key], value)
+        return family

@@ -1,19 +1,21 @@
 """`.env` beside the config: secrets for the `*_env` indirection, read once at start-up.
 
-Only `KEY=value` lines (optional `export `, quotes, `#` comments). The file must not be
+Parsed by python-dotenv (`KEY=value`, optional `export `, quotes, `#` comments; no `${VAR}`
+interpolation, so a `$` in a token stays literal); a line it cannot read is an error naming
+file and line rather than a silent skip. The file must not be
 readable by group or others (0600), since it holds tokens; variables already set in the
 environment win (systemd's EnvironmentFile, CI). Values are never logged or echoed.
 """
 
 from __future__ import annotations
 
+import io
 import os
-import re
 import stat
 from collections.abc import MutableMapping
 from pathlib import Path
 
-_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+from dotenv.parser import parse_stream
 
 
 class DotenvError(ValueError):
@@ -22,19 +24,13 @@ class DotenvError(ValueError):
 
 def parse_dotenv(text: str, display: str) -> dict[str, str]:
     values: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        match = _LINE.match(line)
-        if match is None:
-            raise DotenvError(f"{display}:{number}: expected KEY=value")
-        key, value = match.group(1), match.group(2).strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error or (binding.key is not None and binding.value is None):
+            text_read = binding.original.string  # starts with the blank lines before it
+            line = binding.original.line + len(text_read) - len(text_read.lstrip("\n"))
+            raise DotenvError(f"{display}:{line}: expected KEY=value")
+        if binding.key is not None and binding.value is not None:
+            values[binding.key] = binding.value
     return values
 
 

@@ -94,16 +94,23 @@ def test_metrics_exposition_format() -> None:
     metrics.drift({"container": 2, "table": 1})
     metrics.drift({"table": 1})
     text = metrics.render()
-    assert 'reconciler_cycles_total{result="success"} 1' in text
-    assert 'reconciler_cycles_total{result="rejected"} 0' in text
-    assert "reconciler_cycle_duration_seconds_sum 2" in text
-    assert "reconciler_last_success_timestamp_seconds 1700000000" in text
-    assert 'reconciler_drifted_resources{kind="container"} 0' in text
-    assert 'reconciler_revision_info{revision="abc123"} 1' in text
-    assert 'reconciler_specs_rejected{revision="bad456"} 1' in text
+    samples: dict[str, float] = {}
     for line in text.splitlines():  # every sample line is `name{labels} number`
         if not line.startswith("#"):
-            float(line.rsplit(" ", 1)[1])
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    assert samples['reconciler_cycles_total{result="success"}'] == 1
+    assert samples['reconciler_cycles_total{result="rejected"}'] == 0
+    assert samples["reconciler_cycle_duration_seconds_sum"] == 2
+    assert samples["reconciler_cycle_duration_seconds_count"] == 2
+    assert samples["reconciler_last_success_timestamp_seconds"] == 1_700_000_000
+    assert samples["reconciler_last_cycle_timestamp_seconds"] == 1_700_000_100
+    assert samples['reconciler_drifted_resources{kind="container"}'] == 0
+    assert samples['reconciler_drifted_resources{kind="table"}'] == 1
+    assert samples['reconciler_revision_info{revision="abc123"}'] == 1
+    assert samples['reconciler_specs_rejected{revision="bad456"}'] == 1
+    metrics.revisions("abc123", None)
+    assert "reconciler_specs_rejected 0.0" in metrics.render().splitlines()
 
 
 def test_parse_listen() -> None:

@@ -39,3 +39,9 @@ def test_a_readable_file_is_refused_without_echoing_it(tmp_path: Path) -> None:
     with pytest.raises(DotenvError) as caught:
         load_dotenv(path, {})
     assert "chmod 600" in str(caught.value) and "s3cr3t" not in str(caught.value)
+
+
+def test_errors_name_the_line_past_blank_lines_and_dollars_stay_literal() -> None:
+    with pytest.raises(DotenvError, match=r"^\.env:4: expected KEY=value$"):
+        parse_dotenv("A=1\n\n\nBARE\n", ".env")
+    assert parse_dotenv("T=a$b${C}\n", ".env") == {"T": "a$b${C}"}
