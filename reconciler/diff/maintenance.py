@@ -134,7 +134,7 @@ def _compaction(table: TableSpec, rule: Compaction, health: TableHealth) -> Chan
     options["min-file-size-bytes"] = str(rule.small_file_size)
     options["min-input-files"] = "2"
     if rule.max_concurrent_file_groups is not None:
-        options["max-concurrent-file-groups"] = str(rule.max_concurrent_file_groups)
+        options["max-concurrent-file-group-rewrites"] = str(rule.max_concurrent_file_groups)
     return Change(
         table.address, Action.REWRITE_DATA_FILES, detail + note, options=tuple(options.items())
     )
