@@ -3,6 +3,7 @@ builds SDK clients). Clients are built lazily, so a plan that needs no catalog n
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,7 @@ from reconciler.apply.ports import Applier
 from reconciler.engine import Deps
 from reconciler.model.desired import Desired
 from reconciler.model.policies import MaintenancePolicy
-from reconciler.model.tables import TableSpec
+from reconciler.model.tables import TableInventory, TableSpec
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Plan
 from reconciler.settings import Settings
 
@@ -32,43 +33,84 @@ def _lazy(build: Callable[[], Any]) -> Callable[[], Any]:
     return get
 
 
+class MissingExtra(RuntimeError):
+    """A configured feature needs an optional extra that is not installed."""
+
+
+def extra_installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:
+        return False
+
+
+def missing_extra(extra: str, feature: str) -> str:
+    return (
+        f"{feature} need the {extra!r} extra, which is not installed: "
+        f"pip install 'datalake-reconciler[{extra}]'"
+    )
+
+
+def require_extra(module: str, extra: str, feature: str) -> None:
+    """Raise MissingExtra naming the pip command when `module` cannot be imported."""
+    if not extra_installed(module):
+        raise MissingExtra(missing_extra(extra, feature))
+
+
+def _table_memo() -> Any:
+    """Health reuses the tables the same plan's observation loaded."""
+    require_extra("pyiceberg", "iceberg", "Iceberg catalogs")
+    from reconciler.providers.iceberg.reader import TableMemo
+
+    return TableMemo()
+
+
 def build_deps(settings: Settings, catalogs_override: Catalogs | None = None) -> Deps:
     """`catalogs_override` lets benchmarks and tests observe catalog calls."""
     from reconciler.observe.containers import observe_containers
-    from reconciler.observe.health import observe_health
-    from reconciler.observe.tables import observe_tables
-    from reconciler.providers.iceberg.catalog import Catalogs
-    from reconciler.providers.iceberg.reader import TableMemo
     from reconciler.providers.proxmox.client import build_client
 
     client = _lazy(lambda: build_client(settings.proxmox, task_timeout=settings.apply.task_timeout))
-    catalogs = _lazy(
-        lambda: (
-            catalogs_override
-            or Catalogs(
-                {name: dict(props) for name, props in settings.catalogs},
-                state_dir=settings.state_dir,
-            )
+
+    def build_catalogs() -> Any:
+        if catalogs_override is not None:
+            return catalogs_override
+        require_extra("pyiceberg", "iceberg", "Iceberg catalogs")
+        from reconciler.providers.iceberg.catalog import Catalogs
+
+        return Catalogs(
+            {name: dict(props) for name, props in settings.catalogs},
+            state_dir=settings.state_dir,
         )
-    )
+
+    catalogs = _lazy(build_catalogs)
+    # The Iceberg modules (and pyiceberg) load only when a catalog is first used: the base
+    # install plans containers alone.
+    memo = _lazy(_table_memo)
 
     def containers(specs: Sequence[Any]) -> Any:
         return observe_containers(client(), specs, settings.proxmox.parallel_reads)
 
-    memo = TableMemo()  # health reuses the tables the same plan's observation loaded
-
     def tables(specs: Sequence[Any]) -> Any:
-        memo.clear()
-        return observe_tables(catalogs(), tuple(specs), memo=memo)
+        if catalogs_override is None and not extra_installed("pyiceberg"):
+            # Every catalog is unreadable, like one that is down: a plan without Table specs
+            # in it goes on (the embedded default catalog of a base install), one with fails.
+            missing = missing_extra("iceberg", "Iceberg catalogs")
+            return TableInventory(errors=tuple((name, missing) for name, _ in settings.catalogs))
+        from reconciler.observe.tables import observe_tables
+
+        memo().clear()
+        return observe_tables(catalogs(), tuple(specs), memo=memo())
 
     def health(specs: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy]) -> Any:
+        from reconciler.observe.health import observe_health
+
         try:
-            return observe_health(catalogs(), specs, policies, memo=memo)
+            return observe_health(catalogs(), specs, policies, memo=memo())
         finally:
-            memo.clear()  # never serve a later plan stale metadata
+            memo().clear()  # never serve a later plan stale metadata
 
     def appliers(desired: Desired, plan: Plan) -> Sequence[Applier]:
-        from reconciler.providers.iceberg.writer import IcebergApplier
         from reconciler.providers.proxmox.writer import ProxmoxApplier
 
         built: list[Applier] = []
@@ -80,6 +122,8 @@ def build_deps(settings: Settings, catalogs_override: Catalogs | None = None) ->
             c.address.startswith("table/") and c.action not in MAINTENANCE_ACTIONS
             for c in executable
         ):
+            from reconciler.providers.iceberg.writer import IcebergApplier
+
             built.append(IcebergApplier(catalogs(), tuple(desired.tables)))
         if any(c.action in MAINTENANCE_ACTIONS for c in executable):
             from reconciler.providers.iceberg.reader import table_owned

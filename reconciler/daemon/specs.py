@@ -10,11 +10,13 @@ import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from reconciler.settings import Settings
-from reconciler.sources.git import GitSource
-from reconciler.sources.watch import snapshot_dir
+from reconciler.sources.snapshot import snapshot_dir
+
+if TYPE_CHECKING:  # gitpython comes with the daemon extra: imported where used
+    from reconciler.sources.git import GitSource
 
 
 class SpecSource(Protocol):
@@ -36,8 +38,12 @@ class GitSpecs:
     kind = "git"
 
     def __init__(self, settings: Settings, env: Mapping[str, str] | None = None) -> None:
+        from reconciler.sources.git import GitSource
+
         assert settings.git is not None
-        self._git = GitSource(settings.git, settings.state_dir / "git" / "cache.git", env)
+        self._git: GitSource = GitSource(
+            settings.git, settings.state_dir / "git" / "cache.git", env
+        )
         self.label = f"{self._git.url}#{settings.git.branch}:{settings.git.path}"
         self.root = settings.git.path.strip("/") or "."
         self.git = self._git

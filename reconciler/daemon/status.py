@@ -78,7 +78,7 @@ def _specs_for_drift(
 ) -> tuple[spec_dirs.SpecSource, str | None, Path, bool]:
     """(source, revision, specs dir, whether the dir is a temporary export to delete)."""
     if settings.git is None:
-        from reconciler.sources.watch import dir_revision
+        from reconciler.sources.snapshot import dir_revision
 
         source = spec_dirs.make_source(settings)
         return source, dir_revision(settings.specs), settings.specs, False

@@ -1,10 +1,7 @@
-"""A local spec directory as a source: content revision, snapshot copy, watchdog trigger."""
+"""A local spec directory's watchdog trigger (the daemon extra); snapshots live in snapshot.py."""
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -12,32 +9,9 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from reconciler.sources.snapshot import dir_revision, snapshot_dir
 
-def dir_revision(path: Path) -> str:
-    """A content hash of every file under `path` (names and bytes), stable across copies."""
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
-        rel = file.relative_to(path).as_posix()
-        digest.update(rel.encode() + b"\0")
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
-    return "dir-" + digest.hexdigest()[:36]
-
-
-def snapshot_dir(source: Path, parent: Path) -> tuple[str, Path]:
-    """Copy `source` into a fresh dir under `parent`; (revision of the copy, copy).
-
-    The cycle reads the copy, so an editor saving mid-cycle cannot mix two versions.
-    """
-    parent.mkdir(parents=True, exist_ok=True)
-    dest = Path(tempfile.mkdtemp(prefix="dir-", dir=parent))
-    shutil.copytree(
-        source,
-        dest,
-        symlinks=False,
-        dirs_exist_ok=True,
-        ignore=shutil.ignore_patterns(".git", ".*.swp", "*~"),
-    )
-    return dir_revision(dest), dest
+__all__ = ["DirWatcher", "dir_revision", "snapshot_dir"]
 
 
 class _Handler(FileSystemEventHandler):
