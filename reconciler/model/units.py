@@ -17,28 +17,46 @@ class UnitError(ValueError):
     """A size or duration that cannot be parsed; the message is user-facing."""
 
 
-def parse_bytes(value: object, bare_unit: str) -> int:
-    """`2GiB`, `512MiB`, `20G`, or a bare number in `bare_unit` (`M` or `G`) -> bytes."""
+SIZE_HINT = "use a number with a unit: 512MiB, 2GiB, ..."
+DURATION_HINT = "use a whole number with s, m, h, d or w: 30s, 10m, 4h, 7d, 1w"
+
+
+def _show(value: object) -> str:
+    """A value as YAML/JSON would show it: strings in double quotes, true/false."""
     if isinstance(value, bool):
-        raise UnitError(f"expected a size such as 2GiB, got {value!r}")
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def parse_bytes(value: object, bare_unit: str) -> int:
+    """`2GiB`, `512MiB`, `20G`, or a bare number in `bare_unit` (`M` or `G`) -> bytes.
+
+    The rules (docs/specs.md, Units): units are binary and case-insensitive (`K`/`KiB` =
+    1024, `M`/`MiB`, `G`/`GiB`, `T`/`TiB`, `B` = bytes); `KB`, `MB`, `GB`, `TB` are refused
+    as ambiguous; the result is a whole number of bytes, never negative."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise UnitError(f"{_show(value)} is not a size; {SIZE_HINT}")
     if isinstance(value, int):
         if value < 0:
             raise UnitError(f"size must not be negative, got {value}")
         return value * _UNIT_BYTES[bare_unit]
-    if not isinstance(value, str):
-        raise UnitError(f"expected a size such as 2GiB, got {value!r}")
     match = _SIZE.match(value)
     if match is None:
-        if _DECIMAL.match(value):  # 2GB is ambiguous (10^9 or 2^30): make the user say which
+        if _DECIMAL.match(value):  # 2GB is 10^9 for disk vendors, 2^30 for PVE: make it explicit
+            number = value.strip()[:-2].strip()
+            letter = value.strip()[-2].upper()
             raise UnitError(
-                f"invalid size {value!r}: sizes are binary; write {value[:-1].strip()}iB"
+                f"{_show(value)} is ambiguous (10^9 or 2^30 bytes?); sizes are binary: "
+                f"write {number}{letter}iB"
             )
-        raise UnitError(f"invalid size {value!r}: use a number with KiB, MiB, GiB or TiB")
+        raise UnitError(f"{_show(value)} is not a size; {SIZE_HINT}")
     number, unit = match.group(1), match.group(2)
     letter = unit[0].upper() if unit else bare_unit
     total = float(number) * _UNIT_BYTES[letter]
     if total != int(total):
-        raise UnitError(f"invalid size {value!r}: not a whole number of bytes")
+        raise UnitError(f"{_show(value)} is not a whole number of bytes")
     return int(total)
 
 
@@ -46,7 +64,7 @@ def parse_mib(value: object) -> int:
     """Memory-style size (bare number = MiB) -> whole MiB."""
     size = parse_bytes(value, "M")
     if size % MIB:
-        raise UnitError(f"invalid size {value!r}: memory must be a whole number of MiB")
+        raise UnitError(f"{_show(value)} is not a whole number of MiB (memory is set in MiB)")
     return size // MIB
 
 
@@ -56,18 +74,16 @@ def parse_disk_gib(value: object) -> float:
 
 
 def parse_duration(value: object) -> int:
-    """`30s`, `10m`, `4h`, `7d`, `1w` or a bare number of seconds -> seconds."""
-    if isinstance(value, bool):
-        raise UnitError(f"expected a duration such as 10m, got {value!r}")
+    """`30s`, `10m`, `4h`, `7d`, `1w` (lower-case) or a bare integer of seconds -> seconds."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise UnitError(f"{_show(value)} is not a duration; {DURATION_HINT}")
     if isinstance(value, int):
         if value < 0:
             raise UnitError(f"duration must not be negative, got {value}")
         return value
-    if not isinstance(value, str):
-        raise UnitError(f"expected a duration such as 10m, got {value!r}")
     match = _DURATION.match(value)
     if match is None:
-        raise UnitError(f"invalid duration {value!r}: use a number with s, m, h, d or w")
+        raise UnitError(f"{_show(value)} is not a duration; {DURATION_HINT}")
     return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
 
 

@@ -21,6 +21,7 @@ from reconciler.model.containers import (
 )
 from reconciler.model.units import UnitError, parse_bytes, parse_duration, parse_mib
 from reconciler.sources.documents import Built, Document, PathKey, Problems, SpecError
+from reconciler.sources.ignore_paths import check_ignore
 
 BARE_REF_PREFIX = "container"  # `dependsOn: [minio]` means container/minio
 MIN_MEMORY_MIB = 16  # PVE's minimum
@@ -101,7 +102,7 @@ def _mountpoints(problems: Problems, items: list[dict[str, Any]]) -> tuple[Mount
             volume = Volume(item["storage"], size or 0)
         mounts.append(
             MountPoint(
-                id=mp_id, path=item["path"], volume=volume, host_path=item.get("hostPath"),
+                id=mp_id, path=item.get("path", ""), volume=volume, host_path=item.get("hostPath"),
                 backup=item.get("backup"), read_only=item.get("readOnly", False),
             )
         )  # fmt: skip
@@ -147,16 +148,16 @@ def _network(problems: Problems, items: list[dict[str, Any]]) -> tuple[NetworkIn
         nic_id = item.get("id", index)
         if nic_id in used_ids:
             problems.add((*path, "id"), f"interface id {nic_id} (net{nic_id}) is used twice")
-        if item["name"] in used_names:
+        if "name" in item and item["name"] in used_names:
             problems.add((*path, "name"), f"interface name {item['name']!r} is used twice")
         used_ids.add(nic_id)
-        used_names.add(item["name"])
+        used_names.add(item.get("name", ""))
         _check_gateway(problems, path, item.get("ip"), item.get("gateway"), 4)
         _check_gateway(problems, path, item.get("ip6"), item.get("gateway6"), 6)
         rate = item.get("rate")
         nics.append(
             NetworkInterface(
-                index=nic_id, name=item["name"], bridge=item["bridge"], ip=item.get("ip"),
+                index=nic_id, name=item.get("name", ""), bridge=item.get("bridge", ""), ip=item.get("ip"),
                 gateway=item.get("gateway"), ip6=item.get("ip6"), gateway6=item.get("gateway6"),
                 firewall=item.get("firewall", False), vlan=item.get("vlan"), mtu=item.get("mtu"),
                 rate=float(rate) if rate is not None else None,
@@ -186,9 +187,9 @@ def _startup(problems: Problems, startup: dict[str, Any] | None) -> Startup | No
 def _settings(problems: Problems, name: str, spec: dict[str, Any]) -> ContainerSettings:
     rootfs = spec.get("rootfs")
     root_volume = None
-    if rootfs is not None:
+    if rootfs is not None and "size" in rootfs:
         size = _size(problems, ("spec", "rootfs", "size"), rootfs["size"], "G")
-        root_volume = Volume(rootfs["storage"], size or 0)
+        root_volume = Volume(rootfs.get("storage", ""), size or 0)
     dns = spec.get("dns", {})
     features = spec.get("features", {})
     cpulimit = spec.get("cpuLimit")
@@ -216,16 +217,19 @@ def _settings(problems: Problems, name: str, spec: dict[str, Any]) -> ContainerS
         tags=_tags(problems, spec.get("tags", [])),
         protection=spec.get("protection", False),
         unprivileged=spec.get("unprivileged", True),
-        ostype=ostype_of(spec["template"]),
+        ostype=ostype_of(spec.get("template", "")),
     )
 
 
 def build_container(doc: Document, problems: Problems) -> ContainerSpec | None:
-    """One schema-valid Container document -> ContainerSpec; None when a problem was reported."""
-    before = len(problems.errors)
-    name: str = doc.data["metadata"]["name"]
+    """A Container document -> ContainerSpec, every problem reported through `problems`;
+    None when a required key is missing (the schema reports that)."""
+    name: str = doc.data["metadata"].get("name", "")
     spec: dict[str, Any] = doc.data["spec"]
     settings = _settings(problems, name, spec)
+    check_ignore(problems, spec.get("ignore", []))
+    if not name or "vmid" not in spec or "template" not in spec:
+        return None
     built = ContainerSpec(
         name=name,
         vmid=spec["vmid"],
@@ -241,7 +245,7 @@ def build_container(doc: Document, problems: Problems) -> ContainerSpec | None:
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         source=SourceRef(doc.file, doc.line),
     )
-    return built if len(problems.errors) == before else None
+    return built
 
 
 def _static_ips(doc: Document) -> Iterable[tuple[int, str]]:
@@ -250,7 +254,10 @@ def _static_ips(doc: Document) -> Iterable[tuple[int, str]]:
         for key in ("ip", "ip6"):
             ip = item.get(key)
             if ip and "/" in ip:
-                yield position, str(ipaddress.ip_interface(ip).ip)
+                try:
+                    yield position, str(ipaddress.ip_interface(ip).ip)
+                except ValueError:
+                    continue  # reported by build_container
 
 
 def check_containers(built: Sequence[Built]) -> Iterable[SpecError]:

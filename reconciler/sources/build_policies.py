@@ -98,10 +98,10 @@ def _orphans(problems: Problems, raw: dict[str, Any]) -> OrphanRemoval:
 
 def _window(problems: Problems, raw: dict[str, Any]) -> Window | None:
     at: PathKey = ("spec", "window")
-    schedule: str = raw["schedule"]
+    schedule: str | None = raw.get("schedule")
     timezone: str = raw.get("timezone", "UTC")
-    ok = True
-    if not croniter.is_valid(schedule):
+    ok = schedule is not None  # else the schema reports it
+    if schedule is not None and not croniter.is_valid(schedule):
         problems.add((*at, "schedule"), f"invalid cron expression {schedule!r}")
         ok = False
     try:
@@ -109,13 +109,15 @@ def _window(problems: Problems, raw: dict[str, Any]) -> Window | None:
     except (ZoneInfoNotFoundError, ValueError):
         problems.add((*at, "timezone"), f"unknown time zone {timezone!r} (use an IANA name)")
         ok = False
+    if "duration" not in raw:
+        return None  # the schema reports it
     duration = _seconds(problems, (*at, "duration"), raw["duration"], 0)
     if duration <= 0:
         problems.add((*at, "duration"), "duration must be greater than zero")
         ok = False
-    elif ok and duration > _cron_period(schedule):
+    elif ok and schedule is not None and duration > _cron_period(schedule):
         problems.add((*at, "duration"), "the window is longer than the time between its starts")
-    return Window(schedule, duration, timezone) if ok else None
+    return Window(schedule, duration, timezone) if ok and schedule is not None else None
 
 
 def _cron_period(schedule: str) -> int:
@@ -126,37 +128,42 @@ def _cron_period(schedule: str) -> int:
 
 
 def build_policy(doc: Document, problems: Problems) -> MaintenancePolicy | None:
-    """One schema-valid MaintenancePolicy document -> MaintenancePolicy; None on a problem."""
-    before = len(problems.errors)
+    """A MaintenancePolicy document -> MaintenancePolicy, every problem reported through
+    `problems`; None when its name is missing (the schema reports that)."""
     spec: dict[str, Any] = doc.data.get("spec") or {}
     compaction = spec.get("compaction")
     expiry = spec.get("expireSnapshots")
     orphans = spec.get("removeOrphanFiles")
     manifests = spec.get("rewriteManifests")
     window = spec.get("window")
-    policy = MaintenancePolicy(
+    expire_snapshots = None
+    if expiry is not None:
+        older = _seconds(
+            problems,
+            ("spec", "expireSnapshots", "olderThan"),
+            expiry.get("olderThan"),
+            DEFAULT_EXPIRE_OLDER_THAN,
+        )
+        expire_snapshots = SnapshotExpiry(
+            older_than=older, retain_last=expiry.get("retainLast", DEFAULT_RETAIN_LAST)
+        )
+    built_compaction = None if compaction is None else _compaction(problems, compaction)
+    built_orphans = None if orphans is None else _orphans(problems, orphans)
+    built_window = None if window is None else _window(problems, window)
+    if "name" not in doc.data["metadata"]:
+        return None
+    return MaintenancePolicy(
         name=doc.data["metadata"]["name"],
-        compaction=None if compaction is None else _compaction(problems, compaction),
-        expire_snapshots=None
-        if expiry is None
-        else SnapshotExpiry(
-            older_than=_seconds(
-                problems,
-                ("spec", "expireSnapshots", "olderThan"),
-                expiry.get("olderThan"),
-                DEFAULT_EXPIRE_OLDER_THAN,
-            ),
-            retain_last=expiry.get("retainLast", DEFAULT_RETAIN_LAST),
-        ),
-        remove_orphan_files=None if orphans is None else _orphans(problems, orphans),
+        compaction=built_compaction,
+        expire_snapshots=expire_snapshots,
+        remove_orphan_files=built_orphans,
         rewrite_manifests=None
         if manifests is None
         else ManifestRewrite(min_manifests=manifests.get("minManifests", DEFAULT_MIN_MANIFESTS)),
-        window=None if window is None else _window(problems, window),
+        window=built_window,
         max_concurrent_jobs=spec.get("maxConcurrentJobs", DEFAULT_MAX_CONCURRENT_JOBS),
         source=SourceRef(doc.file, doc.line),
     )
-    return policy if len(problems.errors) == before else None
 
 
 def check_policies(built: Sequence[Built]) -> Iterable[SpecError]:

@@ -73,7 +73,9 @@ def parse_fields(
     columns: list[ColumnSpec] = []
     names: set[str] = set()
     for index, item in enumerate(items):
-        name = item["name"]
+        name = item.get("name")
+        if name is None or "type" not in item:
+            continue  # the schema reports it
         if name in names:
             problems.add((*path, index, "name"), f"column {name!r} is listed twice")
         names.add(name)
@@ -153,18 +155,22 @@ def _text(value: Any) -> str:
 
 
 def build_table(doc: Document, problems: Problems) -> TableSpec | None:
-    """One schema-valid Table document -> TableSpec; None when a problem was reported."""
-    before = len(problems.errors)
+    """A Table document -> TableSpec, every problem reported through `problems`;
+    None when a required key is missing (the schema reports that)."""
     spec: dict[str, Any] = doc.data["spec"]
-    columns = parse_fields(problems, ("spec", "schema"), spec["schema"])
+    columns = parse_fields(problems, ("spec", "schema"), spec.get("schema", []))
     partition = []
     for index, item in enumerate(spec.get("partitionBy", ())):
+        if "source" not in item or "transform" not in item:
+            continue  # the schema reports it
         _check_source(
             problems, ("spec", "partitionBy", index), columns, item["source"], item["transform"]
         )
         partition.append(PartitionField(item["source"], item["transform"], item.get("name")))
     sort = []
     for index, item in enumerate(spec.get("sortBy", ())):
+        if "source" not in item:
+            continue  # the schema reports it
         transform = item.get("transform", "identity")
         _check_source(problems, ("spec", "sortBy", index), columns, item["source"], transform)
         direction = SortDirection(item.get("direction", "asc"))
@@ -177,7 +183,10 @@ def build_table(doc: Document, problems: Problems) -> TableSpec | None:
     overlap = set(spec.get("properties", {})) & set(spec.get("propertiesRemove", ()))
     for key in sorted(overlap):
         problems.add(("spec", "propertiesRemove"), f"{key!r} is both set in properties and removed")
-    built = TableSpec(
+    required = ("catalog", "namespace", "name", "schema")
+    if "name" not in doc.data["metadata"] or any(key not in spec for key in required):
+        return None
+    return TableSpec(
         catalog=spec["catalog"],
         namespace=tuple(spec["namespace"].split(".")),
         name=spec["name"],
@@ -197,7 +206,6 @@ def build_table(doc: Document, problems: Problems) -> TableSpec | None:
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         source=SourceRef(doc.file, doc.line),
     )
-    return built if len(problems.errors) == before else None
 
 
 def check_tables(built: Sequence[Built]) -> Iterable[SpecError]:

@@ -1,11 +1,10 @@
-"""Specs dir -> every problem at once (file:line: path: message), or the Desired model when none."""
+"""Specs dir -> every problem of the tree in one pass (file:line: path: message), or the Desired model."""
 
 from __future__ import annotations
 
-import difflib
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import copy
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,11 @@ from reconciler.sources.kinds import (
     API_VERSION,
     CROSS_KIND_CHECKS,
     KINDS,
+    Kind,
     address_prefixes,
     validator_for,
 )
+from reconciler.sources.schema_messages import SchemaProblem, schema_problems, show
 
 log = structlog.get_logger(__name__)
 _ENVELOPE = ("apiVersion", "kind")
@@ -34,50 +35,39 @@ class LoadResult:
     desired: Desired | None
 
 
-def _closest_alternative(error: ValidationError) -> ValidationError:
-    """The alternative the user most likely meant: not one whose type differs, the deepest."""
-    depth = len(error.absolute_path)
-    wrong_type = [
-        e for e in error.context if e.validator == "type" and len(e.absolute_path) == depth
-    ]
-    candidates = [e for e in error.context if e not in wrong_type] or list(error.context)
-    return max(candidates, key=lambda e: len(e.absolute_path))
-
-
 def schema_errors(doc: Document, error: ValidationError) -> Iterable[SpecError]:
-    """One jsonschema error -> located SpecErrors; unknown keys and missing keys get their own path."""
-    if error.validator in ("anyOf", "oneOf") and error.context:
-        yield from schema_errors(doc, _closest_alternative(error))
-        return
-    path = list(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
-        patterns = (
-            error.schema.get("patternProperties", {}) if isinstance(error.schema, dict) else {}
-        )
-        for key in error.instance:
-            if key in known or any(re.search(p, str(key)) for p in patterns):
-                continue
-            hint = difflib.get_close_matches(str(key), known, n=1)
-            suffix = f"; did you mean {hint[0]!r}?" if hint else ""
-            yield doc.error([*path, key], f"unknown key{suffix}")
-        return
-    if error.validator == "required" and isinstance(error.instance, dict):
-        for key in error.validator_value:
-            if key not in error.instance:
-                yield doc.error([*path, key], "required key is missing")
-        return
-    yield doc.error(path, error.message)
+    """One jsonschema error -> located SpecErrors (see `schema_messages`)."""
+    return (problem.error(doc) for problem in schema_problems(error))
 
 
-def check_document(doc: Document, errors: list[SpecError]) -> Built | None:
-    """Envelope first (an unknown kind has no schema), then the kind's schema, then its builder."""
+def _pruned(data: dict[str, Any], problems: Sequence[SchemaProblem]) -> dict[str, Any]:
+    """A copy of `data` without the values the schema refused, so the semantic checks can run
+    on the rest. A refused list item takes its whole list along: removing only the item would
+    shift the positions later messages name."""
+    pruned: dict[str, Any] = copy.deepcopy(data)
+    for problem in problems:
+        if problem.missing or not problem.path:
+            continue
+        path = problem.path
+        if isinstance(path[-1], int) and len(path) > 1:
+            path = path[:-1]
+        parent: Any = pruned
+        for part in path[:-1]:
+            if isinstance(parent, dict) and part in parent:
+                parent = parent[part]
+            elif isinstance(parent, list) and isinstance(part, int) and part < len(parent):
+                parent = parent[part]
+            else:
+                parent = None
+                break
+        if isinstance(parent, dict):
+            parent.pop(path[-1], None)
+    return pruned
+
+
+def _envelope(doc: Document, errors: list[SpecError]) -> Kind | None:
+    """apiVersion and kind; the Kind when the document can be checked further."""
     data = doc.data
-    if not isinstance(data, dict):
-        errors.append(
-            doc.error((), "a spec document must be a mapping with apiVersion, kind, metadata, spec")
-        )
-        return None
     for key in _ENVELOPE:
         if key not in data:
             errors.append(doc.error((key,), "required key is missing"))
@@ -85,29 +75,56 @@ def check_document(doc: Document, errors: list[SpecError]) -> Built | None:
     if version != API_VERSION:
         errors.append(
             doc.error(
-                ("apiVersion",), f"unsupported apiVersion {version!r}; expected {API_VERSION!r}"
+                ("apiVersion",),
+                f"unsupported apiVersion {show(version)}; expected {show(API_VERSION)}",
             )
         )
     kind_name = data.get("kind")
     kind = KINDS.get(kind_name) if isinstance(kind_name, str) else None
-    if kind is None or not isinstance(kind_name, str):
-        if "kind" in data:
-            names = ", ".join(sorted(KINDS))
-            errors.append(
-                doc.error(("kind",), f"unknown kind {kind_name!r}; expected one of: {names}")
-            )
-        return None
-    before = len(errors)
-    for error in validator_for(kind.schema).iter_errors(data):
-        if list(error.absolute_path)[:1] == ["apiVersion"]:
-            continue  # reported above with a clearer message
-        errors.extend(schema_errors(doc, error))
-    if len(errors) != before or version != API_VERSION:
-        return None
-    problems = Problems(doc)
-    spec = kind.build(doc, problems)
+    if kind is None and "kind" in data:
+        names = ", ".join(sorted(KINDS))
+        errors.append(
+            doc.error(("kind",), f"unknown kind {show(kind_name)}; expected one of: {names}")
+        )
+    # Another apiVersion may give the same keys other meanings: check no further.
+    return kind if version == API_VERSION else None
+
+
+def check_one(doc: Document) -> tuple[Built | None, tuple[SpecError, ...]]:
+    """Every problem of one document: envelope, schema, and the kind's own rules on what the
+    schema accepted. The Built (for rules across specs) is given whenever the document names
+    what it is, even when it has problems; the caller decides what that means."""
+    if not isinstance(doc.data, dict):
+        message = "a spec document must be a mapping with apiVersion, kind, metadata, spec"
+        return None, (doc.error((), message),)
+    errors: list[SpecError] = []
+    kind = _envelope(doc, errors)
+    if kind is None:
+        return None, tuple(errors)
+    found = [
+        problem
+        for error in validator_for(kind.schema).iter_errors(doc.data)
+        if list(error.absolute_path)[:1] != ["apiVersion"]  # reported above, more clearly
+        for problem in schema_problems(error)
+    ]
+    errors.extend(problem.error(doc) for problem in found)
+    checked = replace(doc, data=_pruned(doc.data, found))
+    problems = Problems(checked)
+    try:
+        spec = kind.build(checked, problems)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        # Only reachable with schema errors: what they left is too broken to check further.
+        log.debug("semantic_checks_skipped", file=doc.file, line=doc.line, error=repr(exc))
+        spec = None
     errors.extend(problems.errors)
-    return Built(kind_name, doc, spec) if spec is not None and not problems.errors else None
+    return (Built(doc.data["kind"], checked, spec) if spec is not None else None), tuple(errors)
+
+
+def check_document(doc: Document, errors: list[SpecError]) -> Built | None:
+    """One document's problems appended to `errors`; its Built only when it has none."""
+    built, found = check_one(doc)
+    errors.extend(found)
+    return built if not found else None
 
 
 def _unique_addresses(built: Sequence[Built]) -> tuple[dict[str, Built], list[SpecError]]:
@@ -186,15 +203,35 @@ def _check_cycles(by_address: dict[str, Built]) -> list[SpecError]:
     return errors
 
 
-def check_documents(docs: Sequence[Document]) -> tuple[tuple[Built, ...], tuple[SpecError, ...]]:
-    """Per-document checks, then rules across specs (unique addresses, kind rules, dependsOn)."""
+def check_catalogs(built: Sequence[Built], catalogs: Collection[str]) -> Iterable[SpecError]:
+    """With a config: every Table names one of its catalogs (plan could not read it otherwise)."""
+    defined = ", ".join(sorted(catalogs)) if catalogs else "none"
+    for item in built:
+        if item.kind == "Table" and item.spec.catalog not in catalogs:
+            yield item.doc.error(
+                ("spec", "catalog"),
+                f"catalog {show(item.spec.catalog)} is not defined in the config "
+                f"(catalogs: {defined})",
+            )
+
+
+def check_documents(
+    docs: Sequence[Document], catalogs: Collection[str] | None = None
+) -> tuple[tuple[Built, ...], tuple[SpecError, ...]]:
+    """Per-document checks, then rules across specs (unique addresses, kind rules, dependsOn,
+    and with `catalogs` the config's catalog names). Returns the specs of documents without
+    problems, and every problem of the whole tree."""
     errors: list[SpecError] = []
     built: list[Built] = []
+    clean: list[Built] = []
     failed_prefixes: set[str] = set()
     for doc in docs:
-        item = check_document(doc, errors)
+        item, found = check_one(doc)
+        errors.extend(found)
         if item is not None:
-            built.append(item)
+            built.append(item)  # rules across specs see it even when it has problems
+            if not found:
+                clean.append(item)
         elif isinstance(doc.data, dict) and doc.data.get("kind") in KINDS:
             failed_prefixes.add(KINDS[doc.data["kind"]].address_prefix)
     by_address, duplicate_errors = _unique_addresses(built)
@@ -204,9 +241,11 @@ def check_documents(docs: Sequence[Document]) -> tuple[tuple[Built, ...], tuple[
             errors.extend(kind.check([item for item in built if item.kind == name]))
     for check in CROSS_KIND_CHECKS:
         errors.extend(check(built))
+    if catalogs is not None:
+        errors.extend(check_catalogs(built, catalogs))
     errors.extend(_check_refs(by_address, failed_prefixes))
     errors.extend(_check_cycles(by_address))
-    return tuple(built), tuple(errors)
+    return tuple(clean), tuple(errors)
 
 
 def _sorted_unique(errors: Iterable[SpecError]) -> tuple[SpecError, ...]:
@@ -226,10 +265,13 @@ def assemble(built: Sequence[Built]) -> Desired:
     )
 
 
-def load_desired(root: Path) -> LoadResult:
-    """Read, validate and build every spec under `root`; never raises for bad specs."""
+def load_desired(root: Path, catalogs: Collection[str] | None = None) -> LoadResult:
+    """Read, validate and build every spec under `root`; never raises for bad specs.
+
+    `catalogs` are the catalog names of the config in use (None: not checked). `validate`
+    and `plan` both load through here, so a tree passes one exactly when it passes the other."""
     docs, read_errors = read_tree(root)
-    built, check_errors = check_documents(docs)
+    built, check_errors = check_documents(docs, catalogs)
     errors = _sorted_unique((*read_errors, *check_errors))
     log.info("specs_loaded", root=str(root), documents=len(docs), errors=len(errors))
     if errors:
@@ -237,6 +279,6 @@ def load_desired(root: Path) -> LoadResult:
     return LoadResult((), assemble(built))
 
 
-def validate(root: Path) -> tuple[SpecError, ...]:
+def validate(root: Path, catalogs: Collection[str] | None = None) -> tuple[SpecError, ...]:
     """Every problem in the specs under `root`; empty when they are valid."""
-    return load_desired(root).errors
+    return load_desired(root, catalogs).errors

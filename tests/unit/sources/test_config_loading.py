@@ -151,15 +151,18 @@ def test_empty_config_file_means_defaults_next_to_it(tmp_path: Path) -> None:
             ],
         ),
         ("proxmox:\n  hots: pve\n", ["2: proxmox.hots: unknown key; did you mean 'host'?"]),
-        ("proxmox: {port: http}\n", ["1: proxmox.port: 'http' is not of type 'integer'"]),
+        ("proxmox: {port: http}\n", ['1: proxmox.port: "http" is not an integer']),
         (
             "proxmox: {backend: ssh}\n",
-            ["1: proxmox.backend: 'ssh' is not one of ['https', 'local']"],
+            ['1: proxmox.backend: "ssh" is not one of: https, local'],
         ),
         ("source:\n  git: {branch: main}\n", ["2: source.git.url: required key is missing"]),
         (
             "daemon:\n  poll_interval: soon\n",
-            ["2: daemon.poll_interval: invalid duration 'soon': use a number with s, m, h, d or w"],
+            [
+                '2: daemon.poll_interval: "soon" is not a duration; use a whole number '
+                "with s, m, h, d or w: 30s, 10m, 4h, 7d, 1w"
+            ],
         ),
         ("apply: {parallelism: 0}\n", ["1: apply.parallelism: 0 is less than the minimum of 1"]),
         ("specs: a\n---\nspecs: b\n", ["3: the config file must hold a single document"]),
