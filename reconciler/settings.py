@@ -36,6 +36,10 @@ class SparkSettings:
     jars: tuple[str, ...] = ()
     conf: tuple[tuple[str, str], ...] = ()
     timeout: float = 3600.0
+    # Maven coordinates for --packages; None: the Iceberg runtime (+ AWS bundle for s3://)
+    # unless `jars` are given (air-gapped hosts bring their own).
+    packages: tuple[str, ...] | None = None
+    repositories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

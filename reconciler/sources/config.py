@@ -133,13 +133,52 @@ def _daemon(doc: Document, raw: dict[str, Any], errors: list[SpecError]) -> Daem
     )
 
 
-def _spark(raw: dict[str, Any]) -> SparkSettings:
+# group:artifact:version, as spark-submit --packages takes them.
+_MAVEN_COORDINATE = re.compile(r"[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.+-]+")
+_REPOSITORY_URL = re.compile(r"(https?|file)://\S+")
+# Set through spark.jars / spark.packages / spark.repositories, which the runner turns into flags.
+_SPARK_CONF_OWNED = {
+    "spark.jars": "jars",
+    "spark.jars.packages": "packages",
+    "spark.jars.repositories": "repositories",
+}
+
+
+def _list(raw: dict[str, Any], key: str) -> list[Any]:
+    value = raw.get(key)
+    return value if isinstance(value, list) else []  # other shapes: the schema says why
+
+
+def _spark_problems(doc: Document, raw: dict[str, Any]) -> Iterator[SpecError]:
+    for i, coordinate in enumerate(_list(raw, "packages")):
+        if not _MAVEN_COORDINATE.fullmatch(str(coordinate)):
+            yield doc.error(("spark", "packages", i), f"{coordinate!r} is not a Maven coordinate "
+                            "group:artifact:version, e.g. "
+                            "org.apache.iceberg:iceberg-spark-runtime-4.0_2.13:1.10.0")  # fmt: skip
+    for i, url in enumerate(_list(raw, "repositories")):
+        if not _REPOSITORY_URL.fullmatch(str(url)):
+            yield doc.error(("spark", "repositories", i), f"{url!r} is not a repository URL "
+                            "(https://..., http://... or file:///...)")  # fmt: skip
+        elif _URI_PASSWORD.search(str(url)):
+            yield doc.error(("spark", "repositories", i), "credentials in a repository URL would "
+                            "show on the spark-submit command line; name the repository in an "
+                            "Ivy settings file (spark.conf spark.jars.ivySettings)")  # fmt: skip
+    for key, own in _SPARK_CONF_OWNED.items():
+        if isinstance(raw.get("conf"), dict) and key in raw["conf"]:
+            yield doc.error(("spark", "conf", key), f"set spark.{own} instead")
+
+
+def _spark(base: Path, raw: dict[str, Any]) -> SparkSettings:
+    packages = raw.get("packages")
     return SparkSettings(
         master=raw.get("master", "local[2]"),
         submit=raw.get("submit"),
-        jars=tuple(raw.get("jars", ())),
+        # Relative jar paths are relative to the config file, like every other path in it.
+        jars=tuple(j if "://" in j else str(_resolve(base, j)) for j in raw.get("jars", ())),
         conf=tuple(sorted((str(k), _text(v)) for k, v in raw.get("conf", {}).items())),
         timeout=float(raw.get("timeout", 3600.0)),
+        packages=None if packages is None else tuple(str(p) for p in packages),
+        repositories=tuple(str(r) for r in raw.get("repositories", ())),
     )
 
 
@@ -153,6 +192,8 @@ def settings_from(doc: Document, config_file: Path) -> Settings:
     flagged = {(e.line, e.path) for e in errors}
     for error in validator_for(CONFIG_SCHEMA).iter_errors(doc.data):
         errors.extend(e for e in schema_errors(doc, error) if (e.line, e.path) not in flagged)
+    if isinstance(doc.data.get("spark"), dict):
+        errors.extend(e for e in _spark_problems(doc, doc.data["spark"]) if e not in errors)
     if errors:
         raise ConfigError(tuple(errors))
     data: dict[str, Any] = doc.data
@@ -171,7 +212,7 @@ def settings_from(doc: Document, config_file: Path) -> Settings:
             (name, tuple(sorted((str(k), _text(v)) for k, v in props.items())))
             for name, props in sorted(catalogs.items())
         ),  # fmt: skip
-        spark=_spark(data.get("spark", {})),
+        spark=_spark(base, data.get("spark", {})),
         git=_git(base, data.get("source", {}).get("git")),
         daemon=_daemon(doc, data.get("daemon", {}), errors),
     )

@@ -158,9 +158,8 @@ class SparkMaintenanceApplier:
                 Path(self._settings.state_dir),
             )
             conf = catalog_conf(table.catalog, props)
-            calls = [
-                procedure_call(table.catalog, (*table.namespace, table.name), c) for c in batch
-            ]
+            parts = (*table.namespace, table.name)
+            calls = [procedure_call(table.catalog, parts, c, prefix_listing=conf.s3) for c in batch]
         except (JobError, CatalogConfigError, KeyError, ValueError) as exc:
             self._record_all(batch, PermanentError(f"cannot build the Spark job: {exc}"))
             return

@@ -2,7 +2,8 @@
 
 Run only by spark-submit (never imported by the daemon). It reads a 0600 job
 file (calls, secret conf, result path), stops at the first failing call (the
-executor skips a resource's later lines after a failure, so the two agree), and
+executor skips a resource's later lines after a failure, so the two agree; a job
+file may say `stop_on_failure: false` to run every call regardless), and
 rewrites the result file after every call so a killed job still tells what ran.
 """
 
@@ -81,7 +82,9 @@ def main(argv: list[str]) -> int:
                     }
                 )
                 _write(job["result_file"], results)
-                break
+                if job.get("stop_on_failure", True):
+                    break
+                continue
             results.append(
                 {
                     "action": call["action"],

@@ -10,12 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePath
 from urllib.parse import unquote, urlsplit
 
 from reconciler.plan.change import Action, Change, JSONValue
 from reconciler.settings import SparkSettings
 
-RUNTIME_JAR = "iceberg-spark-runtime-3.5_2.12-1.10.2.jar"
+ICEBERG_VERSION = "1.10.0"
+RUNTIME_PACKAGE = f"org.apache.iceberg:iceberg-spark-runtime-4.0_2.13:{ICEBERG_VERSION}"
+# Spark 3.5 (Scala 2.12) instead: org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.0
+RUNTIME_PREFIX = "org.apache.iceberg:iceberg-spark-runtime-"
+AWS_BUNDLE = "org.apache.iceberg:iceberg-aws-bundle"
+S3_FILE_IO = "org.apache.iceberg.aws.s3.S3FileIO"
 SQLITE_JAR = "/usr/share/java/sqlite-jdbc.jar"
 POSTGRES_JAR = "/usr/share/java/postgresql.jar"
 EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
@@ -53,6 +59,7 @@ class CatalogConf:
     conf: tuple[tuple[str, str], ...]
     secrets: tuple[tuple[str, str], ...] = ()
     jars: tuple[str, ...] = ()
+    s3: bool = False  # S3FileIO: needs the AWS bundle, and prefix listing for orphan removal
 
 
 @dataclass(frozen=True)
@@ -112,10 +119,14 @@ def catalog_conf(name: str, props: Mapping[str, str]) -> CatalogConf:
     if "warehouse" in props:
         conf["warehouse"] = props["warehouse"]
         if props["warehouse"].startswith(("s3://", "s3a://")):
-            conf["io-impl"] = "org.apache.iceberg.aws.s3.S3FileIO"
+            conf["io-impl"] = S3_FILE_IO
+    if "io-impl" in props:
+        conf["io-impl"] = props["io-impl"]
     for key, value in props.items():
         if key.startswith(_PASS_THROUGH_PREFIXES):
             (secrets if key in SECRET_KEYS else conf)[key] = value
+    if "s3.region" in props and "client.region" not in props:
+        conf["client.region"] = props["s3.region"]  # pyiceberg's name; Iceberg Java reads this
     # Without this a long-lived session would not see pyiceberg's commits.
     conf["cache-enabled"] = "false"
     prefix = f"spark.sql.catalog.{name}"
@@ -127,6 +138,7 @@ def catalog_conf(name: str, props: Mapping[str, str]) -> CatalogConf:
         ),
         secrets=tuple(sorted((f"{prefix}.{k}", v) for k, v in secrets.items())),
         jars=tuple(jars),
+        s3=conf.get("io-impl") == S3_FILE_IO,
     )
 
 
@@ -154,8 +166,13 @@ def _literal(key: str, value: JSONValue) -> str:
     raise JobError(f"option {key} has an unsupported value {value!r}")
 
 
-def procedure_call(catalog: str, table_parts: Sequence[str], change: Change) -> ProcedureCall:
-    """`CALL <catalog>.system.<procedure>(table => ..., ...)` for one maintenance line."""
+def procedure_call(
+    catalog: str, table_parts: Sequence[str], change: Change, *, prefix_listing: bool = False
+) -> ProcedureCall:
+    """`CALL <catalog>.system.<procedure>(table => ..., ...)` for one maintenance line.
+
+    `prefix_listing`: remove_orphan_files lists through the table's FileIO (S3FileIO)
+    instead of a Hadoop FileSystem, which has no `s3://` scheme without hadoop-aws."""
     if change.action not in _NAMED:
         raise JobError(f"{change.action.value} is not a maintenance procedure")
     args = [f"table => {sql_string(_identifier(table_parts))}"]
@@ -163,6 +180,8 @@ def procedure_call(catalog: str, table_parts: Sequence[str], change: Change) -> 
     for key in _NAMED[change.action]:
         if key in options:
             args.append(f"{key} => {_literal(key, options[key])}")
+    if prefix_listing and change.action is Action.REMOVE_ORPHAN_FILES:
+        args.append("prefix_listing => true")
     extra = sorted((k, v) for k, v in options.items() if "-" in k)
     if extra:
         pairs = ", ".join(f"{sql_string(k)}, {sql_string(str(v))}" for k, v in extra)
@@ -174,36 +193,61 @@ def procedure_call(catalog: str, table_parts: Sequence[str], change: Change) -> 
     return ProcedureCall(change.action, sql)
 
 
+def packages(settings: SparkSettings, catalog: CatalogConf) -> tuple[str, ...]:
+    """Maven coordinates for --packages: the configured ones, else the Iceberg runtime unless
+    jars are given; plus the AWS bundle of the runtime's version for an S3FileIO catalog."""
+    if settings.packages is None:
+        chosen = [] if settings.jars else [RUNTIME_PACKAGE]
+    else:
+        chosen = list(settings.packages)
+    runtime = [p for p in chosen if p.startswith(RUNTIME_PREFIX)]
+    if catalog.s3 and runtime and not any(p.startswith(AWS_BUNDLE + ":") for p in chosen):
+        chosen.append(f"{AWS_BUNDLE}:{runtime[0].rsplit(':', 1)[1]}")
+    return tuple(dict.fromkeys(chosen))
+
+
+def maven_path(coordinate: str, repository: PurePath) -> PurePath:
+    """Where a local Maven repository keeps a coordinate's jar (`mvn dependency:get` puts it
+    there): for `spark.jars` on a host that has the repository but no network."""
+    group, artifact, version = coordinate.split(":")
+    return repository.joinpath(*group.split("."), artifact, version, f"{artifact}-{version}.jar")
+
+
 def submit_argv(
     spark_submit: str,
     settings: SparkSettings,
     catalog: CatalogConf,
-    runtime_jar: str,
     job_main: str,
     job_file: str,
     app_name: str,
+    *,
+    ivy_dir: str | None = None,
 ) -> list[str]:
-    """The spark-submit command line; holds no secret (those are in `job_file`, mode 0600)."""
+    """The spark-submit command line; holds no secret (those are in `job_file`, mode 0600).
+
+    `ivy_dir` (the state dir's) caches resolved packages so later runs need no network."""
     user_conf = dict(settings.conf)
     conf: dict[str, str] = {
         "spark.sql.extensions": EXTENSIONS,
         "spark.ui.enabled": "false",
         "spark.driver.memory": DEFAULT_DRIVER_MEMORY,
         **dict(catalog.conf),
-        **user_conf,
     }
-    jars = [runtime_jar, *catalog.jars, *settings.jars]
-    argv = [
-        spark_submit,
-        "--master",
-        settings.master,
-        "--name",
-        app_name,
-        "--jars",
-        ",".join(dict.fromkeys(jars)),
-    ]
+    coordinates = packages(settings, catalog)
+    if coordinates and ivy_dir is not None:
+        conf["spark.jars.ivy"] = ivy_dir
+    conf.update(user_conf)
+    jars = [*catalog.jars, *settings.jars]
+    argv = [spark_submit, "--master", settings.master, "--name", app_name]
+    if jars:
+        argv += ["--jars", ",".join(dict.fromkeys(jars))]
+    if coordinates:
+        argv += ["--packages", ",".join(coordinates)]
+        if settings.repositories:
+            argv += ["--repositories", ",".join(settings.repositories)]
+    secret_keys = {k for k, _ in catalog.secrets}
     for key, value in conf.items():
-        if key in {k for k, _ in catalog.secrets}:
+        if key in secret_keys:
             raise JobError(f"spark conf {key} is a secret: set it through the catalog config")
         argv += ["--conf", f"{key}={value}"]
     return [*argv, job_main, job_file]

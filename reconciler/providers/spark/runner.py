@@ -24,7 +24,7 @@ from typing import Any
 import structlog
 
 from reconciler.plan.change import Action, JSONValue
-from reconciler.providers.spark.jobs import RUNTIME_JAR, CatalogConf, ProcedureCall, submit_argv
+from reconciler.providers.spark.jobs import CatalogConf, ProcedureCall, submit_argv
 from reconciler.settings import SparkSettings
 
 log = structlog.get_logger(__name__)
@@ -53,13 +53,6 @@ class JobResult:
     log_file: Path
     seconds: float
     argv: tuple[str, ...] = field(default=(), repr=False)
-
-
-def runtime_jar() -> str:
-    """The Iceberg Spark runtime jar shipped by the pinned PyPI wheel."""
-    import snowpark_connect_deps_iceberg  # a provider-only dependency
-
-    return str(snowpark_connect_deps_iceberg.get_jar_path(RUNTIME_JAR))
 
 
 _ENV_KEEP = frozenset(
@@ -140,8 +133,11 @@ def run_table_job(
     state_dir: Path,
     app_name: str,
     env: Mapping[str, str] | None = None,
+    keep_going: bool = False,
 ) -> JobResult:
-    """Run `calls` in order in one spark-submit; per-call results, even after a timeout."""
+    """Run `calls` in order in one spark-submit; per-call results, even after a timeout.
+
+    `keep_going`: run every call even after one fails (one JVM for many independent calls)."""
     work = state_dir / "spark"
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -156,11 +152,17 @@ def run_table_job(
         "secret_conf": dict(catalog.secrets),
         "calls": [{"action": c.action.value, "sql": c.sql} for c in calls],
         "result_file": str(result_path),
+        "stop_on_failure": not keep_going,
     }
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(job, handle)
     spark_submit = settings.submit or str(Path(sys.executable).parent / "spark-submit")
-    argv = submit_argv(spark_submit, settings, catalog, runtime_jar(), JOB_MAIN, job_path, app_name)
+    # Ivy's cache in the state dir: packages resolved once are found there by later runs,
+    # without the network.
+    ivy_dir = work / "ivy"
+    argv = submit_argv(
+        spark_submit, settings, catalog, JOB_MAIN, job_path, app_name, ivy_dir=str(ivy_dir)
+    )
     started = time.monotonic()
     timed_out = False
     log.info(

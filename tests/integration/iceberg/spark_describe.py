@@ -5,17 +5,13 @@ from __future__ import annotations
 import json
 import sys
 
-import snowpark_connect_deps_iceberg
 from pyspark.sql import SparkSession
 
-RUNTIME = "iceberg-spark-runtime-3.5_2.12-1.10.2.jar"
 
-
-def main(db: str, warehouse: str, table: str) -> None:
-    jar = snowpark_connect_deps_iceberg.get_jar_path(RUNTIME)
+def main(db: str, warehouse: str, table: str, jars: str) -> None:
     spark = (
         SparkSession.builder.master("local[1]")
-        .config("spark.jars", f"{jar},/usr/share/java/sqlite-jdbc.jar")
+        .config("spark.jars", jars)
         .config(
             "spark.sql.extensions",
             "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
@@ -45,4 +41,4 @@ def main(db: str, warehouse: str, table: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

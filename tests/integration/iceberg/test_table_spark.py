@@ -1,4 +1,4 @@
-"""Cross-engine: Spark 3.5 reads a table the reconciler created and evolved, with the same
+"""Cross-engine: Spark 4 reads a table the reconciler created and evolved, with the same
 schema and partition spec (pyspark local[1] in a subprocess, SQLite JDBC catalog)."""
 
 from __future__ import annotations
@@ -15,17 +15,14 @@ import pytest
 from table_helpers import ORDERS, converge, table_spec
 
 from reconciler.providers.iceberg.catalog import Catalogs
+from tests.integration.spark.spark_env import SQLITE_JDBC, local_jars
 
 pytestmark = pytest.mark.spark
 SCRIPT = Path(__file__).with_name("spark_describe.py")
 
 
 def test_spark_sees_reconciled_schema_and_partitioning(tmp_path: Path) -> None:
-    if not Path("/usr/share/java/sqlite-jdbc.jar").is_file():
-        message = "sqlite-jdbc.jar missing: apt-get install libxerial-sqlite-jdbc-java"
-        if os.environ.get("RECONCILER_REQUIRE_SPARK"):  # CI installs it: never skip there
-            pytest.fail(message)
-        pytest.skip(message)
+    jars = ",".join((*local_jars(), str(SQLITE_JDBC)))  # skips or, in CI, fails if missing
     cats = Catalogs({"lake": {}}, state_dir=tmp_path)
     converge(cats, (table_spec(ORDERS),))
     table = cats.get("lake").load_table("shop.orders")
@@ -54,7 +51,7 @@ def test_spark_sees_reconciled_schema_and_partitioning(tmp_path: Path) -> None:
     db = tmp_path / "iceberg" / "lake.db"
     warehouse = (tmp_path / "iceberg" / "warehouse").as_uri()
     done = subprocess.run(  # noqa: S603 - argument list of our own paths, no shell
-        [sys.executable, str(SCRIPT), str(db), warehouse, "shop.orders"],
+        [sys.executable, str(SCRIPT), str(db), warehouse, "shop.orders", jars],
         capture_output=True,
         text=True,
         env=env,

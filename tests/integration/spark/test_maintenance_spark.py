@@ -38,6 +38,7 @@ from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
 from reconciler.report.outcome import Status
 from reconciler.settings import Settings, SparkSettings
+from tests.integration.spark.spark_env import local_jars
 
 pytestmark = pytest.mark.spark
 
@@ -88,7 +89,10 @@ class Lake:
             state_dir=root / "state",
             catalogs=(("lake", tuple(self.props.items())),),
             spark=SparkSettings(
-                master="local[2]", conf=(("spark.driver.memory", "1g"),), timeout=900.0
+                master="local[2]",
+                jars=local_jars(),
+                conf=(("spark.driver.memory", "1g"),),
+                timeout=900.0,
             ),
         )
         self.spec = TableSpec(
