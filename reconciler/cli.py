@@ -108,18 +108,34 @@ def _settings(path: Path | None) -> Settings:
     return settings
 
 
-def _cmd_validate(settings: Settings, directory: Path | None) -> int:
-    from reconciler.sources import load_desired
+def _cmd_validate(config: Path | None, directory: Path | None) -> int:
+    """Config and specs in one pass: every problem of both, `file:line: path: message`."""
+    from reconciler.sources import LoadResult, SpecError, load_desired, load_for
+    from reconciler.sources.config import ConfigError
 
-    target = directory or settings.specs
-    result = load_desired(target)
-    for error in result.errors:
+    problems: list[SpecError] = []
+    result: LoadResult | None = None
+    try:
+        settings: Settings | None = _settings(config)
+    except ConfigError as exc:  # still check the specs, without the config's catalogs
+        problems.extend(exc.errors)
+        settings = None
+    except Exception as exc:  # e.g. a .env with loose permissions
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    target = directory or (settings.specs if settings is not None else None)
+    if target is not None:
+        result = load_desired(target) if settings is None else load_for(settings, target)
+        problems.extend(result.errors)
+    for error in problems:
         print(str(error), file=sys.stderr)
-    if result.errors:
-        print(f"{len(result.errors)} problem(s) in {target}", file=sys.stderr)
+    if problems or result is None or result.desired is None:
+        where = f" in {target}" if settings is not None else ""
+        unchecked = "" if target is not None else "; specs not checked (the config is invalid)"
+        count = len(problems)
+        print(f"{count} problem{'' if count == 1 else 's'}{where}{unchecked}", file=sys.stderr)
         return EXIT_ERROR
     desired = result.desired
-    assert desired is not None
     print(
         f"{target}: valid ({len(desired.containers)} containers, {len(desired.tables)} tables, "
         f"{len(desired.policies)} policies)"
@@ -139,7 +155,7 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
     from reconciler.render import render_json, render_text
     from reconciler.wiring import build_deps
 
-    desired, error = load(settings.specs)
+    desired, error = load(settings.specs, settings)
     if desired is None:
         print(error, file=sys.stderr)
         return EXIT_ERROR
@@ -244,7 +260,7 @@ def _cmd_adopt(settings: Settings, args: argparse.Namespace) -> int:
     from reconciler.render import render_json, render_text
     from reconciler.wiring import build_deps
 
-    desired, error = load(settings.specs)
+    desired, error = load(settings.specs, settings)
     if desired is None:
         print(error, file=sys.stderr)
         return EXIT_ERROR
@@ -297,13 +313,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args.output, args.target, args.prune, args.allow_destructive = "text", [], False, False
         args.sub_dry_run = False
+    if command == "validate":
+        return _cmd_validate(args.config, args.dir)
     try:
         settings = _settings(args.config)
     except Exception as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    if command == "validate":
-        return _cmd_validate(settings, args.dir)
     if command == "plan":
         return _run(settings, args, command)
     if command in ("apply", "maintain", "adopt"):

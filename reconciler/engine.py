@@ -73,10 +73,12 @@ class Planned:
     notes: tuple[tuple[str, str], ...] = ()  # (address, reason) of healthy / noop resources
 
 
-def load(specs_dir: Path) -> tuple[Desired | None, str | None]:
-    from reconciler.sources import load_desired
+def load(specs_dir: Path, settings: Settings | None = None) -> tuple[Desired | None, str | None]:
+    """The specs, validated exactly as `reconcile validate` does (with `settings`: against the
+    config's catalogs too)."""
+    from reconciler.sources import load_desired, load_for
 
-    result = load_desired(specs_dir)
+    result = load_desired(specs_dir) if settings is None else load_for(settings, specs_dir)
     if result.errors or result.desired is None:
         return None, "invalid specs:\n" + "\n".join(str(e) for e in result.errors)
     return result.desired, None
@@ -215,7 +217,7 @@ def reconcile_once(
     """Load, observe, plan and (with options.apply) apply; never raises for expected failures."""
     opts = options or RunOptions()
     started = time.monotonic()
-    desired, error = load(specs_dir or settings.specs)
+    desired, error = load(specs_dir or settings.specs, settings)
     if desired is None:
         log.warning("cycle.rejected", revision=revision, error=error)
         return CycleReport(plan=Plan(), revision=revision, error=error)

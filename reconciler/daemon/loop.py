@@ -205,7 +205,7 @@ class Daemon:
             log.error("source.export_failed", error=str(exc))
             self._record(trigger, started, latest, "failed", error=f"source: {exc}", publish=True)
             return "failed", False
-        desired, error = load(export)
+        desired, error = load(export, self.settings)
         if desired is None:
             shutil.rmtree(export, ignore_errors=True)
             error = spec_dirs.user_paths(error or "invalid specs", export, self.source)

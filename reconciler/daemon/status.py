@@ -106,7 +106,7 @@ def drift(settings: Settings, fmt: str) -> str:
     commits: dict[str, str | None] = {}
     modes: dict[str, str] = {}
     try:
-        desired, error = load(specs_dir)
+        desired, error = load(specs_dir, settings)
         if desired is None:
             raise DriftUnavailable(error or "invalid specs")
         report = reconcile_once(

@@ -15,6 +15,7 @@ from reconciler.model.containers import (
     Volume,
 )
 from reconciler.sources.documents import PathKey, Problems
+from reconciler.sources.schema_messages import show
 
 # Paths the planner compares outside the flattened settings.
 EXTRA_PATHS = ("node", "state", "tags")
@@ -43,9 +44,9 @@ def ignore_problem(entry: str) -> str | None:
     shown = {path.replace("[0]", "[*]") for path in known_paths()}
     shown |= {re.split(r"[.\[]", path, maxsplit=1)[0] for path in shown}
     hint = difflib.get_close_matches(_INDEX.sub("[*]", entry), sorted(shown), n=1)
-    suffix = f"; did you mean {hint[0]!r}?" if hint else ""
+    suffix = f"; did you mean {show(hint[0])}?" if hint else ""
     return (
-        f"{entry!r} names no field (ignore takes plan paths such as memory or "
+        f"{show(entry)} names no field (ignore takes plan paths such as memory or "
         f"network[*].hwaddr, or a prefix such as network){suffix}"
     )
 

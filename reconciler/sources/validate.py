@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import structlog
 from jsonschema import ValidationError
 
 from reconciler.model.desired import Desired
+from reconciler.settings import Settings
 from reconciler.sources.documents import Built, Document, Problems, SpecError, read_tree
 from reconciler.sources.kinds import (
     API_VERSION,
@@ -203,20 +204,33 @@ def _check_cycles(by_address: dict[str, Built]) -> list[SpecError]:
     return errors
 
 
-def check_catalogs(built: Sequence[Built], catalogs: Collection[str]) -> Iterable[SpecError]:
-    """With a config: every Table names one of its catalogs (plan could not read it otherwise)."""
-    defined = ", ".join(sorted(catalogs)) if catalogs else "none"
+@dataclass(frozen=True)
+class CatalogNames:
+    """The catalogs a config defines, and where they come from (for the message)."""
+
+    names: frozenset[str]
+    source: str = "the config"
+
+    @classmethod
+    def of(cls, settings: Settings) -> CatalogNames:
+        source = str(settings.config_file) if settings.config_file else "the embedded defaults"
+        return cls(frozenset(name for name, _ in settings.catalogs), source)
+
+
+def check_catalogs(built: Sequence[Built], catalogs: CatalogNames) -> Iterable[SpecError]:
+    """Every Table names a catalog of the config (plan could not read it otherwise)."""
+    defined = ", ".join(sorted(catalogs.names)) or "none"
     for item in built:
-        if item.kind == "Table" and item.spec.catalog not in catalogs:
+        if item.kind == "Table" and item.spec.catalog not in catalogs.names:
             yield item.doc.error(
                 ("spec", "catalog"),
-                f"catalog {show(item.spec.catalog)} is not defined in the config "
+                f"catalog {show(item.spec.catalog)} is not defined in {catalogs.source} "
                 f"(catalogs: {defined})",
             )
 
 
 def check_documents(
-    docs: Sequence[Document], catalogs: Collection[str] | None = None
+    docs: Sequence[Document], catalogs: CatalogNames | None = None
 ) -> tuple[tuple[Built, ...], tuple[SpecError, ...]]:
     """Per-document checks, then rules across specs (unique addresses, kind rules, dependsOn,
     and with `catalogs` the config's catalog names). Returns the specs of documents without
@@ -265,11 +279,11 @@ def assemble(built: Sequence[Built]) -> Desired:
     )
 
 
-def load_desired(root: Path, catalogs: Collection[str] | None = None) -> LoadResult:
+def load_desired(root: Path, catalogs: CatalogNames | None = None) -> LoadResult:
     """Read, validate and build every spec under `root`; never raises for bad specs.
 
-    `catalogs` are the catalog names of the config in use (None: not checked). `validate`
-    and `plan` both load through here, so a tree passes one exactly when it passes the other."""
+    `catalogs`: the config's catalogs (None: not checked). `validate` and `plan` both load
+    through `load_for`, so a tree passes one exactly when it passes the other."""
     docs, read_errors = read_tree(root)
     built, check_errors = check_documents(docs, catalogs)
     errors = _sorted_unique((*read_errors, *check_errors))
@@ -279,6 +293,12 @@ def load_desired(root: Path, catalogs: Collection[str] | None = None) -> LoadRes
     return LoadResult((), assemble(built))
 
 
-def validate(root: Path, catalogs: Collection[str] | None = None) -> tuple[SpecError, ...]:
+def load_for(settings: Settings, root: Path | None = None) -> LoadResult:
+    """The specs under `root` (default: the config's `specs`), checked against `settings`:
+    what `validate` and every planning command load."""
+    return load_desired(root or settings.specs, CatalogNames.of(settings))
+
+
+def validate(root: Path, catalogs: CatalogNames | None = None) -> tuple[SpecError, ...]:
     """Every problem in the specs under `root`; empty when they are valid."""
     return load_desired(root, catalogs).errors
