@@ -185,6 +185,10 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
     except Exception as exc:  # unreachable API / catalog: a clear one-line error
         print(f"error: observe failed: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    # Unknown lines (PVE or a catalog unreadable): the rest is planned and applied, exit 1.
+    unreadable = EXIT_ERROR if planned.error else EXIT_OK
+    if planned.error:
+        print(f"error: {planned.error}", file=sys.stderr)
     as_json = args.output == "json"
     runs = options.apply and bool(planned.plan.executable())
     if as_json and runs:  # one document: the plan plus what happened
@@ -194,7 +198,7 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
                 file=sys.stderr,
             )
             return EXIT_ERROR
-        return _apply(settings, planned, options, deps, as_json)
+        return _apply(settings, planned, options, deps, as_json) or unreadable
     notes = planned.notes
     color = not args.no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
     print(
@@ -202,12 +206,12 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
         end="",
     )
     if not options.apply:
-        return EXIT_CHANGES if planned.plan.has_changes else EXIT_OK
+        return unreadable or (EXIT_CHANGES if planned.plan.has_changes else EXIT_OK)
     if not runs:
-        return EXIT_OK
+        return unreadable
     if command == "apply" and not args.yes and not _confirm():
         return EXIT_ERROR
-    return _apply(settings, planned, options, deps, as_json)
+    return _apply(settings, planned, options, deps, as_json) or unreadable
 
 
 def _apply(

@@ -17,13 +17,14 @@ import structlog
 
 from reconciler.apply.executor import ExecutorOptions, Listener, execute
 from reconciler.apply.ports import Applier
+from reconciler.diff.backoff import MaintenanceFailure
 from reconciler.model.containers import ContainerSpec, DriftMode
 from reconciler.model.desired import Desired
 from reconciler.model.health import TableHealth
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableInventory, TableSpec
-from reconciler.plan.change import MAINTENANCE_ACTIONS, Change, Plan
-from reconciler.report.outcome import CycleReport
+from reconciler.plan.change import MAINTENANCE_ACTIONS, Action, Change, Plan
+from reconciler.report.outcome import CycleReport, Outcome
 from reconciler.settings import Settings
 
 if TYPE_CHECKING:  # the inventory type lives at the edge; the engine only passes it on
@@ -45,6 +46,7 @@ class RunOptions:
     maintenance: bool = True  # include table maintenance lines
     maintenance_only: bool = False  # `reconcile maintain`
     ignore_window: bool = False  # `reconcile maintain --now`
+    ignore_backoff: bool = False  # `reconcile maintain --retry`: try a failing table now
     targets: tuple[str, ...] = ()  # limit to these addresses (or table names)
 
 
@@ -60,6 +62,12 @@ class Deps:
     default_node: str = "pve"
     listener: Listener | None = None
     stop_requested: Callable[[], bool] = field(default=lambda: False)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Backoff state of failing maintenance (the store), read at plan and saved after apply.
+    maintenance_failures: Callable[[], Mapping[str, MaintenanceFailure]] | None = None
+    save_maintenance_failures: (
+        Callable[[Sequence[MaintenanceFailure], Sequence[str]], None] | None
+    ) = None
 
 
 class ObserveError(RuntimeError):
@@ -71,6 +79,12 @@ class Planned:
     desired: Desired
     plan: Plan
     notes: tuple[tuple[str, str], ...] = ()  # (address, reason) of healthy / noop resources
+    errors: tuple[str, ...] = ()  # sources that could not be read (their lines: unknown)
+
+    @property
+    def error(self) -> str | None:
+        """The named reason a cycle with unknown lines fails, or None."""
+        return "observe failed: " + "; ".join(self.errors) if self.errors else None
 
 
 def load(specs_dir: Path, settings: Settings | None = None) -> tuple[Desired | None, str | None]:
@@ -89,39 +103,69 @@ def _depends(desired: Desired) -> dict[str, tuple[str, ...]]:
     return {item.address: tuple(item.depends_on) for item in items}
 
 
+def _unknown(specs: Sequence[ContainerSpec | TableSpec], why: str) -> list[Change]:
+    return [Change(spec.address, Action.UNKNOWN, why) for spec in specs]
+
+
+def _failures(deps: Deps) -> Mapping[str, MaintenanceFailure]:
+    if deps.maintenance_failures is None:
+        return {}
+    try:
+        return deps.maintenance_failures()
+    except Exception as exc:  # a broken state dir must not stop the plan: no backoff then
+        log.warning("backoff.unreadable", error=str(exc))
+        return {}
+
+
 def make_full_plan(
     settings: Settings, desired: Desired, options: RunOptions, deps: Deps
 ) -> Planned:
-    """Observe everything the specs name and diff it; pure planning behind the observers."""
+    """Observe everything the specs name and diff it; pure planning behind the observers.
+
+    A source that cannot be read (PVE, one catalog) gives each of its resources an
+    `unknown` line and an entry in `errors`; everything else is planned as usual."""
     from reconciler.diff.planner import make_plan
 
     changes: list[Change] = []
     notes: list[tuple[str, str]] = []
+    errors: list[str] = []
+    now = deps.clock()
     if not options.maintenance_only and deps.observe_containers is not None:
         from reconciler.diff.containers import PlanOptions, plan_containers
 
-        inventory = deps.observe_containers(desired.containers)
-        changes += plan_containers(
-            desired.containers,
-            inventory.guests,
-            inventory.observed,
-            PlanOptions(
-                prune=options.prune and settings.apply.allow_prune,
-                max_deletions=settings.apply.max_deletions,
-                allow_destructive=options.allow_destructive,
-                privileged_api=deps.privileged_api,
-                default_node=deps.default_node,
-            ),
-        )
+        try:
+            inventory = deps.observe_containers(desired.containers)
+        except Exception as exc:  # PVE unreachable: tables are still planned
+            log.warning("observe.containers_failed", error=str(exc))
+            errors.append(f"proxmox: {exc}")
+            changes += _unknown(desired.containers, f"Proxmox VE could not be read: {exc}")
+        else:
+            changes += plan_containers(
+                desired.containers,
+                inventory.guests,
+                inventory.observed,
+                PlanOptions(
+                    prune=options.prune and settings.apply.allow_prune,
+                    max_deletions=settings.apply.max_deletions,
+                    allow_destructive=options.allow_destructive,
+                    privileged_api=deps.privileged_api,
+                    default_node=deps.default_node,
+                ),
+            )
     tables_inventory = None
     if deps.observe_tables is not None and (desired.tables or settings.catalogs):
-        tables_inventory = deps.observe_tables(desired.tables)
+        from reconciler.diff.tables import unknown_tables
+
+        try:
+            tables_inventory = deps.observe_tables(desired.tables)
+        except Exception as exc:  # no catalog could be read at all
+            log.warning("observe.tables_failed", error=str(exc))
+            names = sorted({t.catalog for t in desired.tables})
+            tables_inventory = TableInventory(errors=tuple((n, str(exc)) for n in names))
         used = {t.catalog for t in desired.tables}
-        failed = [
-            f"catalog {name}: {error}" for name, error in tables_inventory.errors if name in used
-        ]
-        if failed:  # a plan that silently skipped unreadable tables would read "No changes."
-            raise ObserveError("; ".join(failed))
+        # A plan that silently skipped unreadable tables would read "No changes.".
+        errors += [f"catalog {n}: {e}" for n, e in tables_inventory.errors if n in used]
+        changes += unknown_tables(desired.tables, tables_inventory.errors)
         if not options.maintenance_only:
             from reconciler.diff.tables import plan_tables
 
@@ -142,6 +186,7 @@ def make_full_plan(
             elif table is not None and not spec.absent:
                 present += (spec,)
     if options.maintenance and deps.observe_health is not None and present:
+        from reconciler.diff.backoff import apply_backoff, fingerprints
         from reconciler.diff.maintenance import (
             guard_orphan_removal,
             maintenance_noops,
@@ -149,20 +194,30 @@ def make_full_plan(
         )
 
         policies = {p.name: p for p in desired.policies}
-        health = deps.observe_health(present, policies)
-        now = datetime.now(UTC)
-        due = plan_maintenance(present, policies, health, now, ignore_window=options.ignore_window)
-        locations = (
-            {t.address: t.location for t in tables_inventory.tables} if tables_inventory else {}
-        )
-        due, skipped = guard_orphan_removal(due, locations)
-        changes += due
-        notes += skipped
-        notes += maintenance_noops(present, policies, health, now)
+        try:
+            health = deps.observe_health(present, policies)
+        except Exception as exc:  # table metadata unreadable after listing: no maintenance
+            log.warning("observe.health_failed", error=str(exc))
+            errors.append(f"table health: {exc}")
+            changes += _unknown(present, f"table health could not be read: {exc}")
+        else:
+            due = plan_maintenance(
+                present, policies, health, now, ignore_window=options.ignore_window
+            )
+            locations = (
+                {t.address: t.location for t in tables_inventory.tables} if tables_inventory else {}
+            )
+            due, skipped = guard_orphan_removal(due, locations)
+            if not options.ignore_backoff:
+                due = apply_backoff(due, _failures(deps), fingerprints(present, policies), now)
+            changes += due
+            notes += skipped
+            notes += maintenance_noops(present, policies, health, now)
     if options.targets:
         changes = [c for c in changes if _targeted(c.address, options.targets)]
         notes = [n for n in notes if _targeted(n[0], options.targets)]
-    return Planned(desired, make_plan(changes, _depends(desired)), tuple(notes))
+        errors = errors if any(c.action is Action.UNKNOWN for c in changes) else []
+    return Planned(desired, make_plan(changes, _depends(desired)), tuple(notes), tuple(errors))
 
 
 def unmatched_targets(desired: Desired, targets: Sequence[str]) -> tuple[str, ...]:
@@ -204,7 +259,38 @@ def apply_plan(
         ),
         deps.listener,
     )
-    return CycleReport(plan=planned.plan, outcomes=outcomes)
+    _record_maintenance(planned.desired, outcomes, deps)
+    return CycleReport(plan=planned.plan, outcomes=outcomes, error=planned.error)
+
+
+def _record_maintenance(desired: Desired, outcomes: Sequence[Outcome], deps: Deps) -> None:
+    """Failed maintenance starts (or extends) a table's backoff; success ends it."""
+    from reconciler.diff.backoff import after, fingerprints, results
+
+    if deps.save_maintenance_failures is None:
+        return
+    done = results((o.address, o.action, o.status.value, o.message) for o in outcomes)
+    if not done:
+        return
+    previous = _failures(deps)
+    current = fingerprints(desired.tables, {p.name: p for p in desired.policies})
+    now = deps.clock()
+    failed = []
+    for result in done:
+        record = after(previous.get(result.address), result, now, current.get(result.address, ""))
+        if record is not None:
+            failed.append(record)
+            log.warning(
+                "maintenance.backoff",
+                address=record.address,
+                failures=record.failures,
+                next_try=record.next_try.isoformat(timespec="seconds"),
+            )
+    succeeded = [r.address for r in done if r.error is None and r.address in previous]
+    try:
+        deps.save_maintenance_failures(failed, succeeded)
+    except Exception as exc:  # the applies happened; only the backoff state is lost
+        log.error("backoff.unsaved", error=str(exc))
 
 
 def reconcile_once(
@@ -230,8 +316,10 @@ def reconcile_once(
     except Exception as exc:  # an unreachable API or catalog: recorded, retried next cycle
         log.error("cycle.observe_failed", revision=revision, error=str(exc))
         return CycleReport(plan=Plan(), revision=revision, error=f"observe failed: {exc}")
+    if planned.error:  # recorded as the cycle's failure; what could be read still applies
+        log.error("cycle.observe_failed", revision=revision, error=planned.error)
     if not opts.apply:
-        return CycleReport(plan=planned.plan, revision=revision)
+        return CycleReport(plan=planned.plan, revision=revision, error=planned.error)
     report = apply_plan(settings, planned, opts, deps)
     log.info(
         "cycle.finished",

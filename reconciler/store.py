@@ -7,8 +7,11 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from reconciler.diff.backoff import MaintenanceFailure
 
 DB_NAME = "history.sqlite3"
 
@@ -40,6 +43,13 @@ CREATE TABLE IF NOT EXISTS drift (
 );
 CREATE INDEX IF NOT EXISTS drift_cycle ON drift(cycle_id);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS maintenance_failures (
+  address TEXT PRIMARY KEY,
+  failures INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  last_attempt TEXT NOT NULL,
+  fingerprint TEXT NOT NULL
+);
 """
 
 
@@ -157,6 +167,39 @@ class Store:
                 "INSERT INTO state (key, value) VALUES (?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [(k, json.dumps(v)) for k, v in values.items()],
+            )
+
+    def maintenance_failures(self) -> dict[str, MaintenanceFailure]:
+        """Tables whose last maintenance failed (backoff state), by address."""
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM maintenance_failures ORDER BY address").fetchall()
+        return {
+            str(r["address"]): MaintenanceFailure(
+                str(r["address"]),
+                int(r["failures"]),
+                str(r["last_error"]),
+                datetime.fromisoformat(str(r["last_attempt"])),
+                str(r["fingerprint"]),
+            )
+            for r in rows
+        }
+
+    def save_maintenance_failures(
+        self, failed: Sequence[MaintenanceFailure], succeeded: Sequence[str] = ()
+    ) -> None:
+        """Upsert the records of tables that failed again; forget those that succeeded."""
+        with self._connect() as db:
+            db.executemany(
+                "INSERT INTO maintenance_failures VALUES (?, ?, ?, ?, ?) ON CONFLICT(address)"
+                " DO UPDATE SET failures = excluded.failures, last_error = excluded.last_error,"
+                " last_attempt = excluded.last_attempt, fingerprint = excluded.fingerprint",
+                [
+                    (f.address, f.failures, f.last_error, f.last_attempt.isoformat(), f.fingerprint)
+                    for f in failed
+                ],
+            )
+            db.executemany(
+                "DELETE FROM maintenance_failures WHERE address = ?", [(a,) for a in succeeded]
             )
 
     @staticmethod

@@ -140,7 +140,14 @@ def build_deps(settings: Settings, catalogs_override: Catalogs | None = None) ->
             built.append(spark)
         return built
 
+    def store() -> Any:
+        from reconciler.store import Store
+
+        return Store(settings.state_dir)
+
     return Deps(
+        maintenance_failures=lambda: store().maintenance_failures(),
+        save_maintenance_failures=lambda failed, ok: store().save_maintenance_failures(failed, ok),
         observe_containers=containers,
         observe_tables=tables if settings.catalogs else None,
         observe_health=health if settings.catalogs else None,

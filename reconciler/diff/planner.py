@@ -38,6 +38,7 @@ _ACTION_RANK = {
             Action.EXPIRE_SNAPSHOTS,
             Action.REMOVE_ORPHAN_FILES,
             Action.DEFERRED,
+            Action.UNKNOWN,
             Action.REFUSE,
             Action.CONFLICT,
             Action.ORPHAN,

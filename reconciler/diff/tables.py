@@ -194,6 +194,24 @@ def plan_tables(
     return tuple(sorted(changes, key=lambda c: c.address))
 
 
+def unknown_tables(
+    desired: tuple[TableSpec, ...], errors: tuple[tuple[str, str], ...]
+) -> tuple[Change, ...]:
+    """An `unknown` line, with the catalog's error, for each table of an unreadable catalog:
+    nothing is planned for it (no create, no maintenance) until the catalog answers."""
+    failed = dict(errors)
+    return tuple(
+        Change(
+            spec.address,
+            Action.UNKNOWN,
+            f"catalog {spec.catalog} could not be read: {failed[spec.catalog]}",
+            depends_on=spec.depends_on,
+        )
+        for spec in sorted(desired, key=lambda s: s.address)
+        if spec.catalog in failed
+    )
+
+
 def _drop(spec: TableSpec, table: ObservedTable, allow_destructive: bool) -> Change:
     """`state: absent`: drop only an owned table, only with both opt-ins; never purge files."""
     fields = (FieldChange("state", "present", "absent"),)

@@ -87,6 +87,11 @@ class Plan:
     def has_changes(self) -> bool:
         return bool(self.changes)
 
+    @property
+    def has_unknown(self) -> bool:
+        """Some resource could not be read (an `unknown` line): the run must exit 1."""
+        return any(c.action is Action.UNKNOWN for c in self.changes)
+
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for change in self.changes:

@@ -26,6 +26,7 @@ SYMBOLS: dict[Action, tuple[str, str, str]] = {
     Action.REMOVE_ORPHAN_FILES: ("*", "maintenance", "34"),
     Action.REWRITE_MANIFESTS: ("*", "maintenance", "34"),
     Action.DEFERRED: ("…", "deferred, outside its window or busy", "2"),
+    Action.UNKNOWN: ("×", "unknown, could not be read: nothing planned", "1;35"),
 }
 _SUFFIX = {Action.RESTART: " (restart required)"}
 
@@ -94,6 +95,7 @@ def summary_line(plan: Plan) -> str:
         (maintenance, "maintenance jobs to run"),
         (counts.get(Action.REFUSE, 0), "refused"),
         (counts.get(Action.DEFERRED, 0), "deferred"),
+        (counts.get(Action.UNKNOWN, 0), "unknown (could not be read)"),
         (counts.get(Action.ORPHAN, 0), "orphaned"),
         (counts.get(Action.CONFLICT, 0), "in conflict"),
     )
