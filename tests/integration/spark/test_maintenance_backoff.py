@@ -99,7 +99,7 @@ def test_a_failing_job_backs_off_across_plans(tmp_path: Path) -> None:
     assert [c.action for c in make_full_plan(settings, desired, options, later).plan.changes] == [
         Action.REWRITE_DATA_FILES
     ]
-    fixed = replace(BROKEN, compaction=replace(BROKEN.compaction, where=None))
+    fixed = replace(BROKEN, compaction=Compaction(small_file_size=32 * MIB, min_small_files=2))
     desired_fixed = Desired(tables=(spec,), policies=(fixed,))
     assert [
         c.action for c in make_full_plan(settings, desired_fixed, options, deps).plan.changes
