@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
         if name == "maintain":
             cmd.add_argument("tables", nargs="*", help="table names or addresses")
             cmd.add_argument("--now", action="store_true", help="ignore maintenance windows")
+            cmd.add_argument(
+                "--retry",
+                action="store_true",
+                help="run tables that back off after failed maintenance now",
+            )
     adopt = sub.add_parser("adopt", help="mark existing unowned resources a spec names as managed")
     adopt.add_argument("addresses", nargs="+", metavar="ADDRESS", help="e.g. container/minio")
     adopt.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -171,6 +176,7 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
         allow_restart=getattr(args, "allow_restart", False),
         maintenance_only=command == "maintain",
         ignore_window=getattr(args, "now", False),
+        ignore_backoff=getattr(args, "retry", False),
         targets=targets,
     )
     if options.prune and not settings.apply.allow_prune:

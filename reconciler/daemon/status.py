@@ -11,6 +11,7 @@ from typing import Any
 
 from reconciler.daemon import specs as spec_dirs
 from reconciler.daemon.record import failed_actions, iso
+from reconciler.diff.backoff import failure_to_dict
 from reconciler.report.drift import drift_to_dict, is_health, make_drift_report
 from reconciler.settings import Settings
 from reconciler.store import CycleRecord, Store
@@ -65,6 +66,9 @@ def status(settings: Settings) -> dict[str, Any]:
         "rejected_revision": rejected,
         "last_trigger": last.trigger if last is not None else None,
         "source": source,
+        "failing_maintenance": [  # tables whose maintenance backs off after failures
+            failure_to_dict(f) for f in store.maintenance_failures().values()
+        ],
     }
 
 
@@ -112,7 +116,7 @@ def drift(settings: Settings, fmt: str) -> str:
         report = reconcile_once(
             settings, specs_dir, RunOptions(apply=False, maintenance=True), revision
         )
-        if report.error:
+        if report.error and not report.plan.has_unknown:  # unknown lines: reported as drift
             raise DriftUnavailable(report.error)
         for item in list(desired.containers) + list(desired.tables):
             modes[item.address] = str(getattr(item.drift, "value", item.drift))

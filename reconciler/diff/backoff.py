@@ -161,3 +161,14 @@ def apply_backoff(
             out.append(change)
     out += [backoff_line(address, lines, holding[address]) for address, lines in due.items()]
     return tuple(out)
+
+
+def failure_to_dict(failure: MaintenanceFailure) -> dict[str, JSONValue]:
+    """A backoff record as `reconcile status` shows it."""
+    return {
+        "address": failure.address,
+        "failures": failure.failures,
+        "last_error": short_error(failure.last_error),
+        "last_attempt": failure.last_attempt.isoformat(timespec="seconds"),
+        "next_try": failure.next_try.isoformat(timespec="seconds"),
+    }
