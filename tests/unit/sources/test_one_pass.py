@@ -207,3 +207,29 @@ def test_ignore_entries_must_name_a_plan_path(entry: str, valid: bool) -> None:
     from reconciler.sources.ignore_paths import ignore_problem
 
     assert (ignore_problem(entry) is None) == valid
+
+
+def _documented_plan_paths() -> list[str]:
+    """The `plan path` column of docs/specs.md's Container field table."""
+    text = (ROOT / "docs" / "specs.md").read_text(encoding="utf-8")
+    table = text.split("| field | type / range | default | plan path | change |", 1)[1]
+    paths = []
+    for line in table.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cell = line.replace("\\|", "/").strip("|").split("|")[3]
+        if "`" in cell:
+            paths.append(cell.split("`")[1])
+    return paths
+
+
+def test_the_documented_plan_paths_are_valid_ignore_entries() -> None:
+    from reconciler.sources.ignore_paths import ignore_problem
+
+    paths = _documented_plan_paths()
+    assert len(paths) >= 20
+    # vmid names the CT itself (another vmid is another CT): there is nothing to ignore
+    checked = [p.replace("<id>", "0") for p in paths if p != "vmid" and "<key>" not in p]
+    checked = [p.replace("<name>", "keyctl") for p in checked]
+    assert [p for p in checked if ignore_problem(p) is not None] == []
+    assert ignore_problem("vmid") is not None
