@@ -19,7 +19,10 @@ from reconciler.sources.documents import Built, Document, Problems, SpecError
 
 API_VERSION = "reconciler/v1"
 
-Builder = Callable[[Document, Problems], Any]  # returns the spec, or None after reporting
+# Reports every problem through Problems and returns the spec even when it reported some (the
+# rules across specs still see it); None only when a required key is missing. It runs on the
+# document minus the values the schema refused, so it must not assume schema-valid input.
+Builder = Callable[[Document, Problems], Any]
 CrossCheck = Callable[[Sequence[Built]], Iterable[SpecError]]
 
 
