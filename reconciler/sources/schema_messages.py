@@ -136,4 +136,6 @@ def schema_problems(error: ValidationError) -> Iterable[SchemaProblem]:
             if key not in error.instance:
                 yield SchemaProblem((*path, key), "required key is missing", missing=True)
         return
+    if "propertyNames" in error.schema_path and isinstance(error.instance, str):
+        path = (*path, error.instance)  # the key itself is wrong: point at its line
     yield SchemaProblem(path, _phrase(error, path))
