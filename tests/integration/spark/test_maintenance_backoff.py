@@ -11,12 +11,14 @@ import pyarrow as pa
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 
+from reconciler.daemon.status import status
 from reconciler.engine import RunOptions, apply_plan, make_full_plan
 from reconciler.model.desired import Desired
 from reconciler.model.policies import Compaction, MaintenancePolicy
 from reconciler.model.tables import ColumnSpec, PrimitiveType, TableSpec
 from reconciler.model.units import MIB
 from reconciler.plan.change import Action
+from reconciler.report.drift import make_drift_report
 from reconciler.report.outcome import Status
 from reconciler.settings import Settings, SparkSettings
 from reconciler.store import Store
@@ -86,6 +88,16 @@ def test_a_failing_job_backs_off_across_plans(tmp_path: Path) -> None:
         f"rewrite_data_files due; backing off after 1 failure, next try at "
         f"{record.next_try.isoformat(timespec='seconds')} (last error: "
     )
+    (failing,) = status(settings)["failing_maintenance"]
+    assert failing == {
+        "address": spec.address,
+        "failures": 1,
+        "last_error": failing["last_error"],
+        "last_attempt": now.isoformat(),
+        "next_try": record.next_try.isoformat(),
+    }
+    (entry,) = make_drift_report(again.plan, [], {}, None, now.isoformat()).health
+    assert entry.action == "deferred" and "backing off after 1 failure" in entry.reason
     # `maintain --now` opens windows, not the backoff; `--retry` does.
     now_only = replace(options, maintenance_only=True, ignore_window=True)
     assert [c.action for c in make_full_plan(settings, desired, now_only, deps).plan.changes] == [
