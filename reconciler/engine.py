@@ -150,6 +150,8 @@ def make_full_plan(
                     allow_destructive=options.allow_destructive,
                     privileged_api=deps.privileged_api,
                     default_node=deps.default_node,
+                    allow_restart=options.allow_restart,
+                    now=now,
                 ),
             )
     tables_inventory = None

@@ -149,7 +149,11 @@ def _not_ready(changes: Sequence[Change]) -> str | None:
     for change in changes:
         if change.action is Action.CONFLICT:
             return "is not managed by the reconciler"
-        if change.action is Action.DEFERRED and not change.address.startswith("table/"):
+        if (
+            change.action is Action.DEFERRED
+            and not change.address.startswith("table/")
+            and "restart" not in dict(change.options)  # a CT whose reboot waits is running
+        ):
             return "is not ready yet"
         if (
             change.action is Action.REFUSE

@@ -1,12 +1,14 @@
-"""Risk class of one container field change (live, pending, resize, refuse); pure."""
+"""Risk class of one container field change (live, pending, resize, refuse) and whether a
+running CT may be rebooted now for its pending values (`restart`); pure."""
 
 from __future__ import annotations
 
 import re
 
+from reconciler.diff.maintenance import window_is_open
 from reconciler.diff.planner import PlanOptions
-from reconciler.model.containers import ContainerSettings
-from reconciler.plan.change import FieldChange
+from reconciler.model.containers import ContainerSettings, ContainerSpec, RestartMode
+from reconciler.plan.change import FieldChange, JSONValue
 
 TOKEN_REASON = "API tokens cannot set bind mounts; use the local backend (root@pam) on the host"
 FEATURE_REASON = (
@@ -146,3 +148,39 @@ def _classify_mp(
     if key == "backup":
         return "live", ""
     return "pending", PENDING_REASON
+
+
+def restart_why(spec: ContainerSpec, options: PlanOptions) -> str:
+    """Which opt-in allows this reboot, for the restart line's reason."""
+    if spec.restart is RestartMode.AUTO:
+        return " (restart: auto)"
+    if spec.restart is RestartMode.WINDOW:
+        return " (restart: window, inside the window)"
+    return " (--allow-restart)" if options.allow_restart else ""
+
+
+def restart_blocked(
+    spec: ContainerSpec, options: PlanOptions
+) -> tuple[str, tuple[tuple[str, JSONValue], ...]] | None:
+    """None when the CT may be rebooted now; else (why not, options of the deferred line).
+
+    `--allow-restart` overrides every mode; `window` reboots only while its window is open
+    at the injected `now` (no clock: treated as closed, never a surprise reboot)."""
+    if options.allow_restart or spec.restart is RestartMode.AUTO:
+        return None
+    hint = f"reconcile apply --allow-restart --target {spec.address}"
+    window = spec.restart_window
+    if spec.restart is RestartMode.WINDOW and window is not None:
+        if options.now is not None:
+            is_open, next_start = window_is_open(window, options.now)
+            if is_open:
+                return None
+            when = next_start.isoformat()
+            why = (
+                f"restart: window, outside the window '{window.schedule}' {window.timezone}; "
+                f"next window starts {when}, or {hint}"
+            )
+            return why, (("restart", "window"), ("next_window", when))
+        return f"restart: window, no clock to check the window; or {hint}", (("restart", "window"),)
+    why = f"restart: manual, the reconciler never reboots it: reboot it yourself or {hint}"
+    return why, (("restart", "manual"),)

@@ -5,7 +5,11 @@ Choices worth knowing (the case files in tests/unit/diff/cases pin each one):
   `mountpoints[<mpN id>].size`, `dns.servers`, `features.nesting`, `startup.upDelay`, `tags`
   (the full PVE tag list, ownership tags included), `onBoot`; values in spec units.
 - Lines of one CT: update (live keys), resize (one per disk), restart (pending keys on a CT
-  that stays running, or keys PVE already holds pending), then start/stop. Every such line
+  that stays running, or keys PVE already holds pending), then start/stop. The restart line
+  exists only when the spec opts in (`restart: auto`, `window` while its window is open at
+  `options.now`) or with `--allow-restart`; otherwise the pending keys are written by an
+  update line (PVE keeps them pending) and a `deferred` line says why no reboot happens
+  (`next_window` in its options for `window`). Every such line
   carries the digest read at plan time, so an applier running several lines of one CT must
   expect the digest its own earlier line produced.
 - A locked CT (any `lock`, e.g. `create` after a crash) gets one `deferred` line: nothing
@@ -32,6 +36,8 @@ from reconciler.diff.container_rules import (
     classify,
     needs_root,
     removes_volume,
+    restart_blocked,
+    restart_why,
     root_reason,
 )
 from reconciler.diff.normalize import (
@@ -198,10 +204,23 @@ def _existing(
         if waiting:
             parts.append(f"PVE holds pending changes to {', '.join(waiting)} from an earlier run")
         note, opts = _opt_in(pending, destructive)
-        reason = "; ".join(parts) + "; restart to apply" + note
-        changes.append(
-            Change(spec.address, Action.RESTART, reason, tuple(pending), deps, guarded, opts)
-        )
+        held = "; ".join(parts)
+        blocked = restart_blocked(spec, options)
+        if blocked is None:
+            reason = held + "; restart to apply" + restart_why(spec, options) + note
+            changes.append(
+                Change(spec.address, Action.RESTART, reason, tuple(pending), deps, guarded, opts)
+            )
+        else:
+            why, extra = blocked
+            if pending:  # the values are written now; PVE keeps them pending, no reboot
+                reason = f"{held}; set now, not rebooted ({why})" + note
+                changes.append(
+                    Change(spec.address, Action.UPDATE, reason, tuple(pending), deps, guarded, opts)
+                )
+            keys = sorted({*(f.path for f in pending), *waiting})
+            text = f"values of {', '.join(keys)} stay pending until the CT reboots; {why}"
+            changes.append(Change(spec.address, Action.DEFERRED, text, (), (), guarded, extra))
     power = _power(spec, observed, want_state)
     if power is not None:
         changes.append(power)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from reconciler.model.containers import OWNER_TAG, GuestSummary, ObservedContainer
 from reconciler.plan.change import Action, Change, FieldChange, Plan
@@ -19,6 +20,8 @@ class PlanOptions:
     allow_destructive: bool = False
     privileged_api: bool = False  # True with the `local` backend (root@pam); False with a token
     default_node: str = "pve"
+    allow_restart: bool = False  # `apply --allow-restart`: reboot whatever the spec's `restart`
+    now: datetime | None = None  # the cycle's clock, for `restart: window`; None: window closed
 
 
 # Lines of one resource run in this order: config first, then disks, then power.

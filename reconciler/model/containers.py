@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from reconciler.model.windows import Window
+
 OWNER_TAG = "managed-by-reconciler"  # PVE tag marking a CT as ours
 CREATE_PENDING_TAG = "reconciler-create-pending"  # set before POST, cleared after success
 
@@ -19,6 +21,14 @@ class DriftMode(str, Enum):
     ENFORCE = "enforce"
     WARN = "warn"
     IGNORE = "ignore"
+
+
+class RestartMode(str, Enum):
+    """When the reconciler may reboot a running CT to apply values PVE holds pending."""
+
+    AUTO = "auto"  # whenever PVE holds pending values
+    WINDOW = "window"  # only inside `restartWindow`; otherwise deferred to its next start
+    MANUAL = "manual"  # never (default): only `apply --allow-restart`
 
 
 class PowerState(str, Enum):
@@ -134,6 +144,8 @@ class ContainerSpec:
     labels: tuple[tuple[str, str], ...] = ()
     source: SourceRef | None = None
     allow_destructive: bool = False  # spec opt-in; destructive lines also need the CLI flag
+    restart: RestartMode = RestartMode.MANUAL  # reboots are opt-in
+    restart_window: Window | None = None  # set exactly when restart is WINDOW
 
     @property
     def address(self) -> str:

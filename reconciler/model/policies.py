@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from reconciler.model.containers import SourceRef
 from reconciler.model.units import MIB
+from reconciler.model.windows import Window as Window  # re-exported: policies name it
 
 DAY = 86400
 # Iceberg refuses remove_orphan_files with older_than < 24 h: younger files may belong to
@@ -72,16 +73,6 @@ class ManifestRewrite:
     """rewrite_manifests once the current snapshot has at least `min_manifests` manifests."""
 
     min_manifests: int = DEFAULT_MIN_MANIFESTS
-
-
-@dataclass(frozen=True)
-class Window:
-    """Maintenance runs only from each cron `schedule` start for `duration` seconds, in
-    `timezone` (IANA name); outside it, due maintenance is planned as deferred."""
-
-    schedule: str
-    duration: int
-    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)

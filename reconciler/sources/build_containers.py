@@ -15,11 +15,14 @@ from reconciler.model.containers import (
     MountPoint,
     NetworkInterface,
     PowerState,
+    RestartMode,
     SourceRef,
     Startup,
     Volume,
 )
 from reconciler.model.units import UnitError, parse_bytes, parse_duration, parse_mib
+from reconciler.model.windows import Window
+from reconciler.sources.build_policies import parse_window
 from reconciler.sources.documents import Built, Document, PathKey, Problems, SpecError
 from reconciler.sources.ignore_paths import check_ignore
 
@@ -221,6 +224,23 @@ def _settings(problems: Problems, name: str, spec: dict[str, Any]) -> ContainerS
     )
 
 
+def _restart(problems: Problems, spec: dict[str, Any]) -> tuple[RestartMode, Window | None]:
+    """`restart` and `restartWindow`: the window is required by, and only allowed with, `window`."""
+    raw = spec.get("restart", RestartMode.MANUAL.value)
+    mode = RestartMode(raw) if raw in {m.value for m in RestartMode} else RestartMode.MANUAL
+    raw_window = spec.get("restartWindow")
+    if mode is RestartMode.WINDOW and raw_window is None:
+        problems.add(("spec", "restart"), "restart: window needs a restartWindow")
+    if mode is not RestartMode.WINDOW and raw_window is not None:
+        problems.add(
+            ("spec", "restartWindow"),
+            f"restartWindow is used only with restart: window, not {mode.value}",
+        )
+    if not isinstance(raw_window, dict):
+        return mode, None
+    return mode, parse_window(problems, raw_window, ("spec", "restartWindow"))
+
+
 def build_container(doc: Document, problems: Problems) -> ContainerSpec | None:
     """A Container document -> ContainerSpec, every problem reported through `problems`;
     None when a required key is missing (the schema reports that)."""
@@ -228,6 +248,7 @@ def build_container(doc: Document, problems: Problems) -> ContainerSpec | None:
     spec: dict[str, Any] = doc.data["spec"]
     settings = _settings(problems, name, spec)
     check_ignore(problems, spec.get("ignore", []))
+    restart, window = _restart(problems, spec)
     if not name or "vmid" not in spec or "template" not in spec:
         return None
     built = ContainerSpec(
@@ -242,6 +263,8 @@ def build_container(doc: Document, problems: Problems) -> ContainerSpec | None:
         drift=DriftMode(spec.get("drift", "enforce")),
         ignore=tuple(spec.get("ignore", ())),
         allow_destructive=bool(spec.get("allowDestructive", False)),
+        restart=restart,
+        restart_window=window,
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         source=SourceRef(doc.file, doc.line),
     )

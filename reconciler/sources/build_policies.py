@@ -96,8 +96,10 @@ def _orphans(problems: Problems, raw: dict[str, Any]) -> OrphanRemoval:
     return OrphanRemoval(older_than=older, dry_run=bool(raw.get("dryRun", False)))
 
 
-def _window(problems: Problems, raw: dict[str, Any]) -> Window | None:
-    at: PathKey = ("spec", "window")
+def parse_window(
+    problems: Problems, raw: dict[str, Any], at: PathKey = ("spec", "window")
+) -> Window | None:
+    """A schema-valid window object -> Window (policies' `window`, containers' `restartWindow`)."""
     schedule: str | None = raw.get("schedule")
     timezone: str = raw.get("timezone", "UTC")
     ok = schedule is not None  # else the schema reports it
@@ -149,7 +151,7 @@ def build_policy(doc: Document, problems: Problems) -> MaintenancePolicy | None:
         )
     built_compaction = None if compaction is None else _compaction(problems, compaction)
     built_orphans = None if orphans is None else _orphans(problems, orphans)
-    built_window = None if window is None else _window(problems, window)
+    built_window = None if window is None else parse_window(problems, window)
     if "name" not in doc.data["metadata"]:
         return None
     return MaintenancePolicy(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,12 @@ from reconciler.model.containers import (
     NetworkInterface,
     ObservedContainer,
     PowerState,
+    RestartMode,
     Startup,
     Volume,
 )
 from reconciler.model.units import parse_bytes
+from reconciler.model.windows import Window
 from reconciler.plan.change import Change
 from reconciler.plan.serialize import change_to_dict
 from reconciler.render import render_json, render_text
@@ -80,6 +83,8 @@ def spec_from(doc: dict[str, Any]) -> ContainerSpec:
         drift=DriftMode(doc.get("drift", "enforce")),
         ignore=tuple(doc.get("ignore", [])),
         allow_destructive=doc.get("allow_destructive", False),
+        restart=RestartMode(doc.get("restart", "manual")),
+        restart_window=Window(**doc["restart_window"]) if "restart_window" in doc else None,
     )
 
 
@@ -139,7 +144,10 @@ def load_case(path: Path) -> tuple[Any, ...]:
                     o.lock,
                 )
             )
-    options = PlanOptions(**case.get("options", {}))
+    raw_options = dict(case.get("options", {}))
+    if "now" in raw_options:  # the injected clock, as ISO 8601 text in the case file
+        raw_options["now"] = datetime.fromisoformat(raw_options["now"])
+    options = PlanOptions(**raw_options)
     return desired, tuple(guests), observed, options, case["expect"]
 
 
