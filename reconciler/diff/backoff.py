@@ -109,7 +109,8 @@ def results(outcomes: Iterable[tuple[str, Action, str, str]]) -> tuple[Maintenan
         if action not in MAINTENANCE_ACTIONS:
             continue
         if status == "failed":
-            failed.setdefault(address, f"{action.value}: {message}")
+            named = message if message.startswith(action.value) else f"{action.value}: {message}"
+            failed.setdefault(address, named)
         elif status == "applied":
             applied.add(address)
     done = [MaintenanceResult(a, e) for a, e in failed.items()]

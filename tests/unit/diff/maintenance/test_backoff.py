@@ -119,6 +119,7 @@ def test_results_fail_a_table_on_any_failed_line_and_ignore_skips() -> None:
         [
             (A, Action.REWRITE_DATA_FILES, "applied", "ok"),
             (A, Action.EXPIRE_SNAPSHOTS, "failed", "timeout after 900 s"),
+            (A, Action.REMOVE_ORPHAN_FILES, "failed", "remove_orphan_files failed: later"),
             (OTHER.address, Action.REWRITE_DATA_FILES, "applied", "ok"),
             ("table/lake.x.y", Action.REWRITE_DATA_FILES, "skipped", "dependency"),
             ("container/hive", Action.UPDATE, "failed", "PVE said no"),
@@ -128,6 +129,8 @@ def test_results_fail_a_table_on_any_failed_line_and_ignore_skips() -> None:
         MaintenanceResult(A, "expire_snapshots: timeout after 900 s"),
         MaintenanceResult(OTHER.address, None),
     )
+    (named,) = results([(A, Action.REWRITE_DATA_FILES, "failed", "rewrite_data_files failed: x")])
+    assert named.error == "rewrite_data_files failed: x"  # not named twice
 
 
 def test_long_errors_are_shortened_in_the_reason() -> None:
