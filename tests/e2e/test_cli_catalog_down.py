@@ -66,6 +66,9 @@ def test_plan_fails_clearly_when_a_used_catalog_cannot_be_read(
     assert ("container/hive", "create") in lines
     # no maintenance, no create, nothing else for the unreadable catalog's tables
     assert not [k for k in lines if k[0] in unknown and k[1] != "unknown"], lines
+    maintain = ws.run("maintain", "--dry-run", "--output", "json")
+    assert maintain.returncode == 1, maintain.stdout + maintain.stderr
+    assert {k[1] for k in _lines(json.loads(maintain.stdout))} == {"unknown"}
 
 
 def test_apply_with_a_catalog_down_applies_containers_and_other_catalogs(
