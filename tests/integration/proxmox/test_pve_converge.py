@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from reconciler.diff.containers import plan_containers
 from reconciler.diff.planner import PlanOptions
-from reconciler.model.containers import ContainerSpec, Volume
+from reconciler.model.containers import ContainerSpec, RestartMode, Volume
 from reconciler.model.units import GIB
 from reconciler.observe.containers import observe_containers
 from reconciler.plan.change import Action, Change
@@ -41,6 +41,7 @@ def test_create_then_change_converges(pvesim: PveSim) -> None:
     minio = specs[0]
     changed = replace(
         minio,
+        restart=RestartMode.AUTO,  # opts in to the reboot that applies searchdomain
         settings=replace(
             minio.settings,
             memory_mib=2048,

@@ -10,7 +10,13 @@ import pytest
 from reconciler.apply.errors import PermanentError
 from reconciler.diff.containers import plan_containers
 from reconciler.diff.planner import PlanOptions
-from reconciler.model.containers import ContainerSpec, MountPoint, NetworkInterface, Volume
+from reconciler.model.containers import (
+    ContainerSpec,
+    MountPoint,
+    NetworkInterface,
+    RestartMode,
+    Volume,
+)
 from reconciler.model.units import GIB
 from reconciler.observe.containers import observe_containers
 from reconciler.plan.change import Action, Change, FieldChange
@@ -99,7 +105,7 @@ def test_one_opt_in_alone_keeps_the_mount_point(
 
 def test_both_opt_ins_detach_the_volume_at_restart(pvesim: PveSim) -> None:
     client, spec, before = _created(pvesim)
-    wanted = _edited(spec, allow_destructive=True)
+    wanted = _edited(spec, allow_destructive=True, restart=RestartMode.AUTO)
     lines = _plan(client, wanted, PlanOptions(allow_destructive=True))
     assert [line.action for line in lines] == [Action.UPDATE, Action.RESTART]
     restart = lines[1]
