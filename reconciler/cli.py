@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from reconciler.report.outcome import Status
 from reconciler.settings import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+_REVISION = "a commit of source.git to read (SHA, tag, BRANCH), not the daemon's revision"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     validate = sub.add_parser("validate", help="check specs; exit 0 valid, 1 invalid")
     validate.add_argument("dir", nargs="?", type=Path)
+    validate.add_argument("--revision", metavar="REF", help=_REVISION)
     helps = {
         "plan": "show what would change; exit 0 none, 2 changes, 1 error",
         "apply": "plan, confirm, then converge (dependency order, safe lines only)",
@@ -68,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
                 help="reboot containers whose values are pending, even where `restart` is "
                 "manual or outside its window (use with --target)",
             )
+        if name == "plan":
+            cmd.add_argument("--revision", metavar="REF", help=_REVISION)
         if name == "apply":
             cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         if name == "maintain":
@@ -90,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("--output", choices=("text", "json"), default="text")
     drift = sub.add_parser("drift", help="every difference between specs and reality, with its age")
     drift.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    drift.add_argument("--revision", metavar="REF", help=_REVISION)
     return parser
 
 
@@ -204,7 +210,7 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
                 file=sys.stderr,
             )
             return EXIT_ERROR
-        return _apply(settings, planned, options, deps, as_json) or unreadable
+        return _apply(settings, planned, options, deps, as_json, args) or unreadable
     notes = planned.notes
     color = not args.no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
     print(
@@ -217,14 +223,20 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
         return unreadable
     if command == "apply" and not args.yes and not _confirm():
         return EXIT_ERROR
-    return _apply(settings, planned, options, deps, as_json) or unreadable
+    return _apply(settings, planned, options, deps, as_json, args) or unreadable
 
 
 def _apply(
-    settings: Settings, planned: object, options: RunOptions, deps: Deps, as_json: bool
+    settings: Settings,
+    planned: object,
+    options: RunOptions,
+    deps: Deps,
+    as_json: bool,
+    args: argparse.Namespace,
 ) -> int:
     from dataclasses import replace
 
+    from reconciler.cli_history import record_cli_apply
     from reconciler.engine import Planned, apply_plan
     from reconciler.render.progress import ProgressPrinter
 
@@ -234,10 +246,14 @@ def _apply(
         sys.stdout.write(text)
         sys.stdout.flush()
 
+    started = time.time()
     with ProgressPrinter(write) as progress:  # the caller holds the cycle lock
         report = apply_plan(
             settings, planned, options, replace(deps, listener=None if as_json else progress)
         )
+    record_cli_apply(  # in `history`, beside the daemon's cycles
+        settings, report, args.argv, args.spec_revision, started, time.time()
+    )
     counts: dict[str, int] = {}
     for outcome in report.outcomes:
         counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
@@ -294,7 +310,7 @@ def _cmd_adopt(settings: Settings, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_ERROR
-        return _apply(settings, planned, RunOptions(apply=True), deps, True) or not_adopted
+        return _apply(settings, planned, RunOptions(apply=True), deps, True, args) or not_adopted
     if as_json:
         print(render_json(plan, planned.notes), end="")
     else:
@@ -309,7 +325,7 @@ def _cmd_adopt(settings: Settings, args: argparse.Namespace) -> int:
     if runs and not args.yes and not _confirm():
         return EXIT_ERROR
     return (
-        _apply(settings, planned, RunOptions(apply=True), deps, False) if runs else EXIT_OK
+        _apply(settings, planned, RunOptions(apply=True), deps, False, args) if runs else EXIT_OK
     ) or not_adopted
 
 
@@ -324,16 +340,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.output, args.target, args.prune, args.allow_destructive = "text", [], False, False
         args.sub_dry_run = False
     if command == "validate":
-        return _cmd_validate(args.config, args.dir)
+        from reconciler.cli_specs import validate_in_tree
+
+        return validate_in_tree(args, _settings, lambda d: _cmd_validate(args.config, d))
     try:
         settings = _settings(args.config)
     except Exception as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    if command == "plan":
-        return _run(settings, args, command)
-    if command in ("apply", "maintain", "adopt"):
-        return _locked(settings, args, command)
+    if command in ("plan", "apply", "maintain", "adopt"):  # the daemon's revision with git
+        from reconciler.cli_specs import run_in_tree
+
+        if command == "plan":
+            return run_in_tree(settings, args, argv, lambda s: _run(s, args, command))
+        return run_in_tree(settings, args, argv, lambda s: _locked(s, args, command))
     return _run_daemon_command(settings, args, command)
 
 
@@ -380,7 +400,7 @@ def _run_daemon_command(settings: Settings, args: argparse.Namespace, command: s
     from reconciler.daemon.status import DriftUnavailable, drift
 
     try:
-        print(drift(settings, args.format), end="")
+        print(drift(settings, args.format, getattr(args, "revision", None)), end="")
     except DriftUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -53,6 +53,9 @@ CREATE TABLE IF NOT EXISTS maintenance_failures (
 """
 
 
+_WHO = {"user", "host", "command"}
+
+
 @dataclass(frozen=True)
 class ActionRecord:
     address: str
@@ -77,6 +80,10 @@ class CycleRecord:
     actions: tuple[ActionRecord, ...] = ()
     drift: tuple[tuple[str, str, str], ...] = ()
     id: int | None = None
+    # who ran it: set for CLI applies (trigger "cli"), None for the daemon's own cycles
+    user: str | None = None
+    host: str | None = None
+    command: str | None = None
 
 
 class Store:
@@ -88,6 +95,9 @@ class Store:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            have = {str(r["name"]) for r in db.execute("PRAGMA table_info(cycles)")}
+            for column in _WHO - have:  # databases made before CLI applies were recorded
+                db.execute(f"ALTER TABLE cycles ADD COLUMN {column} TEXT")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -100,7 +110,7 @@ class Store:
         with self._connect() as db:
             cur = db.execute(
                 "INSERT INTO cycles (started_at, finished_at, seconds, revision, trigger, result,"
-                " summary, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " summary, error, user, host, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     cycle.started_at,
                     cycle.finished_at,
@@ -110,6 +120,9 @@ class Store:
                     cycle.result,
                     json.dumps(cycle.summary, sort_keys=True),
                     cycle.error,
+                    cycle.user,
+                    cycle.host,
+                    cycle.command,
                 ),
             )
             cycle_id = int(cur.lastrowid or 0)
@@ -140,6 +153,14 @@ class Store:
                 row = db.execute(
                     "SELECT * FROM cycles WHERE result = ? ORDER BY id DESC LIMIT 1", (result,)
                 ).fetchone()
+            return self._load(db, row) if row is not None else None
+
+    def last_daemon_cycle(self) -> CycleRecord | None:
+        """The newest cycle the daemon ran (CLI applies, trigger `cli`, left out)."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT * FROM cycles WHERE trigger != 'cli' ORDER BY id DESC LIMIT 1"
+            ).fetchone()
             return self._load(db, row) if row is not None else None
 
     def planned_cycles(self, limit: int = 1000) -> Iterator[tuple[str, set[tuple[str, str]]]]:
@@ -226,4 +247,7 @@ class Store:
                 for a in actions
             ),
             drift=tuple((d["address"], d["field"], d["action"]) for d in drift),
+            user=row["user"],
+            host=row["host"],
+            command=row["command"],
         )

@@ -20,6 +20,7 @@ import structlog
 
 from reconciler.daemon import specs as spec_dirs
 from reconciler.daemon.commit_status import describe, make_statuses
+from reconciler.daemon.heartbeat import HeartbeatWriter, idle_threshold, write_every
 from reconciler.daemon.lock import LockBusy, cycle_lock
 from reconciler.daemon.logs import configure_logging, log_action
 from reconciler.daemon.metrics import Metrics
@@ -51,11 +52,14 @@ class Daemon:
         watchdog = watchdog_interval(self.env)
         self._idle = 2 * watchdog if watchdog else 60.0  # the loop wakes far more often
         self.heartbeat = Heartbeat(self._idle)
+        poll = settings.daemon.poll_interval
+        self._stale_idle = idle_threshold(poll)
+        self.beats = HeartbeatWriter(self.store, write_every(poll), self._stale_idle)
         self.triggers = Triggers(
             0.0,
             0.0,
             min(1.0, self._idle / 4),  # deadlines: set by run()
-            lambda: self.heartbeat.beat(self._idle),
+            self._idle_beat,
         )
         self._rng = random.Random()
         self.good: str | None = self.store.get("good_revision")
@@ -75,6 +79,10 @@ class Daemon:
     def stopping(self) -> bool:
         return self.triggers.stopping
 
+    def _idle_beat(self) -> None:
+        self.heartbeat.beat(self._idle)
+        self.beats.beat(self._stale_idle)  # the store's copy, for `reconcile status`
+
     def _jitter(self, seconds: float) -> float:
         return seconds * self._rng.uniform(0.9, 1.1)
 
@@ -92,6 +100,7 @@ class Daemon:
                 signal.signal(signum, handler)
             raise
         spec_dirs.clear_work(self.settings)
+        self.beats.beat(self._stale_idle, force=True)
         self.notifier.ready(self._status_line("starting"))
         self.notifier.start_watchdog(self.heartbeat)
         log.info(
@@ -115,6 +124,7 @@ class Daemon:
                 self._reschedule(trigger, result, full, time.time())
         finally:
             self.notifier.stop_watchdog()  # no ping may follow STOPPING
+            self.beats.stopped()
             self.notifier.stopping(self._status_line("stopping"))
             services.close()
             if self.statuses is not None:
@@ -142,6 +152,7 @@ class Daemon:
             timers.next_drift = max(timers.next_drift, timers.next_poll)
 
     def _schedule(self, at: float) -> None:
+        self.beats.beat(self._stale_idle, force=True)  # every loop iteration
         self.metrics.next_run(at)
         try:
             self.store.put(next_run=iso(at))
@@ -153,6 +164,8 @@ class Daemon:
         """Run one cycle under the lock; (result, whether a full apply ran)."""
         cycle_id, started = uuid.uuid4().hex[:12], time.time()
         self.heartbeat.beat(max(self._idle, stall_allowance(self.settings)))
+        # a cycle may be silent for its longest bounded step: status must not call it dead
+        self.beats.beat(stall_allowance(self.settings) + self._stale_idle)
         structlog.contextvars.bind_contextvars(cycle_id=cycle_id, trigger=trigger)
         try:
             with cycle_lock(self.settings.state_dir, wait=False):
@@ -233,6 +246,7 @@ class Daemon:
 
         def listener(event: str, change: Any, outcome: Any) -> None:
             self.heartbeat.beat()  # progress: the cycle is slow, not hung
+            self.beats.beat()
             log_action(bound, event, change, outcome)
 
         return replace(

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from reconciler.daemon import specs as spec_dirs
+from reconciler.daemon.heartbeat import KEY as HEARTBEAT
+from reconciler.daemon.heartbeat import daemon_state
 from reconciler.daemon.record import failed_actions, iso
 from reconciler.diff.backoff import failure_to_dict
 from reconciler.report.drift import drift_to_dict, is_health, make_drift_report
@@ -32,6 +35,9 @@ def _cycle_dict(cycle: CycleRecord) -> dict[str, Any]:
         "result": cycle.result,
         "summary": cycle.summary,
         "error": cycle.error,
+        "user": cycle.user,  # user, host, command: CLI applies only (trigger "cli")
+        "host": cycle.host,
+        "command": cycle.command,
         "actions": [
             {
                 "address": a.address,
@@ -45,10 +51,15 @@ def _cycle_dict(cycle: CycleRecord) -> dict[str, Any]:
     }
 
 
-def status(settings: Settings) -> dict[str, Any]:
-    """The daemon's state as the store records it (works whether the daemon runs or not)."""
+def status(settings: Settings, now: float | None = None) -> dict[str, Any]:
+    """The daemon's state as the store records it (works whether the daemon runs or not).
+
+    `daemon` says whether it runs (its heartbeat against `now`); when it does not,
+    `last_result` is historical and `next_run` is null (nothing is scheduled).
+    """
     store = Store(settings.state_dir)
-    last = store.last()
+    last = store.last_daemon_cycle()
+    alive = daemon_state(store.get(HEARTBEAT), time.time() if now is None else now)
     rejected = store.get("rejected_revision")
     error = store.get("rejected_error") if rejected else None
     if error is None and last is not None and last.result != "success":
@@ -57,11 +68,13 @@ def status(settings: Settings) -> dict[str, Any]:
         f"git {settings.git.url}#{settings.git.branch}" if settings.git else str(settings.specs)
     )
     return {
+        **alive,
         "revision": store.get("good_revision"),
         "last_result": last.result if last is not None else None,
+        "last_result_historical": not alive["daemon_running"] and last is not None,
         "last_cycle_at": last.finished_at if last is not None else None,
         "error": error,
-        "next_run": store.get("next_run"),
+        "next_run": store.get("next_run") if alive["daemon_running"] else None,
         "pending_drift": store.get("pending_drift") or 0,
         "rejected_revision": rejected,
         "last_trigger": last.trigger if last is not None else None,
@@ -78,35 +91,55 @@ def history(settings: Settings, n: int) -> list[dict[str, Any]]:
 
 
 def _specs_for_drift(
-    settings: Settings, store: Store
-) -> tuple[spec_dirs.SpecSource, str | None, Path, bool]:
-    """(source, revision, specs dir, whether the dir is a temporary export to delete)."""
+    settings: Settings, store: Store, ref: str | None = None
+) -> tuple[Callable[[str, str], str | None], str | None, Path, bool]:
+    """(commit_of, revision, specs dir, whether the dir is a temporary export to delete)."""
+    if ref is not None:  # a preview of any commit: fetched into the CLI's own cache
+        from reconciler.sources.git import GitSource
+        from reconciler.sources.revision import RevisionError
+
+        if settings.git is None:
+            raise RevisionError("--revision needs source.git in the config")
+        git = GitSource(settings.git, settings.state_dir / "git" / "cli.git")
+        git.fetch_all()
+        sha = git.resolve(ref)
+        if sha is None:
+            raise RevisionError(f"unknown revision {ref!r} in {git.url}")
+        drift_work = settings.state_dir / "specs" / "drift"
+        return git.last_commit, sha, git.export(sha, drift_work), True
     if settings.git is None:
         from reconciler.sources.snapshot import dir_revision
 
         source = spec_dirs.make_source(settings)
-        return source, dir_revision(settings.specs), settings.specs, False
+        return source.commit_of, dir_revision(settings.specs), settings.specs, False
     source = spec_dirs.make_source(settings)
     revision = store.get("good_revision")
     if revision is not None:
         copy = spec_dirs.good_dir(settings, revision)
         if copy.is_dir():
-            return source, revision, copy, False
+            return source.commit_of, revision, copy, False
     revision = revision or source.latest()
     drift_work = settings.state_dir / "specs" / "drift"
-    return source, revision, source.export(revision, drift_work), True
+    return source.commit_of, revision, source.export(revision, drift_work), True
 
 
-def drift(settings: Settings, fmt: str) -> str:
+def drift(settings: Settings, fmt: str, ref: str | None = None) -> str:
     """Every difference between the specs in force and reality, with its age and commit,
     and each table's health against its policy (maintenance due or deferred: kind health).
 
-    fmt: text | json | markdown. Raises DriftUnavailable when no plan can be made.
+    fmt: text | json | markdown; ref: a commit of source.git instead of the revision in
+    force. Raises DriftUnavailable when no plan can be made.
     """
     from reconciler.engine import RunOptions, load, reconcile_once
 
     store = Store(settings.state_dir)
-    source, revision, specs_dir, temporary = _specs_for_drift(settings, store)
+    from reconciler.sources.git import GitSourceError
+    from reconciler.sources.revision import RevisionError
+
+    try:
+        commit_of, revision, specs_dir, temporary = _specs_for_drift(settings, store, ref)
+    except (RevisionError, GitSourceError) as exc:
+        raise DriftUnavailable(str(exc)) from None
     commits: dict[str, str | None] = {}
     modes: dict[str, str] = {}
     try:
@@ -122,7 +155,7 @@ def drift(settings: Settings, fmt: str) -> str:
             modes[item.address] = str(getattr(item.drift, "value", item.drift))
             if item.source is not None and revision is not None:
                 rel = spec_dirs.relative_spec_file(item.source.file, specs_dir)
-                commits[item.address] = source.commit_of(revision, rel)
+                commits[item.address] = commit_of(revision, rel)
     finally:
         if temporary:
             shutil.rmtree(specs_dir, ignore_errors=True)

@@ -132,6 +132,31 @@ class GitSource:
         except (git.GitCommandError, git.BadName, ValueError) as exc:
             raise GitSourceError(f"fetch {self.url} {self.cfg.branch}: {_short(exc)}") from None
 
+    def fetch_all(self) -> None:
+        """Fetch every branch and tag (for previewing any commit of the source)."""
+        repo = self._open()
+        try:
+            repo.git.fetch(
+                "--no-tags",
+                "origin",
+                "+refs/heads/*:refs/remotes/origin/*",
+                "+refs/tags/*:refs/tags/*",
+                env=auth_environment(self.cfg, self._env),
+                kill_after_timeout=FETCH_TIMEOUT,
+            )
+        except git.GitCommandError as exc:
+            raise GitSourceError(f"fetch {self.url}: {_short(exc)}") from None
+
+    def resolve(self, ref: str) -> str | None:
+        """The commit SHA a ref names (SHA, tag, origin/BRANCH or BRANCH), or None."""
+        repo = self._open()
+        for name in (ref, f"refs/remotes/origin/{ref}", f"refs/tags/{ref}"):
+            try:
+                return str(repo.commit(name).hexsha)
+            except (git.BadName, git.GitCommandError, ValueError):
+                continue
+        return None
+
     def known(self, revision: str) -> bool:
         try:
             self._open().commit(revision)

@@ -1,0 +1,63 @@
+"""CLI glue: run a command against the specs tree of the daemon's revision or `--revision REF`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from reconciler.settings import Settings
+
+EXIT_ERROR = 1
+
+
+def run_in_tree(
+    settings: Settings,
+    args: argparse.Namespace,
+    argv: Sequence[str] | None,
+    run: Callable[[Settings], int],
+) -> int:
+    """`run` with settings whose `specs` is the tree in force; remembers (on `args`) the
+    command line and revision that CLI applies record in history."""
+    from reconciler.sources.git import GitSourceError
+    from reconciler.sources.revision import RevisionError, specs_tree
+
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        with specs_tree(settings, getattr(args, "revision", None)) as tree:
+            if tree.message:
+                print(tree.message, file=sys.stderr)  # stderr: --output json stays one document
+            args.spec_revision = tree.revision
+            return run(tree.settings)
+    except (RevisionError, GitSourceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def validate_in_tree(
+    args: argparse.Namespace,
+    load: Callable[[Path | None], Settings],
+    validate: Callable[[Path | None], int],
+) -> int:
+    """`validate` without a DIR reads the daemon's revision when source.git is configured."""
+    from reconciler.sources.git import GitSourceError
+    from reconciler.sources.revision import RevisionError, specs_tree
+
+    ref = getattr(args, "revision", None)
+    if args.dir is not None and ref is None:
+        return validate(args.dir)
+    try:
+        settings = load(args.config)
+    except Exception:  # validate itself reports the config's problems
+        return validate(args.dir)
+    if settings.git is None and ref is None:
+        return validate(args.dir)
+    try:
+        with specs_tree(settings, ref) as tree:
+            if tree.message:
+                print(tree.message, file=sys.stderr)
+            return validate(tree.settings.specs)
+    except (RevisionError, GitSourceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
