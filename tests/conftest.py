@@ -1,3 +1,3 @@
 """Shared pytest configuration: registers project pytest plugins."""
 
-pytest_plugins = ["reconciler.testing.pvesim.fixtures"]
+pytest_plugins = ["reconciler.testing.pvesim.fixtures", "reconciler.testing.hms.fixtures"]

@@ -56,6 +56,9 @@ def resolve_properties(
         resolved["uri"] = f"sqlite:///{base / f'{name}.db'}"
         resolved.setdefault("warehouse", (base / "warehouse").as_uri())
         resolved.setdefault("type", "sql")
+    if resolved.get("type") == "hive":
+        # HMS 2.x cannot parse `timestamp with local time zone`; Iceberg ignores HMS columns.
+        resolved.setdefault("hive.hive2-compatible", "true")
     warehouse = resolved.get("warehouse", "")
     if warehouse.startswith("file://"):
         Path(warehouse[len("file://") :]).mkdir(parents=True, exist_ok=True)
@@ -91,8 +94,13 @@ def build_catalog(
         raise CatalogConfigError(f"catalog {name!r}: {mask(str(exc), secrets)}") from None
 
 
+def _per_thread(properties: Mapping[str, str]) -> bool:
+    """pyiceberg's HiveCatalog keeps one thrift transport per object: one object per thread."""
+    return str(properties.get("type", "")) == "hive"
+
+
 class Catalogs:
-    """The configured catalogs by name, each built once on first use (thread-safe)."""
+    """The configured catalogs by name, each built once on first use (per thread for Hive)."""
 
     def __init__(
         self,
@@ -105,12 +113,18 @@ class Catalogs:
         self._env = env
         self._built: dict[str, Catalog] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self._configs))
 
     def get(self, name: str) -> Catalog:
+        if _per_thread(self._configs.get(name, {})):
+            mine: dict[str, Catalog] = self._local.__dict__.setdefault("built", {})
+            if name not in mine:
+                mine[name] = build_catalog(name, self._configs[name], self._env, self._state_dir)
+            return mine[name]
         with self._lock:
             if name not in self._built:
                 if name not in self._configs:

@@ -1,4 +1,5 @@
-"""Real Iceberg catalogs for the table tests: SQLite in tmp_path, PostgreSQL 15 on loopback."""
+"""Real Iceberg catalogs for the table tests: SQLite in tmp_path, PostgreSQL 15 on loopback,
+a Hive Metastore on MariaDB (`hms_uri`)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,17 @@ def _clear_pg_catalog(name: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+def _clear_hive(uri: str) -> None:
+    """HMS keeps one namespace tree for everyone: drop every table and namespace but default."""
+    hive = Catalogs({"lake": {"type": "hive", "uri": uri}}).get("lake")
+    for (ns,) in hive.list_namespaces():
+        for ident in hive.list_tables(ns):
+            hive.drop_table(ident)
+        if ns != "default":
+            hive.drop_namespace(ns)
+
+
+@pytest.fixture(params=["sqlite", "postgres", "hive"])
 def catalogs(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Catalogs]:
@@ -46,6 +57,12 @@ def catalogs(
     warehouse = (tmp_path / "warehouse").as_uri()
     if request.param == "sqlite":
         yield Catalogs({"lake": {"warehouse": warehouse}}, state_dir=tmp_path)
+        return
+    if request.param == "hive":
+        uri = request.getfixturevalue("hms_uri")
+        _clear_hive(uri)
+        yield Catalogs({"lake": {"type": "hive", "uri": uri, "warehouse": warehouse}}, tmp_path)
+        _clear_hive(uri)
         return
     if not _pg_reachable():
         if os.environ.get("RECONCILER_REQUIRE_PG"):

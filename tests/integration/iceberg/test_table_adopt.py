@@ -74,11 +74,13 @@ def test_adopt_sets_only_the_property_then_the_plan_evolves_the_table(catalogs: 
 
     (evolve,) = plan(catalogs, (spec,))
     assert evolve.action is Action.UPDATE
-    assert {f.path for f in evolve.fields} == {
-        "schema.source",
-        "properties.owner",
-        "properties.write.parquet.compression-codec",
-    }
+    # pyiceberg's HiveCatalog writes the zstd default itself; the SQL catalog does not.
+    codec = (
+        set()
+        if "write.parquet.compression-codec" in before.properties
+        else {"properties.write.parquet.compression-codec"}
+    )
+    assert {f.path for f in evolve.fields} == {"schema.source", "properties.owner"} | codec
     assert [c.action for c in plan(catalogs, (spec,))] == [Action.UPDATE]
     converge(catalogs, (spec,))  # once ours, the table converges like any other
 
