@@ -57,7 +57,25 @@ def validate_in_tree(
         with specs_tree(settings, ref) as tree:
             if tree.message:
                 print(tree.message, file=sys.stderr)
-            return validate(tree.settings.specs)
+            return _with_user_paths(validate, tree.settings.specs, settings)
     except (RevisionError, GitSourceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _with_user_paths(
+    validate: Callable[[Path | None], int], export: Path, settings: Settings
+) -> int:
+    """Run `validate` on a private export; its messages name the repository's paths
+    (`specs/w.yaml:3`), not the temporary directory."""
+    import contextlib
+    import io
+
+    assert settings.git is not None
+    root = settings.git.path.strip("/") or "."
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = validate(export)
+    for text, stream in ((out.getvalue(), sys.stdout), (err.getvalue(), sys.stderr)):
+        stream.write(text.replace(f"{export}/", f"{root}/").replace(str(export), root))
+    return code

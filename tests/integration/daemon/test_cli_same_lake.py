@@ -13,12 +13,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from daemon_gitrepo import Origin
+from daemon_gitrepo import Origin, git
 from daemon_harness import DaemonProcess, container, write_config
 
 from reconciler.cli_history import redact_argv
 from reconciler.daemon.heartbeat import daemon_state
 from reconciler.daemon.status import status
+
+BAD = """apiVersion: reconciler/v1
+kind: Container
+metadata: {name: bad}
+spec: {vmid: 0}
+"""
 
 
 def _cli(daemon: DaemonProcess, *args: str) -> subprocess.CompletedProcess[str]:
@@ -73,7 +79,15 @@ def test_plan_validate_drift_read_the_daemons_revision_and_revision_previews_any
 
     valid = _cli(daemon, "validate")
     assert valid.returncode == 0, valid.stderr
-    assert "(1 container" in valid.stdout
+    assert valid.stdout.startswith("specs: valid (1 container")  # the repository's path
+    git(origin.clone, "checkout", "-q", "-b", "broken")  # a branch the daemon does not track
+    (origin.clone / "specs" / "bad.yaml").write_text(BAD)
+    git(origin.clone, "add", "specs/bad.yaml")
+    git(origin.clone, "commit", "-q", "-m", "broken spec")
+    git(origin.clone, "push", "-q", "origin", "HEAD:refs/heads/broken")
+    broken = _cli(daemon, "validate", "--revision", "broken")
+    assert broken.returncode == 1, broken.stdout
+    assert "specs/bad.yaml:" in broken.stderr and "reconcile-revision" not in broken.stderr
     unknown = _cli(daemon, "validate", "--revision", "no-such-branch")
     assert unknown.returncode == 1 and "unknown revision 'no-such-branch'" in unknown.stderr
 
