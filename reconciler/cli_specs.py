@@ -20,8 +20,7 @@ def run_in_tree(
 ) -> int:
     """`run` with settings whose `specs` is the tree in force; remembers (on `args`) the
     command line and revision that CLI applies record in history."""
-    from reconciler.sources.git import GitSourceError
-    from reconciler.sources.revision import RevisionError, specs_tree
+    from reconciler.sources.revision import source_errors, specs_tree
 
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -30,7 +29,7 @@ def run_in_tree(
                 print(tree.message, file=sys.stderr)  # stderr: --output json stays one document
             args.spec_revision = tree.revision
             return run(tree.settings)
-    except (RevisionError, GitSourceError) as exc:
+    except source_errors(settings) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 
@@ -41,8 +40,7 @@ def validate_in_tree(
     validate: Callable[[Path | None], int],
 ) -> int:
     """`validate` without a DIR reads the daemon's revision when source.git is configured."""
-    from reconciler.sources.git import GitSourceError
-    from reconciler.sources.revision import RevisionError, specs_tree
+    from reconciler.sources.revision import source_errors, specs_tree
 
     ref = getattr(args, "revision", None)
     if args.dir is not None and ref is None:
@@ -58,7 +56,7 @@ def validate_in_tree(
             if tree.message:
                 print(tree.message, file=sys.stderr)
             return _with_user_paths(validate, tree.settings.specs, settings)
-    except (RevisionError, GitSourceError) as exc:
+    except source_errors(settings) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 

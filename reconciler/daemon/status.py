@@ -133,12 +133,11 @@ def drift(settings: Settings, fmt: str, ref: str | None = None) -> str:
     from reconciler.engine import RunOptions, load, reconcile_once
 
     store = Store(settings.state_dir)
-    from reconciler.sources.git import GitSourceError
-    from reconciler.sources.revision import RevisionError
+    from reconciler.sources.revision import source_errors
 
     try:
         commit_of, revision, specs_dir, temporary = _specs_for_drift(settings, store, ref)
-    except (RevisionError, GitSourceError) as exc:
+    except source_errors(settings) as exc:
         raise DriftUnavailable(str(exc)) from None
     commits: dict[str, str | None] = {}
     modes: dict[str, str] = {}

@@ -20,6 +20,16 @@ class RevisionError(RuntimeError):
     """The REF is unknown, or --revision was given without a git source."""
 
 
+def source_errors(settings: Settings) -> tuple[type[Exception], ...]:
+    """What a bad REF or an unreachable origin raises; GitPython (the daemon extra) is
+    imported only when source.git is configured, so a base install runs the base commands."""
+    if settings.git is None:
+        return (RevisionError,)
+    from reconciler.sources.git import GitSourceError
+
+    return (RevisionError, GitSourceError)
+
+
 @dataclass(frozen=True)
 class SpecsTree:
     """The settings to run with (`specs` pointing at the tree) and the revision it holds."""
