@@ -10,8 +10,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from reconciler.cli_output import (
+    EXIT_REFUSED,
+    apply_exit_code,
+    closing_line,
+    plan_exit_code,
+    version_line,
+)
 from reconciler.engine import Deps, RunOptions, load, make_full_plan, unmatched_targets
-from reconciler.report.outcome import Status
 from reconciler.settings import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -29,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         help="config file (default ./reconciler.yaml, then /etc/reconciler/reconciler.yaml)",
     )
     parser.add_argument("--dry-run", action="store_true", help="same as `reconcile plan`")
+    parser.add_argument("--version", action="version", version=version_line())
     parser.add_argument(
         "--no-color", action="store_true", help="plain text even on a terminal (also NO_COLOR=1)"
     )
@@ -41,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--revision", metavar="REF", help=_REVISION)
     helps = {
         "plan": "show what would change; exit 0 none, 2 changes, 1 error",
-        "apply": "plan, confirm, then converge (dependency order, safe lines only)",
-        "maintain": "table maintenance only (Spark), for cron or Airflow",
+        "apply": "plan, confirm, then converge; exit 0 done, 1 failed, 3 refused lines remain",
+        "maintain": "table maintenance only (Spark), for cron or Airflow (exit codes as apply)",
     }
     for name in ("plan", "apply", "maintain"):
         cmd = sub.add_parser(name, help=helps[name])
@@ -94,7 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("-n", type=int, default=20)
     history.add_argument("--output", choices=("text", "json"), default="text")
     drift = sub.add_parser("drift", help="every difference between specs and reality, with its age")
-    drift.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    drift.add_argument(
+        "--output", "--format", dest="output", choices=("text", "json", "markdown"), default="text"
+    )
     drift.add_argument("--revision", metavar="REF", help=_REVISION)
     return parser
 
@@ -158,8 +167,14 @@ def _confirm() -> bool:
     if not sys.stdin.isatty():
         print("refusing to apply without confirmation: not a terminal (use --yes)", file=sys.stderr)
         return False
-    answer = input("Do you want to perform these actions? Only 'yes' will be accepted: ")
-    return answer.strip() == "yes"
+    try:
+        answer = input("Do you want to perform these actions? Only 'yes' will be accepted: ")
+    except EOFError:
+        answer = ""
+    if answer.strip() != "yes":
+        print("\nApply cancelled.")
+        return False
+    return True
 
 
 def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
@@ -213,14 +228,20 @@ def _run(settings: Settings, args: argparse.Namespace, command: str) -> int:
         return _apply(settings, planned, options, deps, as_json, args) or unreadable
     notes = planned.notes
     color = not args.no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+    code = (
+        (unreadable or plan_exit_code(planned.plan))
+        if not options.apply
+        else apply_exit_code(planned.plan, (), bool(planned.error))
+    )
+    verbose = getattr(args, "verbose", 0) > 0
     print(
-        render_json(planned.plan, notes) if as_json else render_text(planned.plan, color, notes),
+        render_json(planned.plan, notes, code)
+        if as_json
+        else render_text(planned.plan, color, notes, verbose=verbose),
         end="",
     )
-    if not options.apply:
-        return unreadable or (EXIT_CHANGES if planned.plan.has_changes else EXIT_OK)
-    if not runs:
-        return unreadable
+    if not options.apply or not runs:
+        return code
     if command == "apply" and not args.yes and not _confirm():
         return EXIT_ERROR
     return _apply(settings, planned, options, deps, as_json, args) or unreadable
@@ -257,10 +278,11 @@ def _apply(
     counts: dict[str, int] = {}
     for outcome in report.outcomes:
         counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
+    code = apply_exit_code(planned.plan, report.outcomes, bool(planned.error or report.error))
     if as_json:
         from reconciler.plan.serialize import plan_to_dict
 
-        doc = plan_to_dict(planned.plan, planned.notes)
+        doc = plan_to_dict(planned.plan, planned.notes, code)
         doc["outcomes"] = [
             {
                 "address": o.address,
@@ -275,9 +297,8 @@ def _apply(
         doc["outcome_summary"] = dict(sorted(counts.items()))
         print(json.dumps(doc, indent=2))
     else:
-        print("\nApply complete! " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ".")
-    bad = [o for o in report.outcomes if o.status in (Status.FAILED, Status.STALE, Status.SKIPPED)]
-    return EXIT_ERROR if bad else EXIT_OK
+        print("\n" + closing_line(planned.plan, report.outcomes))
+    return code
 
 
 def _cmd_adopt(settings: Settings, args: argparse.Namespace) -> int:
@@ -302,7 +323,13 @@ def _cmd_adopt(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_ERROR
     plan, as_json = planned.plan, args.output == "json"
     runs = bool(plan.executable()) and not args.dry_run
-    not_adopted = EXIT_ERROR if len(plan.changes) > len(plan.executable()) else EXIT_OK
+    not_adopted = (
+        EXIT_ERROR
+        if plan.has_unknown
+        else EXIT_REFUSED
+        if len(plan.changes) > len(plan.executable())
+        else EXIT_OK
+    )
     if as_json and runs:  # one document: the plan plus what happened
         if not args.yes:
             print(
@@ -312,7 +339,8 @@ def _cmd_adopt(settings: Settings, args: argparse.Namespace) -> int:
             return EXIT_ERROR
         return _apply(settings, planned, RunOptions(apply=True), deps, True, args) or not_adopted
     if as_json:
-        print(render_json(plan, planned.notes), end="")
+        dry_code = EXIT_CHANGES if plan.executable() else not_adopted
+        print(render_json(plan, planned.notes, dry_code if args.dry_run else not_adopted), end="")
     else:
         print(render_text(plan) if plan.changes else "Nothing to adopt.\n", end="")
         if planned.notes:
@@ -330,6 +358,19 @@ def _cmd_adopt(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The entry point; a reader that closes the pipe early (`| head`) ends it quietly."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # Python's documented idiom: point stdout at devnull so the exit flush cannot fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # like a shell pipeline whose reader went away (128 + SIGPIPE)
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or ("plan" if args.dry_run else None)
     if command is None:
@@ -380,27 +421,26 @@ def _run_daemon_command(settings: Settings, args: argparse.Namespace, command: s
         return run_daemon(settings)
     if command == "status":
         from reconciler.daemon.status import status
+        from reconciler.render.status_text import render_status
 
         doc = status(settings)
-        print(
-            json.dumps(doc, indent=2)
-            if args.output == "json"
-            else "\n".join(f"{k}: {v}" for k, v in doc.items())
-        )
+        print(json.dumps(doc, indent=2) if args.output == "json" else render_status(doc), end="")
         return EXIT_OK
     if command == "history":
         from reconciler.daemon.status import history
 
         rows = history(settings, args.n)
+        from reconciler.render.status_text import render_history
+
         if args.output == "json":
             print(json.dumps(rows, indent=2))
         else:
-            print("\n".join(json.dumps(r) for r in rows) if rows else "No cycles recorded yet.")
+            print(render_history(rows), end="")
         return EXIT_OK
     from reconciler.daemon.status import DriftUnavailable, drift
 
     try:
-        print(drift(settings, args.format, getattr(args, "revision", None)), end="")
+        print(drift(settings, args.output, getattr(args, "revision", None)), end="")
     except DriftUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from reconciler.plan.change import Change, JSONValue, Plan
+from reconciler.plan.change import Action, Change, JSONValue, Plan
 
 FORMAT_VERSION = "1"
 
@@ -24,19 +24,35 @@ def change_to_dict(change: Change) -> dict[str, JSONValue]:
     return doc
 
 
-def plan_to_dict(plan: Plan, notes: Sequence[tuple[str, str]] = ()) -> dict[str, JSONValue]:
+def plan_exit_code(plan: Plan) -> int:
+    """`plan`'s exit code: 1 an `unknown` line, 2 apply would change something or a line
+    shows desired != actual (refuse, orphan, conflict), 0 otherwise (deferred lines alone)."""
+    if plan.has_unknown:
+        return 1
+    if any(c.action is not Action.DEFERRED for c in plan.changes):
+        return 2
+    return 0
+
+
+def plan_to_dict(
+    plan: Plan, notes: Sequence[tuple[str, str]] = (), exit_code: int | None = None
+) -> dict[str, JSONValue]:
+    """`summary` holds a count per action plus `exit_code` (the command's exit status)."""
+    summary: dict[str, JSONValue] = dict(plan.summary())
+    summary["exit_code"] = plan_exit_code(plan) if exit_code is None else exit_code
     doc: dict[str, JSONValue] = {
         "format_version": FORMAT_VERSION,
         "changes": [change_to_dict(c) for c in plan.changes],
-        "summary": dict(plan.summary()),
+        "summary": summary,
     }
     if notes:
         doc["notes"] = [{"address": a, "action": "noop", "reason": r} for a, r in sorted(notes)]
     return doc
 
 
-def plan_to_json(plan: Plan, notes: Sequence[tuple[str, str]] = ()) -> str:
+def plan_to_json(
+    plan: Plan, notes: Sequence[tuple[str, str]] = (), exit_code: int | None = None
+) -> str:
     """Deterministic bytes: same plan, same text."""
-    return (
-        json.dumps(plan_to_dict(plan, notes), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
-    )
+    doc = plan_to_dict(plan, notes, exit_code)
+    return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"

@@ -29,6 +29,27 @@ SYMBOLS: dict[Action, tuple[str, str, str]] = {
     Action.UNKNOWN: ("×", "unknown, could not be read: nothing planned", "1;35"),
 }
 _SUFFIX = {Action.RESTART: " (restart required)"}
+# Strongest risk first: the class that marks a resource's block when it has several lines.
+RISK_ORDER: tuple[Action, ...] = (
+    Action.UNKNOWN,
+    Action.REFUSE,
+    Action.DELETE,
+    Action.CONFLICT,
+    Action.RESTART,
+    Action.STOP,
+    Action.RESIZE,
+    Action.UPDATE,
+    Action.CREATE,
+    Action.START,
+    Action.REWRITE_DATA_FILES,
+    Action.EXPIRE_SNAPSHOTS,
+    Action.REMOVE_ORPHAN_FILES,
+    Action.REWRITE_MANIFESTS,
+    Action.ORPHAN,
+    Action.DEFERRED,
+)
+# Spec fields whose plan values are integers in MiB (JSON keeps the numbers; text shows units).
+_MIB_FIELDS = frozenset({"memory", "swap"})
 
 
 def _paint(text: str, code: str, color: bool) -> str:
@@ -40,6 +61,23 @@ def format_value(value: JSONValue) -> str:
     if value is None:
         return "(none)"
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def format_size_mib(mib: int) -> str:
+    """`2 GiB`, `512 MiB`, `1.5 GiB`: the largest binary unit that reads naturally."""
+    for unit, factor in (("TiB", 1024 * 1024), ("GiB", 1024)):
+        if abs(mib) >= factor:
+            value = mib / factor
+            return f"{value:g} {unit}" if value == round(value, 2) else f"{mib} MiB"
+    return f"{mib} MiB"
+
+
+def format_field(path: str, value: JSONValue) -> str:
+    """A field's value for people: sizes in units, the rest as `format_value`."""
+    leaf = path.rsplit(".", 1)[-1]
+    if leaf in _MIB_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+        return format_size_mib(value)
+    return format_value(value)
 
 
 def _legend(plan: Plan, color: bool) -> list[str]:
@@ -57,23 +95,53 @@ def _legend(plan: Plan, color: bool) -> list[str]:
     return lines
 
 
-def _block(change: Change, color: bool) -> list[str]:
-    symbol, _, code = SYMBOLS[change.action]
-    title = f"{symbol} {change.address}: {change.action.value}{_SUFFIX.get(change.action, '')}"
-    lines = [f"  {_paint(title, code, color)}"]
-    if change.reason:
-        lines.append(f"      # {change.reason}")
+def _body(change: Change, pad: str) -> list[str]:
+    lines = [f"{pad}# {change.reason}"] if change.reason else []
     for field in change.fields:
         if change.action == Action.CREATE:
-            lines.append(f"      {field.path}: {format_value(field.after)}")
+            lines.append(f"{pad}{field.path}: {format_field(field.path, field.after)}")
         else:
-            before, after = format_value(field.before), format_value(field.after)
-            lines.append(f"      {field.path}: {before} -> {after}")
+            before = format_field(field.path, field.before)
+            after = format_field(field.path, field.after)
+            lines.append(f"{pad}{field.path}: {before} -> {after}")
     for key, value in change.options:
-        lines.append(f"      option {key}: {format_value(value)}")
+        lines.append(f"{pad}option {key}: {format_value(value)}")
     if change.depends_on:
-        lines.append(f"      depends on: {', '.join(change.depends_on)}")
+        lines.append(f"{pad}depends on: {', '.join(change.depends_on)}")
     return lines
+
+
+def strongest(changes: Sequence[Change]) -> Action:
+    """The riskiest action among one resource's lines (RISK_ORDER)."""
+    return min((c.action for c in changes), key=RISK_ORDER.index)
+
+
+def _block(changes: Sequence[Change], color: bool) -> list[str]:
+    """One resource: its address headed by the strongest risk class, then each line."""
+    first = changes[0]
+    if len(changes) == 1:
+        symbol, _, code = SYMBOLS[first.action]
+        title = f"{symbol} {first.address}: {first.action.value}{_SUFFIX.get(first.action, '')}"
+        return [f"  {_paint(title, code, color)}", *_body(first, "      ")]
+    top = strongest(changes)
+    symbol, _, code = SYMBOLS[top]
+    actions = ", ".join(c.action.value for c in changes)
+    title = f"{symbol} {first.address}: {actions} (strongest: {top.value})"
+    lines = [f"  {_paint(title, code, color)}"]
+    for change in changes:
+        sub_symbol, _, sub_code = SYMBOLS[change.action]
+        sub = f"{sub_symbol} {change.action.value}{_SUFFIX.get(change.action, '')}"
+        lines.append(f"      {_paint(sub, sub_code, color)}")
+        lines += _body(change, "          ")
+    return lines
+
+
+def group_by_resource(plan: Plan) -> list[list[Change]]:
+    """A resource's lines together, resources in order of their first line."""
+    groups: dict[str, list[Change]] = {}
+    for change in plan.changes:
+        groups.setdefault(change.address, []).append(change)
+    return list(groups.values())
 
 
 def summary_line(plan: Plan) -> str:
@@ -106,25 +174,35 @@ def summary_line(plan: Plan) -> str:
 Notes = Sequence[tuple[str, str]]
 
 
-def _notes(notes: Notes) -> list[str]:
-    """Why nothing is due where nothing is planned (healthy tables, gc disabled...)."""
+def _notes(notes: Notes, verbose: bool = True) -> list[str]:
+    """Why nothing is due where nothing is planned (healthy tables, gc disabled...);
+    folded into one count line unless `verbose`."""
     if not notes:
         return []
+    if not verbose:
+        addresses = {address for address, _ in notes}
+        noun = "table" if all(a.startswith("table/") for a in addresses) else "resource"
+        count = len(addresses)
+        return [
+            "",
+            f"{count} {noun if count == 1 else noun + 's'} healthy (maintenance not due); -v to list",
+        ]
     return ["", "Not due (no action needed):"] + [
         f"  = {address}: {reason}" for address, reason in sorted(notes)
     ]
 
 
-def render_text(plan: Plan, color: bool = False, notes: Notes = ()) -> str:
+def render_text(plan: Plan, color: bool = False, notes: Notes = (), verbose: bool = True) -> str:
     """The plan as people read it; same plan, same text. `notes` are (address, reason)
-    pairs for resources that need nothing (e.g. a healthy table's maintenance)."""
+    pairs for resources that need nothing (e.g. a healthy table's maintenance), listed
+    when `verbose`, else one count line."""
     if not plan.changes:
-        return NO_CHANGES + "".join(line + "\n" for line in _notes(notes))
+        return NO_CHANGES + "".join(line + "\n" for line in _notes(notes, verbose))
     lines = _legend(plan, color)
     lines += ["", "The reconciler will perform the following actions:"]
-    for change in plan.changes:
+    for group in group_by_resource(plan):
         lines.append("")
-        lines += _block(change, color)
+        lines += _block(group, color)
     reported = len(plan.changes) - len(plan.executable())
     lines.append("")
     if reported:
@@ -132,5 +210,5 @@ def render_text(plan: Plan, color: bool = False, notes: Notes = ()) -> str:
             f"{reported} of these lines {'is' if reported == 1 else 'are'} reported only and never executed."
         )
     lines.append(_paint(summary_line(plan), "1", color))
-    lines += _notes(notes)
+    lines += _notes(notes, verbose)
     return "\n".join(lines) + "\n"

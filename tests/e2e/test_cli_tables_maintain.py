@@ -62,7 +62,7 @@ def test_maintenance_is_planned_from_health_with_its_reason(tmp_path: Path, pves
     first = ws.plan_json()
     kinds = {c["address"].split("/")[0] for c in first["changes"]}
     assert kinds == {"container", "table"}  # one document mixes both
-    assert first["summary"] == {"create": 10}
+    assert first["summary"] == {"create": 10, "exit_code": 2}
     done = ws.run("apply", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert ws.plan_json()["changes"] == []

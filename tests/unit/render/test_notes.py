@@ -23,7 +23,7 @@ def test_no_changes_still_says_why_nothing_is_due() -> None:
         "  = table/lake.sales.orders: 3 data files under 32MiB; policy allows 50",
     ]
     doc = json.loads(render_json(Plan(), NOTES))
-    assert doc["changes"] == [] and doc["summary"] == {}
+    assert doc["changes"] == [] and doc["summary"] == {"exit_code": 0}
     assert doc["notes"][1] == {
         "address": "table/lake.sales.orders",
         "action": "noop",

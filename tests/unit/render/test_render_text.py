@@ -146,7 +146,7 @@ def test_empty_plan_is_no_changes() -> None:
 def test_summary_line_counts() -> None:
     last = render_text(PLANS["differ_plan"]).splitlines()[-1]
     assert last == (
-        "Plan: 1 to create, 2 to update, 1 to resize, 1 to restart, 1 to start, 2 refused, "
+        "Plan: 1 to create, 3 to update, 1 to resize, 1 to start, 2 refused, 1 deferred, "
         "1 orphaned."
     )
 
@@ -165,4 +165,4 @@ def test_json_wraps_the_contract() -> None:
     # postgres sorts after hive but before minio, which depends on it
     assert lines.index("container/postgres create") < lines.index("container/minio update")
     assert lines[0] == "container/hive update"
-    assert doc["summary"] == PLANS["differ_plan"].summary()
+    assert doc["summary"] == {**PLANS["differ_plan"].summary(), "exit_code": 2}
