@@ -117,10 +117,11 @@ def test_a_vm_a_missing_ct_and_an_unknown_address_are_refused(
 
     ws.sim.clear_requests()
     vm = ws.run("adopt", "container/spark", "--yes")
-    assert vm.returncode == 1, vm.stdout + vm.stderr
+    assert vm.returncode == 3, vm.stdout + vm.stderr  # refused lines remain
     assert "container/spark: refuse" in vm.stdout and "not a container" in vm.stdout
     missing = ws.run("adopt", "container/kafka", "--yes", "--output", "json")
-    assert missing.returncode == 1, missing.stdout + missing.stderr
+    assert missing.returncode == 3, missing.stdout + missing.stderr
+    assert json.loads(missing.stdout)["summary"]["exit_code"] == 3
     (line,) = json.loads(missing.stdout)["changes"]
     assert line["action"] == "refuse" and "CT 109 does not exist" in line["reason"]
     assert _writes(ws) == []
@@ -134,7 +135,8 @@ def test_a_vm_a_missing_ct_and_an_unknown_address_are_refused(
 
     # mixed: the CT is adopted, the missing one is not, so the exit code says "not all"
     mixed = ws.run("adopt", "container/minio", "container/kafka", "--yes")
-    assert mixed.returncode == 1, mixed.stdout + mixed.stderr
+    assert mixed.returncode == 3, mixed.stdout + mixed.stderr
+    assert "1 applied, 1 refused (not applied)." in mixed.stdout
     assert "container/minio (update): applied" in mixed.stdout
     assert OWNER_TAG in str(_config(ws, MINIO)["tags"])
 
