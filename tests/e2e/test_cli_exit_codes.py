@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from reconciler.testing.pvesim import Faults
+from tests.docs_json import plan_md_examples, shape
 from tests.e2e.conftest import Workspace
 
 # A window that opens only on 29 February: outside it on any day a test runs, in practice.
@@ -60,6 +61,18 @@ def test_apply_json_names_its_exit_code_and_outcomes(workspace: Workspace) -> No
     assert [(o["address"], o["status"]) for o in doc["outcomes"]] == [
         ("container/spark", "applied")
     ]
+    # docs/plan.md's `apply --output json` example has exactly this shape
+    (example,) = [d for d in plan_md_examples() if "outcomes" in d]
+    optional = ("options", "depends_on")  # documented as "only when present"
+    updates = [c for c in doc["changes"] if c["action"] == "update"]
+    outcomes = [{**o, "result": {}} for o in doc["outcomes"]]  # a procedure's row, if any
+    printed = {
+        **doc,
+        "changes": [{k: v for k, v in c.items() if k not in optional} for c in updates],
+        "outcomes": outcomes,
+    }
+    printed["summary"] = {"update": 1, "exit_code": 0}
+    assert shape(example) == shape(printed)
 
 
 def test_a_failed_line_is_apply_1(workspace: Workspace) -> None:
