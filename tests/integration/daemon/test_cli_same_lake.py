@@ -91,7 +91,7 @@ def test_plan_validate_drift_read_the_daemons_revision_and_revision_previews_any
     unknown = _cli(daemon, "validate", "--revision", "no-such-branch")
     assert unknown.returncode == 1 and "unknown revision 'no-such-branch'" in unknown.stderr
 
-    drift = _cli(daemon, "drift", "--format", "json", "--revision", old)
+    drift = _cli(daemon, "drift", "--format", "json", "--revision", "origin/main~1")
     assert drift.returncode == 0, drift.stderr
     (entry,) = json.loads(drift.stdout)["drift"]
     assert entry["address"] == "container/w"
