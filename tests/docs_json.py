@@ -17,8 +17,7 @@ def plan_md_examples() -> list[dict[str, Any]]:
 
 
 def shape(value: Any) -> Any:
-    """Keys and JSON types, recursively; list items merged (every item has one shape).
-    Count maps (`summary`, `outcome_summary`) keep only their value type."""
+    """Keys and JSON types, recursively; a list by its first item (items share a shape)."""
     if isinstance(value, dict):
         return {k: shape(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -75,13 +75,13 @@ def test_an_orphan_is_reported_and_untouched_unless_the_config_allows_prune(
 
     ws.sim.clear_requests()
     done = ws.run("apply", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 3, done.stdout + done.stderr  # the orphan remains
     assert GITEA in _vmids(ws.sim) and _writes(ws.sim.requests()) == []
 
     # --prune alone is not enough: the config must opt in, and the plan keeps the orphan line
     ws.sim.clear_requests()
     done = ws.run("apply", "--prune", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 3, done.stdout + done.stderr
     assert "1 orphaned." in done.stdout and "Apply complete!" not in done.stdout
     assert _lines(ws.plan_json("--prune")) == {"container/gitea": "orphan"}
     assert "allow_prune" in done.stderr, done.stderr
