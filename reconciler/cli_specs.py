@@ -28,6 +28,8 @@ def run_in_tree(
             if tree.message:
                 print(tree.message, file=sys.stderr)  # stderr: --output json stays one document
             args.spec_revision = tree.revision
+            if getattr(args, "revision", None) is not None:  # `plan --revision`: an export
+                return _with_user_paths(lambda: run(tree.settings), tree.settings.specs, settings)
             return run(tree.settings)
     except source_errors(settings) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -55,16 +57,15 @@ def validate_in_tree(
         with specs_tree(settings, ref) as tree:
             if tree.message:
                 print(tree.message, file=sys.stderr)
-            return _with_user_paths(validate, tree.settings.specs, settings)
+            export = tree.settings.specs
+            return _with_user_paths(lambda: validate(export), export, settings)
     except source_errors(settings) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 
 
-def _with_user_paths(
-    validate: Callable[[Path | None], int], export: Path, settings: Settings
-) -> int:
-    """Run `validate` on a private export; its messages name the repository's paths
+def _with_user_paths(run: Callable[[], int], export: Path, settings: Settings) -> int:
+    """Run a read-only command on a private export; its messages name the repository's paths
     (`specs/w.yaml:3`), not the temporary directory."""
     import contextlib
     import io
@@ -73,7 +74,7 @@ def _with_user_paths(
     root = settings.git.path.strip("/") or "."
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = validate(export)
+        code = run()
     for text, stream in ((out.getvalue(), sys.stdout), (err.getvalue(), sys.stderr)):
         stream.write(text.replace(f"{export}/", f"{root}/").replace(str(export), root))
     return code

@@ -88,6 +88,9 @@ def test_plan_validate_drift_read_the_daemons_revision_and_revision_previews_any
     broken = _cli(daemon, "validate", "--revision", "broken")
     assert broken.returncode == 1, broken.stdout
     assert "specs/bad.yaml:" in broken.stderr and "reconcile-revision" not in broken.stderr
+    refused = _cli(daemon, "plan", "--revision", "broken")
+    assert refused.returncode == 1, refused.stdout
+    assert "specs/bad.yaml:" in refused.stderr and "reconcile-revision" not in refused.stderr
     unknown = _cli(daemon, "validate", "--revision", "no-such-branch")
     assert unknown.returncode == 1 and "unknown revision 'no-such-branch'" in unknown.stderr
 
