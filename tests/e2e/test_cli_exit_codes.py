@@ -4,6 +4,7 @@ the JSON `summary.exit_code`, through real `reconcile` subprocesses against the 
 from __future__ import annotations
 
 import json
+import subprocess
 
 from reconciler.testing.pvesim import Faults
 from tests.docs_json import plan_md_examples, shape
@@ -116,3 +117,16 @@ def test_no_at_the_prompt_cancels(workspace: Workspace) -> None:
     assert done.returncode == 1
     assert "confirmation" in done.stderr
     assert workspace.sim.api().nodes("pve").lxc.get() == []
+
+
+def test_version_and_a_closed_pipe(workspace: Workspace) -> None:
+    version = workspace.run("--version")
+    assert version.returncode == 0 and version.stdout.startswith("reconcile ")
+    assert version.stdout.split()[1][0].isdigit()
+    # the reader goes away before anything is written: no BrokenPipeError traceback
+    script = f"import subprocess; subprocess.run({workspace.argv('plan', '--output', 'json')!r})"
+    shell = f"python3 -c {script!r} | true"
+    done = subprocess.run(
+        ["bash", "-c", f"sleep 0 && {shell}"], env=workspace.env(), capture_output=True, text=True
+    )
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr

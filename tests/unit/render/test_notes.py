@@ -36,3 +36,10 @@ def test_notes_follow_the_summary_and_leave_the_plan_document_unchanged() -> Non
     text = render_text(plan, notes=NOTES[:1])
     assert text.index("Plan: ") < text.index("Not due")
     assert "notes" not in json.loads(render_json(plan))
+
+
+def test_routine_notes_fold_into_one_line_unless_verbose() -> None:
+    text = render_text(Plan(), notes=NOTES, verbose=False)
+    assert text.splitlines()[1:] == ["", "2 tables healthy (maintenance not due); -v to list"]
+    one = render_text(Plan(), notes=NOTES[:1], verbose=False)
+    assert one.splitlines()[-1] == "1 table healthy (maintenance not due); -v to list"
