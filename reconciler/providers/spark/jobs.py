@@ -7,6 +7,7 @@ hand them over through a 0600 file instead of the command line (visible in ps).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,9 @@ SQLITE_JAR = "/usr/share/java/sqlite-jdbc.jar"
 POSTGRES_JAR = "/usr/share/java/postgresql.jar"
 EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 DEFAULT_DRIVER_MEMORY = "1g"
+# local[N]: shuffles of N cores in Spark's 200 partitions are mostly task overhead
+# (expire_snapshots of 100 snapshots on local[2]: 93 s with 200, 41 s with 4).
+_LOCAL_MASTER = re.compile(r"local(?:\[(\d+)(?:,\d+)?\])?")
 SECRET_KEYS = frozenset(
     {
         "jdbc.password",
@@ -233,6 +237,9 @@ def submit_argv(
         "spark.driver.memory": DEFAULT_DRIVER_MEMORY,
         **dict(catalog.conf),
     }
+    local = _LOCAL_MASTER.fullmatch(settings.master)
+    if local:
+        conf["spark.sql.shuffle.partitions"] = str(2 * int(local.group(1) or 1))
     coordinates = packages(settings, catalog)
     if coordinates and ivy_dir is not None:
         conf["spark.jars.ivy"] = ivy_dir

@@ -187,3 +187,5 @@ def test_every_shipped_policy_maintains_its_table_through_spark(lake: Lake) -> N
         table = lake.catalogs.get("lake").load_table(("policies", policy))
         assert len(table.metadata.snapshots) == _expiry(lake.desired, policy).retain_last, policy
     print(f"maintenance of {len(POLICIES)} tables through Spark: {seconds:.1f}s")
+    for o in report.outcomes:
+        print(f"  {o.address} {o.action.value}: {o.message}")

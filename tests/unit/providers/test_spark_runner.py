@@ -190,3 +190,13 @@ def test_bad_spark_keys_are_all_reported_with_their_lines(tmp_path: Path) -> Non
     assert any("set spark.packages instead" in ln for ln in lines)
     assert "pw@" not in text
     assert len(caught.value.errors) == 4
+
+
+def test_local_masters_shuffle_into_two_partitions_per_core() -> None:
+    assert "spark.sql.shuffle.partitions=4" in _argv(SparkSettings(master="local[2]"))
+    assert "spark.sql.shuffle.partitions=2" in _argv(SparkSettings(master="local"))
+    for master in ("local[*]", "spark://spark:7077"):
+        assert not any("shuffle.partitions" in a for a in _argv(SparkSettings(master=master)))
+    mine = SparkSettings(conf=(("spark.sql.shuffle.partitions", "64"),))
+    assert "spark.sql.shuffle.partitions=64" in _argv(mine)
+    assert "spark.sql.shuffle.partitions=4" not in _argv(mine)
