@@ -416,6 +416,14 @@ def _locked(settings: Settings, args: argparse.Namespace, command: str) -> int:
 
 def _run_daemon_command(settings: Settings, args: argparse.Namespace, command: str) -> int:
     if command == "daemon":
+        from reconciler.wiring import MissingExtra, require_extra
+
+        try:  # a base install: name the extra instead of an ImportError traceback
+            for module in ("git", "watchdog", "prometheus_client"):
+                require_extra(module, "daemon", "The daemon")
+        except MissingExtra as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
         from reconciler.daemon.loop import run_daemon
 
         return run_daemon(settings)

@@ -132,3 +132,12 @@ def test_a_table_spec_without_the_iceberg_extra_names_the_extra(
     assert done.returncode == 1, done.stdout + done.stderr
     assert "pip install 'datalake-reconciler[iceberg]'" in done.stdout + done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_daemon_without_its_extra_names_the_extra(
+    workspace: Workspace, blocked_env: dict[str, str]
+) -> None:
+    done = _run(blocked_env, "-m", "reconciler.cli", "--config", str(workspace.config), "daemon")
+    assert done.returncode == 1
+    assert "pip install 'datalake-reconciler[daemon]'" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
