@@ -74,7 +74,7 @@ def test_a_bind_mount_is_refused_with_a_token_and_applied_with_the_local_backend
     assert [(c["address"], c["action"]) for c in refused] == [("container/minio", "refuse")]
     assert "API tokens" in refused[0]["reason"]
     pvesim.clear_requests()
-    assert token.run("apply", "--yes").returncode == 0
+    assert token.run("apply", "--yes").returncode == 3  # nothing allowed to do; refused remains
     assert [r for r in pvesim.requests() if r.method != "GET"] == []
     assert "mp1" not in pvesim.api().nodes("pve").lxc(107).config.get()
 
