@@ -63,9 +63,15 @@ def configure_logging(json_lines: bool | None = None, level: int = logging.INFO)
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        # sys.stderr as it is when a line is written, not when logging was configured
+        # (a replaced or closed stream must never swallow or break later log lines)
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
+
+
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    return structlog.PrintLogger(file=sys.stderr)
 
 
 def log_action(logger: Any, event: str, change: Any, outcome: Any) -> None:
