@@ -114,7 +114,7 @@ def test_prune_guards_refuse_too_many_deletions_and_an_empty_desired_set(ws: Wor
     assert all("max_deletions=1" in c["reason"] for c in plan["changes"])
     ws.sim.clear_requests()
     done = ws.run("apply", "--prune", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 3, done.stdout + done.stderr  # refused or conflict lines remain
     assert "max_deletions" in done.stdout
     assert _vmids(ws.sim) == before and _writes(ws.sim.requests()) == []
 
@@ -125,7 +125,7 @@ def test_prune_guards_refuse_too_many_deletions_and_an_empty_desired_set(ws: Wor
     assert text.returncode == 2 and "desired set is empty" in text.stdout, text.stdout
     ws.sim.clear_requests()
     done = ws.run("apply", "--prune", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 3, done.stdout + done.stderr  # refused or conflict lines remain
     assert _vmids(ws.sim) == before and _writes(ws.sim.requests()) == []
 
 
@@ -137,7 +137,7 @@ def test_a_protected_orphan_is_not_deleted(ws: Workspace) -> None:
     assert "protection" in text.stdout and "container/gitea" in text.stdout
     ws.sim.clear_requests()
     done = ws.run("apply", "--prune", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 3, done.stdout + done.stderr  # refused or conflict lines remain
     assert GITEA in _vmids(ws.sim)
     assert not [r for r in _writes(ws.sim.requests()) if _touches(r, GITEA)]
 
@@ -164,7 +164,7 @@ def test_an_unowned_ct_at_a_spec_vmid_is_a_conflict_and_never_touched(ws: Worksp
 
     ws.sim.clear_requests()
     done = ws.run("apply", "--prune", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 3, done.stdout + done.stderr  # refused or conflict lines remain
     assert "container/minio (update): applied" in done.stdout
     assert "container/gitea (" not in done.stdout  # no progress line: nothing ran for it
     records = ws.sim.requests()
