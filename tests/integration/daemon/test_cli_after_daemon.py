@@ -83,8 +83,9 @@ def test_status_drift_and_history_after_the_daemon_converged_containers_and_tabl
     markdown = _cli(daemon, "drift", "--format", "markdown")
     assert "container/w" in markdown and "|" in markdown and "memory" in markdown
 
-    lines = _cli(daemon, "history", "-n", "2").splitlines()
-    cycles = [json.loads(line) for line in lines]
+    cycles = json.loads(_cli(daemon, "history", "-n", "2", "--output", "json"))
+    text = _cli(daemon, "history", "-n", "2")  # aligned text for people
+    assert "signal" in text and "start" in text and "None" not in text
     assert [c["trigger"] for c in cycles] == ["signal", "start"]
     assert all(c["result"] == "success" and c["revision"] == head for c in cycles)
     assert cycles[1]["summary"] == {"create": 2}
