@@ -11,7 +11,12 @@ from pathlib import Path
 
 from pyiceberg.catalog import Catalog, load_catalog
 
+from reconciler.providers.iceberg.metadata_cache import MetadataCache
+
 ENV_SUFFIX = "_env"
+# The reconciler's own per-catalog key: how many tables to load at once while observing.
+PARALLEL_READS = "parallel_reads"
+DEFAULT_PARALLEL_READS = 8
 MASK = "***"
 # Keys whose values are secrets even when written inline (they should use `_env`).
 _SECRET_KEY = re.compile(r"(password|secret|token|credential|session)", re.IGNORECASE)
@@ -30,6 +35,8 @@ def resolve_properties(
     resolved: dict[str, str] = {}
     secrets: list[str] = []
     for key, value in properties.items():
+        if key == PARALLEL_READS:
+            continue  # ours, not pyiceberg's or Spark's
         if key.endswith(ENV_SUFFIX):
             target = key[: -len(ENV_SUFFIX)]
             if value not in env:
@@ -78,18 +85,40 @@ def mask(text: str, secrets: Iterable[str]) -> str:
     return _URI_PASSWORD.sub(lambda m: m.group("head") + MASK + m.group("tail"), text)
 
 
+def _load(name: str, resolved: dict[str, str], cache: MetadataCache | None) -> Catalog:
+    """SQL and Hive catalogs as our caching subclasses; any other type through pyiceberg."""
+    uri = resolved.get("uri", "")
+    kind = resolved.get("type") or (
+        "hive"
+        if uri.startswith("thrift")
+        else "sql"
+        if uri.startswith(("sqlite", "postgresql"))
+        else None
+    )
+    if cache is None or kind not in ("sql", "hive") or "py-catalog-impl" in resolved:
+        return load_catalog(name, **resolved)
+    from reconciler.providers.iceberg import catalog_classes
+
+    if kind == "hive":
+        return catalog_classes.CachingHiveCatalog(name, metadata_cache=cache, **resolved)
+    return catalog_classes.CachingSqlCatalog(name, metadata_cache=cache, **resolved)
+
+
 def build_catalog(
     name: str,
     properties: Mapping[str, str],
     env: Mapping[str, str] | None = None,
     state_dir: Path | None = None,
+    metadata_cache: MetadataCache | None = None,
 ) -> Catalog:
-    """`pyiceberg.catalog.load_catalog(name, **resolved)`; failures re-raised masked."""
+    """The catalog `name` from its resolved properties; failures re-raised masked.
+
+    With `metadata_cache`, SQL and Hive catalogs read a metadata file once per location."""
     resolved, secrets = resolve_properties(
         name, properties, os.environ if env is None else env, state_dir
     )
     try:
-        return load_catalog(name, **resolved)
+        return _load(name, resolved, metadata_cache)
     except Exception as exc:  # any driver error may echo the URI or a key: mask it
         raise CatalogConfigError(f"catalog {name!r}: {mask(str(exc), secrets)}") from None
 
@@ -100,17 +129,22 @@ def _per_thread(properties: Mapping[str, str]) -> bool:
 
 
 class Catalogs:
-    """The configured catalogs by name, each built once on first use (per thread for Hive)."""
+    """The configured catalogs by name, each built once on first use (per thread for Hive).
+
+    `metadata_cache` outlives one plan when the caller keeps it (the daemon does), so an
+    unchanged table costs one catalog call and no metadata read."""
 
     def __init__(
         self,
         configs: Mapping[str, Mapping[str, str]],
         state_dir: Path | None = None,
         env: Mapping[str, str] | None = None,
+        metadata_cache: MetadataCache | None = None,
     ) -> None:
         self._configs = {name: dict(props) for name, props in configs.items()}
         self._state_dir = state_dir
         self._env = env
+        self.metadata_cache = MetadataCache() if metadata_cache is None else metadata_cache
         self._built: dict[str, Catalog] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -123,16 +157,24 @@ class Catalogs:
         if _per_thread(self._configs.get(name, {})):
             mine: dict[str, Catalog] = self._local.__dict__.setdefault("built", {})
             if name not in mine:
-                mine[name] = build_catalog(name, self._configs[name], self._env, self._state_dir)
+                mine[name] = self._build(name)
             return mine[name]
         with self._lock:
             if name not in self._built:
                 if name not in self._configs:
                     raise CatalogConfigError(f"catalog {name!r} is not configured (see `catalogs`)")
-                self._built[name] = build_catalog(
-                    name, self._configs[name], self._env, self._state_dir
-                )
+                self._built[name] = self._build(name)
             return self._built[name]
+
+    def _build(self, name: str) -> Catalog:
+        return build_catalog(
+            name, self._configs[name], self._env, self._state_dir, self.metadata_cache
+        )
+
+    def parallel_reads(self, name: str) -> int:
+        """Tables of catalog `name` loaded at once while observing (`parallel_reads`)."""
+        value = self._configs.get(name, {}).get(PARALLEL_READS, DEFAULT_PARALLEL_READS)
+        return max(1, int(value))
 
     def secrets(self, name: str) -> tuple[str, ...]:
         """Secret values of one catalog's configuration, for masking messages."""

@@ -4,6 +4,7 @@ ObservedTable; never writes."""
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchTableError
@@ -55,12 +56,37 @@ def list_tables(catalog: Catalog, namespace: Identifier) -> tuple[Identifier, ..
     return tuple(sorted(tuple(t) for t in catalog.list_tables(namespace)))
 
 
+@dataclass(frozen=True)
+class Listed:
+    """A listed table; `entry` is the catalog's own record when the listing returned it
+    (Hive: the metastore table, holding `metadata_location`), so loading needs no call."""
+
+    identifier: Identifier
+    entry: object | None = None
+
+
+def list_listed(catalog: Catalog, namespace: Identifier) -> tuple[Listed, ...]:
+    """The namespace's tables; with their entries where the catalog can list those."""
+    bulk = getattr(catalog, "list_iceberg_tables", None)
+    if bulk is not None:
+        return tuple(Listed(tuple(i), entry) for i, entry in bulk(namespace))
+    return tuple(Listed(i) for i in list_tables(catalog, namespace))
+
+
 def load_observed(
-    catalog_name: str, catalog: Catalog, identifier: Identifier, memo: TableMemo | None = None
+    catalog_name: str,
+    catalog: Catalog,
+    identifier: Identifier | Listed,
+    memo: TableMemo | None = None,
 ) -> ObservedTable | None:
-    """One `load_table`; None when the table vanished since listing."""
+    """One `load_table` (none for a listed entry); None when the table vanished since."""
+    listed = identifier if isinstance(identifier, Listed) else Listed(identifier)
+    identifier = listed.identifier
     try:
-        table = catalog.load_table(identifier)
+        if listed.entry is not None:
+            table = catalog.table_from_listing(listed.entry)  # type: ignore[attr-defined]
+        else:
+            table = catalog.load_table(identifier)
     except NoSuchTableError:
         return None
     if memo is not None:
