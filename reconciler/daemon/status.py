@@ -145,9 +145,10 @@ def drift(settings: Settings, fmt: str, ref: str | None = None) -> str:
         desired, error = load(specs_dir, settings)
         if desired is None:
             raise DriftUnavailable(error or "invalid specs")
-        report = reconcile_once(
-            settings, specs_dir, RunOptions(apply=False, maintenance=True), revision
-        )
+        from reconciler.wiring import build_deps
+
+        options = RunOptions(apply=False, maintenance=True)
+        report = reconcile_once(settings, specs_dir, options, revision, build_deps(settings))
         if report.error and not report.plan.has_unknown:  # unknown lines: reported as drift
             raise DriftUnavailable(report.error)
         for item in list(desired.containers) + list(desired.tables):

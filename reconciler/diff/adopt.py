@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
-from reconciler.diff.tables import preconditions as table_preconditions
 from reconciler.model.containers import OWNER_TAG, ContainerSpec, GuestSummary, ObservedContainer
 from reconciler.model.desired import Desired
 from reconciler.model.tables import (
@@ -21,6 +20,7 @@ from reconciler.model.tables import (
     TableSpec,
 )
 from reconciler.plan.change import Action, Change, FieldChange, JSONValue
+from reconciler.plan.table_operations import preconditions as table_preconditions
 
 ADOPT_OPTION: tuple[tuple[str, JSONValue], ...] = (("adopt", True),)
 Note = tuple[str, str]
@@ -38,11 +38,6 @@ class ContainerView(Protocol):
 
 class UnknownAddress(ValueError):
     """A requested address that no spec names: nothing may be adopted for it."""
-
-
-def is_adoption(change: Change) -> bool:
-    """True for an adopt line (appliers dispatch on this, never on the reason)."""
-    return change.action is Action.UPDATE and dict(change.options).get("adopt") is True
 
 
 def unknown_targets(targets: Iterable[str], desired: Desired) -> tuple[str, ...]:

@@ -14,11 +14,10 @@ from pyiceberg.table.update.schema import UpdateSchema
 from pyiceberg.transforms import parse_transform
 
 from reconciler.apply.errors import PermanentError, PreconditionFailed, TransientError
-from reconciler.diff.adopt import is_adoption
-from reconciler.diff.table_ops import OpKind, TableOp
-from reconciler.diff.tables import preconditions, table_operations
 from reconciler.model.tables import MANAGED_BY_PROPERTY, MANAGED_BY_VALUE, TableSpec
-from reconciler.plan.change import Action, Change, JSONValue
+from reconciler.plan.change import Action, Change, JSONValue, is_adoption
+from reconciler.plan.table_operations import preconditions, table_operations
+from reconciler.plan.table_ops import OpKind, TableOp
 from reconciler.providers.iceberg.catalog import Catalogs, mask
 from reconciler.providers.iceberg.types import (
     iceberg_schema,

@@ -16,9 +16,8 @@ from typing import Any
 import structlog
 
 from reconciler.apply.errors import PermanentError, TransientError
-from reconciler.diff.adopt import is_adoption
 from reconciler.model.containers import OWNER_TAG, ContainerSpec, ObservedContainer
-from reconciler.plan.change import Action, Change
+from reconciler.plan.change import Action, Change, is_adoption
 from reconciler.providers.proxmox.adopt import Adopter
 from reconciler.providers.proxmox.client import PveClient
 from reconciler.providers.proxmox.codec import encode_update, parse_observed
