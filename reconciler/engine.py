@@ -70,8 +70,7 @@ def load(specs_dir: Path, settings: Settings | None = None) -> tuple[Desired | N
 
 
 def _depends(desired: Desired) -> dict[str, tuple[str, ...]]:
-    items = list(desired.containers) + list(desired.tables)
-    return {item.address: tuple(item.depends_on) for item in items}
+    return {item.address: tuple(item.depends_on) for item in desired.resources}
 
 
 def _unknown(specs: Sequence[ContainerSpec | TableSpec], why: str) -> list[Change]:
@@ -195,7 +194,7 @@ def make_full_plan(
 
 def unmatched_targets(desired: Desired, targets: Sequence[str]) -> tuple[str, ...]:
     """Targets that name no spec: a typo must not read as "No changes."."""
-    addresses = [item.address for item in (*desired.containers, *desired.tables)]
+    addresses = [item.address for item in desired.resources]
     return tuple(t for t in targets if not any(_targeted(a, (t,)) for a in addresses))
 
 
@@ -208,7 +207,7 @@ def _targeted(address: str, targets: tuple[str, ...]) -> bool:
 def _enforced(plan: Plan, desired: Desired) -> Plan:
     """Drift-timer cycles only self-heal specs in `enforce` mode; `warn` is reported only.
     Maintenance is health-driven, not drift, so it always runs."""
-    modes = {item.address: item.drift for item in (*desired.containers, *desired.tables)}
+    modes = {item.address: item.drift for item in desired.resources}
     keep = tuple(
         c
         for c in plan.changes

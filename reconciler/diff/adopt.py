@@ -42,7 +42,7 @@ class UnknownAddress(ValueError):
 
 def unknown_targets(targets: Iterable[str], desired: Desired) -> tuple[str, ...]:
     """Requested addresses that no container or table spec names, in request order."""
-    known = {item.address for item in (*desired.containers, *desired.tables)}
+    known = {item.address for item in desired.resources}
     return tuple(dict.fromkeys(t for t in targets if t not in known))
 
 
@@ -88,7 +88,7 @@ def _decide(
     if missing:
         raise UnknownAddress("no spec names " + ", ".join(missing))
     by_address: dict[str, ContainerSpec | TableSpec] = {
-        item.address: item for item in (*desired.containers, *desired.tables)
+        item.address: item for item in desired.resources
     }
     out: list[Change | Note] = []
     for address in dict.fromkeys(targets):
