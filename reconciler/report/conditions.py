@@ -149,7 +149,7 @@ def conditions(
                 True,
                 last.reason,
                 f"{failures} cycles in a row failed; retrying with backoff",
-                history[STALL_AFTER - 1].finished_at,
+                history[failures - STALL_AFTER].finished_at,  # the third in a row
             )
         )
     if running and not ready:
