@@ -21,6 +21,7 @@ from reconciler.model.containers import ContainerSpec, DriftMode
 from reconciler.model.desired import Desired
 from reconciler.model.tables import TableInventory, TableSpec
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Action, Change, Plan
+from reconciler.report.conditions import CycleError, Reason
 from reconciler.report.outcome import CycleReport, Outcome
 from reconciler.settings import Settings
 
@@ -231,7 +232,7 @@ def apply_plan(
         deps.listener,
     )
     _record_maintenance(planned.desired, outcomes, deps)
-    return CycleReport(plan=planned.plan, outcomes=outcomes, error=planned.error)
+    return CycleReport(plan=planned.plan, outcomes=outcomes, error=_observe_error(planned))
 
 
 def _record_maintenance(desired: Desired, outcomes: Sequence[Outcome], deps: Deps) -> None:
@@ -270,6 +271,18 @@ class NotPlanned(StrEnum):
     INVALID_SPECS = "invalid specs"
     UNMATCHED_TARGETS = "unmatched targets"
     OBSERVE_FAILED = "observe failed"
+
+
+_NOT_PLANNED = {
+    NotPlanned.INVALID_SPECS: Reason.SPEC_INVALID,
+    NotPlanned.UNMATCHED_TARGETS: Reason.TARGETS_UNMATCHED,
+    NotPlanned.OBSERVE_FAILED: Reason.OBSERVE_FAILED,
+}
+
+
+def _observe_error(planned: Planned) -> CycleError | None:
+    """A plan made while a source could not be read is the cycle's failure."""
+    return CycleError(Reason.OBSERVE_FAILED, planned.error) if planned.error else None
 
 
 @dataclass(frozen=True)
@@ -319,11 +332,14 @@ def reconcile_once(
             log.warning("cycle.rejected", revision=revision, error=result.error)
         else:
             log.error("cycle.observe_failed", revision=revision, error=result.error)
-        return CycleReport(plan=Plan(), revision=revision, error=result.error)
+        failed = CycleError(
+            _NOT_PLANNED[result.reason or NotPlanned.OBSERVE_FAILED], result.error or ""
+        )
+        return CycleReport(plan=Plan(), revision=revision, error=failed)
     if planned.error:  # recorded as the cycle's failure; what could be read still applies
         log.error("cycle.observe_failed", revision=revision, error=planned.error)
     if not options.apply:
-        return CycleReport(plan=planned.plan, revision=revision, error=planned.error)
+        return CycleReport(plan=planned.plan, revision=revision, error=_observe_error(planned))
     report = apply_plan(settings, planned, options, deps)
     log.info(
         "cycle.finished",

@@ -337,7 +337,7 @@ def _crash(exc: BaseException) -> CycleError:
 def _report_error(report: CycleReport) -> CycleError | None:
     """The named failure of a cycle that ran: no plan (observe failed), or failed lines."""
     if report.error is not None:
-        return CycleError(Reason.OBSERVE_FAILED, str(report.error))
+        return report.error
     if report.failed:
         return CycleError(Reason.APPLY_FAILED, "")  # the failed actions say what
     return None

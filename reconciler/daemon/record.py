@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from reconciler.report.conditions import CycleError, CycleResult, Reason, reason_of
+from reconciler.report.conditions import CycleError, CycleResult, reason_of
 from reconciler.report.drift import HEALTH, drift_keys, is_health, kind_of
 from reconciler.report.outcome import CycleReport, Status
 from reconciler.store import ActionRecord, CycleRecord
@@ -66,8 +66,7 @@ def cycle_record(
             for o in report.outcomes
         )
         drift = drift_keys(report.plan)
-        if error is None and report.error is not None:
-            error = CycleError(Reason.OBSERVE_FAILED, str(report.error))
+        error = error or report.error
     value = CycleResult(result).value if result in set(CycleResult) else str(result)
     return CycleRecord(
         started_at=iso(started),

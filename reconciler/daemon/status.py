@@ -172,7 +172,7 @@ def drift(settings: Settings, fmt: str, ref: str | None = None) -> str:
         options = RunOptions(apply=False, maintenance=True)
         report = reconcile_once(settings, specs_dir, options, revision, build_deps(settings))
         if report.error and not report.plan.has_unknown:  # unknown lines: reported as drift
-            raise DriftUnavailable(report.error)
+            raise DriftUnavailable(report.error.message)
         for item in list(desired.containers) + list(desired.tables):
             modes[item.address] = str(getattr(item.drift, "value", item.drift))
             if item.source is not None and revision is not None:

@@ -42,6 +42,7 @@ class Reason(StrEnum):
     INTERRUPTED = "Interrupted"
     INTERNAL_ERROR = "InternalError"
     REFUSED = "ChangesRefused"
+    TARGETS_UNMATCHED = "TargetsUnmatched"  # CLI only: a --target names no spec
     BUSY = "Busy"
     RETRYING = "RetryingWithBackoff"
 
