@@ -19,19 +19,19 @@ from typing import Any
 import structlog
 
 from reconciler.daemon import specs as spec_dirs
-from reconciler.daemon.commit_status import describe, make_statuses
+from reconciler.daemon.commit_status import make_statuses
 from reconciler.daemon.heartbeat import HeartbeatWriter, idle_threshold, write_every
 from reconciler.daemon.lock import LockBusy, cycle_lock
 from reconciler.daemon.logs import configure_logging, log_action
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.notify import Heartbeat, Notifier, watchdog_interval
-from reconciler.daemon.record import cycle_record, failed_actions, iso, pending_by_kind
+from reconciler.daemon.record import iso
+from reconciler.daemon.recorder import Recorder, crash_error, report_error
 from reconciler.daemon.schedule import BUSY_RETRY, MANUAL, Cadence, drive, stall_allowance
 from reconciler.daemon.services import Services
 from reconciler.daemon.triggers import Triggers
 from reconciler.report.conditions import CycleError, CycleResult, Reason, Scope
-from reconciler.report.drift import HEALTH
-from reconciler.report.outcome import CycleReport, Status
+from reconciler.report.outcome import Status
 from reconciler.settings import Settings
 from reconciler.sources.git import GitTreeError
 from reconciler.store import Store
@@ -83,6 +83,9 @@ class Daemon:
         self.rejected: str | None = self.store.get("rejected_revision")
         self.retry: Scope | None = None  # what the backoff timer re-runs
         self.metrics.revisions(self.good, self.rejected)
+        self.recorder = Recorder(
+            self.store, self.metrics, self.notifier, self.statuses, clock, self._status_line
+        )
 
     # triggers -------------------------------------------------------------------------
     def request(self, trigger: str) -> None:
@@ -168,7 +171,9 @@ class Daemon:
             log.exception("cycle.crashed")
             self.retry = self.retry or (Scope.DRIFT if trigger == "drift" else Scope.FULL)
             try:
-                self._record(trigger, started, self.good, CycleResult.FAILED, error=_crash(exc))
+                self.recorder.record(
+                    trigger, started, self.good, CycleResult.FAILED, error=crash_error(exc)
+                )
             except Exception:
                 log.exception("cycle.record_failed")
             return CycleResult.FAILED, False
@@ -182,7 +187,7 @@ class Daemon:
         except Exception as exc:  # network, auth, missing branch: retried with backoff
             log.error("source.failed", error=str(exc))
             failed = CycleError(Reason.SOURCE_FAILED, f"source: {exc}")
-            self._record(trigger, started, self.good, CycleResult.FAILED, error=failed)
+            self.recorder.record(trigger, started, self.good, CycleResult.FAILED, error=failed)
             return CycleResult.FAILED, False
         structlog.contextvars.bind_contextvars(revision=latest)
         if latest not in (self.good, self.rejected):
@@ -199,7 +204,7 @@ class Daemon:
     def _new_revision(self, trigger: str, started: float, latest: str) -> tuple[CycleResult, bool]:
         from reconciler.engine import load
 
-        self._publish(latest, "pending")
+        self.recorder.publish(latest, "pending")
         try:
             export = self.source.export(latest, spec_dirs.work_dir(self.settings))
         except GitTreeError as exc:  # the commit itself has no usable specs folder
@@ -207,7 +212,9 @@ class Daemon:
         except Exception as exc:  # fetch, disk: worth retrying, with backoff
             log.error("source.export_failed", error=str(exc))
             failed = CycleError(Reason.SOURCE_FAILED, f"source: {exc}")
-            self._record(trigger, started, latest, CycleResult.FAILED, error=failed, publish=True)
+            self.recorder.record(
+                trigger, started, latest, CycleResult.FAILED, error=failed, publish=True
+            )
             return CycleResult.FAILED, False
         desired, error = load(export, self.settings)
         if desired is None:
@@ -228,7 +235,9 @@ class Daemon:
         self.metrics.revisions(self.good, self.rejected)
         log.error("revision.rejected", error=error, in_force=self.good)
         invalid = CycleError(Reason.SPEC_INVALID, error)
-        self._record(trigger, started, latest, CycleResult.REJECTED, error=invalid, publish=True)
+        self.recorder.record(
+            trigger, started, latest, CycleResult.REJECTED, error=invalid, publish=True
+        )
         return CycleResult.REJECTED
 
     def _deps(self) -> Any:
@@ -258,8 +267,8 @@ class Daemon:
         except Exception as exc:  # a broken edge must not kill the daemon: recorded, retried
             log.exception("cycle.crashed")
             self.retry = Scope.FULL if full else Scope.DRIFT
-            failed = _crash(exc)
-            self._record(
+            failed = crash_error(exc)
+            self.recorder.record(
                 trigger, started, self.good, CycleResult.FAILED, error=failed, publish=full
             )
             return CycleResult.FAILED
@@ -267,80 +276,20 @@ class Daemon:
         stopped = self.stopping and skipped > 0  # SIGTERM cut it short: not a success
         result = CycleResult.FAILED if report.failed or stopped else CycleResult.SUCCESS
         self.retry = (Scope.FULL if full else Scope.DRIFT) if result is CycleResult.FAILED else None
-        error = _report_error(report)
+        error = report_error(report)
         if stopped and not report.failed:
             error = CycleError(
                 Reason.INTERRUPTED,
                 f"stopped before {skipped} action(s) ran; the next start resumes",
             )
-        self._record(
+        self.recorder.record(
             trigger, started, self.good, result, report, error, publish=full and not stopped
         )  # the restarted daemon posts the result
         return result
 
-    def _publish(
-        self,
-        sha: str,
-        result: CycleResult | str,
-        summary: dict[str, int] | None = None,
-        error: str | None = None,
-    ) -> None:
-        """A commit status for `sha` (full cycles only: drift timers would flood Gitea)."""
-        if self.statuses is None:
-            return
-        state = result if result in ("pending", "success") else "failure"
-        self.statuses.post(
-            sha, state, describe(result, summary, error), only_changes=state != "pending"
-        )
-
-    def _record(
-        self,
-        trigger: str,
-        started: float,
-        revision: str | None,
-        result: CycleResult,
-        report: CycleReport | None = None,
-        error: CycleError | None = None,
-        publish: bool = False,
-    ) -> None:
-        finished = self.clock()
-        record = cycle_record(trigger, started, finished, revision, result, report, error)
-        if publish and revision is not None:
-            self._publish(revision, result, record.summary, record.error or failed_actions(record))
-        self.store.record(record)
-        state: dict[str, Any] = {"last_result": result.value}
-        if report is not None and report.error is None:
-            kinds = pending_by_kind(report)
-            state["pending_drift"] = sum(n for kind, n in kinds.items() if kind != HEALTH)
-            self.metrics.drift(kinds)
-        self.store.put(**state)
-        self.metrics.cycle(result.value, finished - started, finished)
-        self.notifier.status(self._status_line(result))
-        log.info(
-            "cycle.recorded",
-            result=result.value,
-            reason=record.reason,
-            seconds=record.seconds,
-            summary=record.summary,
-            error=record.error,
-        )
-
     def _status_line(self, result: str) -> str:
         rejected = f", rejected {self.rejected[:12]} (invalid specs)" if self.rejected else ""
         return f"revision {(self.good or 'none')[:12]}, last {result}{rejected}"
-
-
-def _crash(exc: BaseException) -> CycleError:
-    return CycleError(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
-
-
-def _report_error(report: CycleReport) -> CycleError | None:
-    """The named failure of a cycle that ran: no plan (observe failed), or failed lines."""
-    if report.error is not None:
-        return report.error
-    if report.failed:
-        return CycleError(Reason.APPLY_FAILED, "")  # the failed actions say what
-    return None
 
 
 def run_daemon(settings: Settings) -> int:
