@@ -18,6 +18,7 @@ from graphlib import CycleError, TopologicalSorter
 
 from reconciler.apply.errors import PermanentError, PreconditionFailed, TransientError
 from reconciler.apply.ports import Applier
+from reconciler.apply.retry import reporting
 from reconciler.plan.change import Action, Change, Plan
 from reconciler.report.outcome import Outcome, Status
 
@@ -54,10 +55,18 @@ def _applier_for(change: Change, appliers: Sequence[Applier]) -> Applier | None:
     return next((a for a in appliers if a.handles(change)), None)
 
 
-def _run_one(change: Change, applier: Applier, clock: Callable[[], float]) -> Outcome:
+def _run_one(
+    change: Change, applier: Applier, clock: Callable[[], float], listener: Listener | None
+) -> Outcome:
     started = clock()
+
+    def retrying(exc: TransientError) -> None:  # the applier retries: that is progress
+        if listener:
+            listener("retry", change, _failed(change, Status.FAILED, str(exc), started, clock))
+
     try:
-        outcome = applier.apply(change)
+        with reporting(retrying):
+            outcome = applier.apply(change)
     except TransientError as exc:  # the applier's own retries are spent
         return _failed(change, Status.FAILED, str(exc), started, clock)
     except PreconditionFailed as exc:
@@ -120,7 +129,7 @@ def _run_group(
         with locks.get(applier.serial_key(change)):
             if listener:
                 listener("start", change, None)
-            outcome = _run_one(change, applier, options.clock)
+            outcome = _run_one(change, applier, options.clock, listener)
         if listener:
             listener("done", change, outcome)
         outcomes.append(outcome)

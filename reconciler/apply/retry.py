@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -21,6 +23,21 @@ from reconciler.apply.errors import TransientError
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+Progress = Callable[[TransientError], None]
+
+# Who hears of a retry in this context: the executor sets it around each change, so a
+# retry deep inside a provider is progress (the daemon's watchdog, the CLI's lines).
+_progress: ContextVar[Progress | None] = ContextVar("retry_progress", default=None)
+
+
+@contextmanager
+def reporting(progress: Progress) -> Iterator[None]:
+    """Within the block, every retry of any RetryPolicy calls `progress(error)` first."""
+    token = _progress.set(progress)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 def exponential(step: int, base: float, cap: float) -> float:
@@ -62,6 +79,9 @@ class RetryPolicy:
                     "retry", what=what, attempt=attempt, delay=round(delay, 3), error=str(exc)
                 )
                 attempt += 1
+                progress = _progress.get()
+                if progress is not None:
+                    progress(exc)
                 self.sleep(delay)
 
 

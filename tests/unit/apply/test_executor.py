@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from reconciler.apply.errors import PermanentError, PreconditionFailed, TransientError
 from reconciler.apply.executor import ExecutorOptions, execute
+from reconciler.apply.retry import RetryPolicy
 from reconciler.plan.change import Action, Change, FieldChange, Plan
 from reconciler.report.outcome import Outcome, Status
 
@@ -145,6 +146,35 @@ def test_the_executor_never_retries_a_transient_error() -> None:
     assert outcomes[0].status is Status.FAILED
     assert outcomes[0].message == "CT is locked (backup) after 5 attempts"
     assert outcomes[1].status is Status.SKIPPED
+
+
+def test_retries_inside_an_applier_reach_the_listener_as_progress() -> None:
+    """The watchdog and the CLI hear of a provider's retry (the executor itself retries none)."""
+    slept: list[float] = []
+    policy = RetryPolicy(attempts=3, sleep=slept.append, uniform=lambda: 0.0)
+
+    class Retrying(RecordingApplier):
+        def apply(self, change: Change) -> Outcome:
+            return policy.call("update", lambda: RecordingApplier.apply(self, change))
+
+    def flaky(change: Change, attempt: int) -> None:
+        if attempt < 3:
+            raise TransientError(f"CT is locked ({attempt})", delay=0.5)
+
+    events: list[tuple[str, str]] = []
+    applier = Retrying({"container/minio": flaky}, seconds=0)
+    (outcome,) = execute(
+        Plan((_change("minio", Action.UPDATE),)),
+        [applier],
+        listener=lambda event, change, o: events.append((event, o.message if o else "")),
+    )
+    assert outcome.status is Status.APPLIED and slept == [0.5, 1.0]
+    assert events == [
+        ("start", ""),
+        ("retry", "CT is locked (1)"),
+        ("retry", "CT is locked (2)"),
+        ("done", "ok"),
+    ]
 
 
 def test_a_dependency_cycle_skips_its_members_and_runs_the_rest() -> None:
