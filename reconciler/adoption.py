@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from reconciler.deps import Deps
 from reconciler.diff.adopt import UnknownAddress, adoption_notes, plan_adoption, unknown_targets
 from reconciler.diff.planner import make_plan
-from reconciler.engine import Deps, Planned
+from reconciler.engine import Planned
 from reconciler.model.desired import Desired
 
 __all__ = ["UnknownAddress", "make_adoption_plan", "unknown_targets"]

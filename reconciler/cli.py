@@ -17,7 +17,8 @@ from reconciler.cli_output import (
     plan_exit_code,
     version_line,
 )
-from reconciler.engine import Deps, RunOptions, load, make_full_plan, unmatched_targets
+from reconciler.deps import Deps
+from reconciler.engine import RunOptions, load, make_full_plan, unmatched_targets
 from reconciler.settings import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2

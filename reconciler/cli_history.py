@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from reconciler.daemon.record import cycle_record
 from reconciler.plan.change import Action
+from reconciler.report.conditions import CycleResult
 from reconciler.report.outcome import CycleReport, Status
 from reconciler.settings import Settings
 from reconciler.store import Store
@@ -49,15 +50,15 @@ def who() -> tuple[str, str]:
     return user, socket.gethostname()
 
 
-def result_of(report: CycleReport) -> str:
+def result_of(report: CycleReport) -> CycleResult:
     """success | failed | refused: the same classes as the apply exit codes."""
     if report.error or any(
         o.status in (Status.FAILED, Status.STALE, Status.SKIPPED) for o in report.outcomes
     ):
-        return "failed"
+        return CycleResult.FAILED
     if any(c.action is Action.REFUSE for c in report.plan.changes):
-        return "refused"
-    return "success"
+        return CycleResult.REFUSED
+    return CycleResult.SUCCESS
 
 
 def record_cli_apply(

@@ -7,33 +7,25 @@ talks to an SDK directly (wiring builds the providers behind `Deps`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import structlog
 
-from reconciler.apply.executor import ExecutorOptions, Listener, execute
-from reconciler.apply.ports import Applier
+from reconciler.apply.executor import ExecutorOptions, execute
+from reconciler.deps import Deps
 from reconciler.diff.backoff import MaintenanceFailure
 from reconciler.model.containers import ContainerSpec, DriftMode
 from reconciler.model.desired import Desired
-from reconciler.model.health import TableHealth
-from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableInventory, TableSpec
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Action, Change, Plan
+from reconciler.report.conditions import CycleError, Reason
 from reconciler.report.outcome import CycleReport, Outcome
 from reconciler.settings import Settings
 
-if TYPE_CHECKING:  # the inventory type lives at the edge; the engine only passes it on
-    from reconciler.observe.containers import ContainerInventory
-
 log = structlog.get_logger("reconciler.engine")
-HealthObserver = Callable[
-    [Sequence[TableSpec], Mapping[str, MaintenancePolicy]], Mapping[str, TableHealth]
-]
 
 
 @dataclass(frozen=True)
@@ -48,26 +40,6 @@ class RunOptions:
     ignore_window: bool = False  # `reconcile maintain --now`
     ignore_backoff: bool = False  # `reconcile maintain --retry`: try a failing table now
     targets: tuple[str, ...] = ()  # limit to these addresses (or table names)
-
-
-@dataclass(frozen=True)
-class Deps:
-    """The edge, as functions: built by wiring from Settings, replaceable in tests."""
-
-    observe_containers: Callable[[Sequence[ContainerSpec]], ContainerInventory] | None = None
-    observe_tables: Callable[[Sequence[TableSpec]], TableInventory] | None = None
-    observe_health: HealthObserver | None = None
-    appliers: Callable[[Desired, Plan], Sequence[Applier]] = lambda desired, plan: ()
-    privileged_api: bool = False
-    default_node: str = "pve"
-    listener: Listener | None = None
-    stop_requested: Callable[[], bool] = field(default=lambda: False)
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    # Backoff state of failing maintenance (the store), read at plan and saved after apply.
-    maintenance_failures: Callable[[], Mapping[str, MaintenanceFailure]] | None = None
-    save_maintenance_failures: (
-        Callable[[Sequence[MaintenanceFailure], Sequence[str]], None] | None
-    ) = None
 
 
 class ObserveError(RuntimeError):
@@ -99,8 +71,7 @@ def load(specs_dir: Path, settings: Settings | None = None) -> tuple[Desired | N
 
 
 def _depends(desired: Desired) -> dict[str, tuple[str, ...]]:
-    items = list(desired.containers) + list(desired.tables)
-    return {item.address: tuple(item.depends_on) for item in items}
+    return {item.address: tuple(item.depends_on) for item in desired.resources}
 
 
 def _unknown(specs: Sequence[ContainerSpec | TableSpec], why: str) -> list[Change]:
@@ -224,7 +195,7 @@ def make_full_plan(
 
 def unmatched_targets(desired: Desired, targets: Sequence[str]) -> tuple[str, ...]:
     """Targets that name no spec: a typo must not read as "No changes."."""
-    addresses = [item.address for item in (*desired.containers, *desired.tables)]
+    addresses = [item.address for item in desired.resources]
     return tuple(t for t in targets if not any(_targeted(a, (t,)) for a in addresses))
 
 
@@ -237,7 +208,7 @@ def _targeted(address: str, targets: tuple[str, ...]) -> bool:
 def _enforced(plan: Plan, desired: Desired) -> Plan:
     """Drift-timer cycles only self-heal specs in `enforce` mode; `warn` is reported only.
     Maintenance is health-driven, not drift, so it always runs."""
-    modes = {item.address: item.drift for item in (*desired.containers, *desired.tables)}
+    modes = {item.address: item.drift for item in desired.resources}
     keep = tuple(
         c
         for c in plan.changes
@@ -256,13 +227,12 @@ def apply_plan(
         deps.appliers(planned.desired, plan),
         ExecutorOptions(
             parallelism=settings.apply.parallelism,
-            retries=settings.apply.retries,
             stop_requested=deps.stop_requested,
         ),
         deps.listener,
     )
     _record_maintenance(planned.desired, outcomes, deps)
-    return CycleReport(plan=planned.plan, outcomes=outcomes, error=planned.error)
+    return CycleReport(plan=planned.plan, outcomes=outcomes, error=_observe_error(planned))
 
 
 def _record_maintenance(desired: Desired, outcomes: Sequence[Outcome], deps: Deps) -> None:
@@ -295,34 +265,82 @@ def _record_maintenance(desired: Desired, outcomes: Sequence[Outcome], deps: Dep
         log.error("backoff.unsaved", error=str(exc))
 
 
-def reconcile_once(
-    settings: Settings,
-    specs_dir: Path | None = None,
-    options: RunOptions | None = None,
-    revision: str | None = None,
-    deps: Deps | None = None,
-) -> CycleReport:
-    """Load, observe, plan and (with options.apply) apply; never raises for expected failures."""
-    opts = options or RunOptions()
-    started = time.monotonic()
+class NotPlanned(StrEnum):
+    """Why a cycle stopped before it had a plan."""
+
+    INVALID_SPECS = "invalid specs"
+    UNMATCHED_TARGETS = "unmatched targets"
+    OBSERVE_FAILED = "observe failed"
+
+
+_NOT_PLANNED = {
+    NotPlanned.INVALID_SPECS: Reason.SPEC_INVALID,
+    NotPlanned.UNMATCHED_TARGETS: Reason.TARGETS_UNMATCHED,
+    NotPlanned.OBSERVE_FAILED: Reason.OBSERVE_FAILED,
+}
+
+
+def _observe_error(planned: Planned) -> CycleError | None:
+    """A plan made while a source could not be read is the cycle's failure."""
+    return CycleError(Reason.OBSERVE_FAILED, planned.error) if planned.error else None
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """The plan half of a cycle: `planned`, or the named reason and message why there is none."""
+
+    planned: Planned | None = None
+    reason: NotPlanned | None = None
+    error: str | None = None
+
+
+def plan_once(
+    settings: Settings, specs_dir: Path | None, options: RunOptions, deps: Deps
+) -> PlanResult:
+    """Load and validate the specs, check the targets, observe and plan; never raises for
+    expected failures (the CLI and the daemon share this, then `apply_plan`)."""
     desired, error = load(specs_dir or settings.specs, settings)
     if desired is None:
-        log.warning("cycle.rejected", revision=revision, error=error)
-        return CycleReport(plan=Plan(), revision=revision, error=error)
-    if deps is None:
-        from reconciler.wiring import build_deps
-
-        deps = build_deps(settings)
+        return PlanResult(reason=NotPlanned.INVALID_SPECS, error=error)
+    unknown = unmatched_targets(desired, options.targets)
+    if unknown:
+        return PlanResult(
+            reason=NotPlanned.UNMATCHED_TARGETS, error=f"no spec matches {', '.join(unknown)}"
+        )
     try:
-        planned = make_full_plan(settings, desired, opts, deps)
+        planned = make_full_plan(settings, desired, options, deps)
     except Exception as exc:  # an unreachable API or catalog: recorded, retried next cycle
-        log.error("cycle.observe_failed", revision=revision, error=str(exc))
-        return CycleReport(plan=Plan(), revision=revision, error=f"observe failed: {exc}")
+        return PlanResult(reason=NotPlanned.OBSERVE_FAILED, error=f"observe failed: {exc}")
+    return PlanResult(planned=planned)
+
+
+def reconcile_once(
+    settings: Settings,
+    specs_dir: Path | None,
+    options: RunOptions,
+    revision: str | None,
+    deps: Deps,
+) -> CycleReport:
+    """Plan, then (with options.apply) apply: the daemon's cycle and `drift`'s plan.
+
+    `deps` is required: the real providers come from wiring.build_deps, never by default."""
+    started = time.monotonic()
+    result = plan_once(settings, specs_dir, options, deps)
+    planned = result.planned
+    if planned is None:
+        if result.reason is NotPlanned.INVALID_SPECS:
+            log.warning("cycle.rejected", revision=revision, error=result.error)
+        else:
+            log.error("cycle.observe_failed", revision=revision, error=result.error)
+        failed = CycleError(
+            _NOT_PLANNED[result.reason or NotPlanned.OBSERVE_FAILED], result.error or ""
+        )
+        return CycleReport(plan=Plan(), revision=revision, error=failed)
     if planned.error:  # recorded as the cycle's failure; what could be read still applies
         log.error("cycle.observe_failed", revision=revision, error=planned.error)
-    if not opts.apply:
-        return CycleReport(plan=planned.plan, revision=revision, error=planned.error)
-    report = apply_plan(settings, planned, opts, deps)
+    if not options.apply:
+        return CycleReport(plan=planned.plan, revision=revision, error=_observe_error(planned))
+    report = apply_plan(settings, planned, options, deps)
     log.info(
         "cycle.finished",
         revision=revision,

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS maintenance_failures (
 
 
 _WHO = {"user", "host", "command"}
+_ADDED = {*_WHO, "reason"}  # columns newer than the first databases
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ class CycleRecord:
     seconds: float
     revision: str | None
     trigger: str
-    result: str  # success | failed | rejected
+    result: str  # success | failed | rejected (report.conditions.CycleResult)
+    reason: str | None = None  # report.conditions.Reason; None in records made before it
     summary: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     actions: tuple[ActionRecord, ...] = ()
@@ -96,7 +98,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
             have = {str(r["name"]) for r in db.execute("PRAGMA table_info(cycles)")}
-            for column in _WHO - have:  # databases made before CLI applies were recorded
+            for column in sorted(_ADDED - have):  # databases made before these existed
                 db.execute(f"ALTER TABLE cycles ADD COLUMN {column} TEXT")
 
     @contextmanager
@@ -110,7 +112,8 @@ class Store:
         with self._connect() as db:
             cur = db.execute(
                 "INSERT INTO cycles (started_at, finished_at, seconds, revision, trigger, result,"
-                " summary, error, user, host, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " summary, error, user, host, command, reason)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     cycle.started_at,
                     cycle.finished_at,
@@ -123,6 +126,7 @@ class Store:
                     cycle.user,
                     cycle.host,
                     cycle.command,
+                    cycle.reason,
                 ),
             )
             cycle_id = int(cur.lastrowid or 0)
@@ -240,6 +244,7 @@ class Store:
             revision=row["revision"],
             trigger=row["trigger"],
             result=row["result"],
+            reason=row["reason"],
             summary=json.loads(row["summary"]),
             error=row["error"],
             actions=tuple(

@@ -1,4 +1,4 @@
-"""Composition root: Settings -> real providers behind engine.Deps (the only place that
+"""Composition root: Settings -> real providers behind deps.Deps (the only place that
 builds SDK clients). Clients are built lazily, so a plan that needs no catalog never opens one."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.apply.ports import Applier
-from reconciler.engine import Deps
+from reconciler.deps import Deps
 from reconciler.model.desired import Desired
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableInventory, TableSpec
@@ -67,8 +67,8 @@ def _table_memo() -> Any:
 
 def build_deps(settings: Settings, catalogs_override: Catalogs | None = None) -> Deps:
     """`catalogs_override` lets benchmarks and tests observe catalog calls."""
-    from reconciler.observe.containers import observe_containers
     from reconciler.providers.proxmox.client import build_client
+    from reconciler.providers.proxmox.observe import observe_containers
 
     client = _lazy(lambda: build_client(settings.proxmox, task_timeout=settings.apply.task_timeout))
 
@@ -103,7 +103,7 @@ def build_deps(settings: Settings, catalogs_override: Catalogs | None = None) ->
         return observe_tables(catalogs(), tuple(specs), memo=memo())
 
     def health(specs: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy]) -> Any:
-        from reconciler.observe.health import observe_health
+        from reconciler.providers.iceberg.observe_health import observe_health
 
         try:
             return observe_health(catalogs(), specs, policies, memo=memo())

@@ -1,21 +1,24 @@
-"""Runs a plan's executable lines: dependency order, bounded parallelism, one change at a
-time per serial key, retries on transient errors, dependents of failures skipped.
+"""Runs a plan's executable lines: dependency order (graphlib), bounded parallelism, one
+change at a time per serial key, dependents of failures skipped.
 
-It never decides what to change (the plan did) and never talks to an API itself
-(Appliers do); outcomes are returned as values.
+It never decides what to change (the plan did), never talks to an API itself
+(Appliers do) and retries nothing: an Applier owns the retry of its calls
+(apply.retry), so a TransientError reaching here means it gave up. Outcomes are
+returned as values.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
 
 from reconciler.apply.errors import PermanentError, PreconditionFailed, TransientError
 from reconciler.apply.ports import Applier
+from reconciler.apply.retry import reporting
 from reconciler.plan.change import Action, Change, Plan
 from reconciler.report.outcome import Outcome, Status
 
@@ -25,9 +28,8 @@ Listener = Callable[[str, Change, Outcome | None], None]
 @dataclass(frozen=True)
 class ExecutorOptions:
     parallelism: int = 2
-    retries: int = 4
-    max_backoff: float = 30.0
     stop_requested: Callable[[], bool] = lambda: False
+    clock: Callable[[], float] = time.monotonic  # measures each outcome's seconds
 
 
 def _group_by_address(changes: Sequence[Change]) -> dict[str, list[Change]]:
@@ -54,50 +56,41 @@ def _applier_for(change: Change, appliers: Sequence[Applier]) -> Applier | None:
 
 
 def _run_one(
-    change: Change, applier: Applier, options: ExecutorOptions, listener: Listener | None
+    change: Change, applier: Applier, clock: Callable[[], float], listener: Listener | None
 ) -> Outcome:
-    started = time.monotonic()
-    attempt = 0
-    while True:
-        try:
+    started = clock()
+
+    def retrying(exc: TransientError) -> None:  # the applier retries: that is progress
+        if listener:
+            listener("retry", change, _failed(change, Status.FAILED, str(exc), started, clock))
+
+    try:
+        with reporting(retrying):
             outcome = applier.apply(change)
-            return Outcome(
-                change.address,
-                change.action,
-                outcome.status,
-                outcome.message,
-                round(time.monotonic() - started, 3),
-                outcome.result,
-            )
-        except TransientError as exc:
-            attempt += 1
-            budget = 0 if applier.retries_inside else options.retries
-            if attempt > budget or options.stop_requested():
-                said = (
-                    str(exc)
-                    if applier.retries_inside
-                    else f"gave up after {attempt} attempts: {exc}"
-                )
-                return _failed(change, Status.FAILED, said, started)
-            delay = min(options.max_backoff, exc.delay * 2 ** (attempt - 1))
-            delay *= 0.5 + random.random()  # jitter so parallel retries do not align
-            if listener:
-                listener("retry", change, _failed(change, Status.FAILED, str(exc), started))
-            time.sleep(delay)
-        except PreconditionFailed as exc:
-            return _failed(change, Status.STALE, f"changed since the plan, re-plan: {exc}", started)
-        except PermanentError as exc:
-            return _failed(change, Status.FAILED, str(exc), started)
-        except Exception as exc:  # a provider bug must not abort the other resources' work
-            return _failed(
-                change, Status.FAILED, f"unexpected {type(exc).__name__}: {exc}", started
-            )
-
-
-def _failed(change: Change, status: Status, message: str, started: float) -> Outcome:
+    except TransientError as exc:  # the applier's own retries are spent
+        return _failed(change, Status.FAILED, str(exc), started, clock)
+    except PreconditionFailed as exc:
+        message = f"changed since the plan, re-plan: {exc}"
+        return _failed(change, Status.STALE, message, started, clock)
+    except PermanentError as exc:
+        return _failed(change, Status.FAILED, str(exc), started, clock)
+    except Exception as exc:  # a provider bug must not abort the other resources' work
+        message = f"unexpected {type(exc).__name__}: {exc}"
+        return _failed(change, Status.FAILED, message, started, clock)
     return Outcome(
-        change.address, change.action, status, message, round(time.monotonic() - started, 3)
+        change.address,
+        change.action,
+        outcome.status,
+        outcome.message,
+        round(clock() - started, 3),
+        outcome.result,
     )
+
+
+def _failed(
+    change: Change, status: Status, message: str, started: float, clock: Callable[[], float]
+) -> Outcome:
+    return Outcome(change.address, change.action, status, message, round(clock() - started, 3))
 
 
 def _run_group(
@@ -136,7 +129,7 @@ def _run_group(
         with locks.get(applier.serial_key(change)):
             if listener:
                 listener("start", change, None)
-            outcome = _run_one(change, applier, options, listener)
+            outcome = _run_one(change, applier, options.clock, listener)
         if listener:
             listener("done", change, outcome)
         outcomes.append(outcome)
@@ -164,6 +157,26 @@ def _not_ready(changes: Sequence[Change]) -> str | None:
     return None
 
 
+def _skipped(changes: Sequence[Change], why: str) -> list[Outcome]:
+    return [Outcome(c.address, c.action, Status.SKIPPED, why) for c in changes]
+
+
+def _sorter(
+    deps: dict[str, set[str]],
+) -> tuple[TopologicalSorter[str], set[str]]:
+    """A prepared sorter, and the addresses on a dependency cycle (left out of it)."""
+    cyclic: set[str] = set()
+    while True:
+        graph = {a: d - cyclic for a, d in deps.items() if a not in cyclic}
+        sorter = TopologicalSorter(graph)
+        try:
+            sorter.prepare()
+        except CycleError as exc:  # the planner prevents this; never loop on it
+            cyclic |= set(exc.args[1])
+            continue
+        return sorter, cyclic
+
+
 def execute(
     plan: Plan,
     appliers: Sequence[Applier],
@@ -184,64 +197,40 @@ def execute(
         address: {d for c in changes for d in c.depends_on if d in groups and d != address}
         for address, changes in groups.items()
     }
-    order = list(groups)  # the plan is already in dependency order
-    done: dict[str, bool] = {}  # address -> succeeded
-    results: dict[str, list[Outcome]] = {}
+    order = {address: i for i, address in enumerate(groups)}  # the plan's dependency order
+    sorter, cyclic = _sorter(deps)
+    results = {a: _skipped(groups[a], "dependency cycle") for a in cyclic}
+    succeeded = dict.fromkeys(cyclic, False)
     locks = _SerialLocks()
     running: dict[Future[list[Outcome]], str] = {}
+
+    def why_not(address: str) -> str | None:
+        holding = sorted(
+            f"{d} {held[d]}" for c in groups[address] for d in c.depends_on if d in held
+        )
+        if holding:
+            return f"skipped: dependency {'; '.join(dict.fromkeys(holding))}"
+        failed = sorted(d for d in deps[address] if not succeeded.get(d, False))
+        if failed:
+            return f"skipped: dependency {', '.join(failed)} did not apply"
+        return None
+
     with ThreadPoolExecutor(max_workers=max(1, opts.parallelism)) as pool:
-        while len(done) < len(groups):
-            settled = len(done)
-            for address in order:
-                if address in done or address in running.values():
-                    continue
-                holding = sorted(
-                    f"{d} {held[d]}" for c in groups[address] for d in c.depends_on if d in held
-                )
-                if holding:
-                    results[address] = [
-                        Outcome(
-                            c.address,
-                            c.action,
-                            Status.SKIPPED,
-                            f"skipped: dependency {'; '.join(dict.fromkeys(holding))}",
-                        )
-                        for c in groups[address]
-                    ]
-                    done[address] = False
-                    continue
-                if not deps[address] <= done.keys():
-                    continue
-                failed = sorted(d for d in deps[address] if not done[d])
-                if failed:
-                    results[address] = [
-                        Outcome(
-                            c.address,
-                            c.action,
-                            Status.SKIPPED,
-                            f"skipped: dependency {', '.join(failed)} did not apply",
-                        )
-                        for c in groups[address]
-                    ]
-                    done[address] = False
+        while sorter.is_active():
+            for address in sorted(sorter.get_ready(), key=order.__getitem__):
+                why = why_not(address)
+                if why is not None:
+                    results[address], succeeded[address] = _skipped(groups[address], why), False
+                    sorter.done(address)
                     continue
                 future = pool.submit(_run_group, groups[address], appliers, locks, opts, listener)
                 running[future] = address
             if not running:
-                if len(done) > settled:
-                    continue
-                if len(done) < len(groups):  # a dependency cycle: the planner prevents this
-                    for address in order:
-                        if address not in done:
-                            results[address] = [
-                                Outcome(c.address, c.action, Status.SKIPPED, "dependency cycle")
-                                for c in groups[address]
-                            ]
-                            done[address] = False
-                break
+                continue  # every ready one was skipped: their dependents are ready now
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 address = running.pop(future)
                 results[address] = future.result()
-                done[address] = all(o.status is Status.APPLIED for o in results[address])
-    return tuple(o for address in order for o in results.get(address, []))
+                succeeded[address] = all(o.status is Status.APPLIED for o in results[address])
+                sorter.done(address)
+    return tuple(o for address in groups for o in results.get(address, []))

@@ -16,10 +16,6 @@ class Applier(Protocol):
     Returns an Outcome on success (with `result` filled where there is one).
     """
 
-    # True when the applier already retries transient errors itself (then the executor
-    # does not retry on top, which would multiply attempts and sleeps).
-    retries_inside: bool
-
     def handles(self, change: Change) -> bool: ...
 
     def apply(self, change: Change) -> Outcome: ...

@@ -12,25 +12,26 @@ import shutil
 import signal
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 import structlog
 
 from reconciler.daemon import specs as spec_dirs
-from reconciler.daemon.commit_status import describe, make_statuses
+from reconciler.daemon.commit_status import make_statuses
 from reconciler.daemon.heartbeat import HeartbeatWriter, idle_threshold, write_every
 from reconciler.daemon.lock import LockBusy, cycle_lock
 from reconciler.daemon.logs import configure_logging, log_action
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.notify import Heartbeat, Notifier, watchdog_interval
-from reconciler.daemon.record import cycle_record, failed_actions, iso, pending_by_kind
-from reconciler.daemon.schedule import BUSY_RETRY, MANUAL, backoff, stall_allowance
+from reconciler.daemon.record import iso
+from reconciler.daemon.recorder import Recorder, crash_error, report_error
+from reconciler.daemon.schedule import BUSY_RETRY, MANUAL, Cadence, drive, stall_allowance
 from reconciler.daemon.services import Services
 from reconciler.daemon.triggers import Triggers
-from reconciler.report.drift import HEALTH
-from reconciler.report.outcome import CycleReport, Status
+from reconciler.report.conditions import CycleError, CycleResult, Reason, Scope
+from reconciler.report.outcome import Status
 from reconciler.settings import Settings
 from reconciler.sources.git import GitTreeError
 from reconciler.store import Store
@@ -39,10 +40,21 @@ log = structlog.get_logger("reconciler.daemon")
 
 
 class Daemon:
-    """State in force (good / rejected revision) and the trigger queue of one daemon process."""
+    """State in force (good / rejected revision) and the trigger queue of one daemon process.
 
-    def __init__(self, settings: Settings, env: Mapping[str, str] | None = None) -> None:
+    `clock` is wall time; `wait` is the idle wait between triggers (see Triggers).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        wait: Callable[[float], object] | None = None,
+    ) -> None:
         self.settings = settings
+        self.clock = clock
         self.env = dict(os.environ if env is None else env)
         self.store = Store(settings.state_dir)
         self.metrics = Metrics()
@@ -60,13 +72,20 @@ class Daemon:
             0.0,
             min(1.0, self._idle / 4),  # deadlines: set by run()
             self._idle_beat,
+            clock=clock,
+            wait=wait,
         )
         self._rng = random.Random()
+        self.cadence = Cadence(
+            settings.daemon.poll_interval, settings.daemon.drift_interval, jitter=self._jitter
+        )
         self.good: str | None = self.store.get("good_revision")
         self.rejected: str | None = self.store.get("rejected_revision")
-        self.retry: str | None = None  # "full" | "drift": what the backoff timer re-runs
-        self.failures = 0
+        self.retry: Scope | None = None  # what the backoff timer re-runs
         self.metrics.revisions(self.good, self.rejected)
+        self.recorder = Recorder(
+            self.store, self.metrics, self.notifier, self.statuses, clock, self._status_line
+        )
 
     # triggers -------------------------------------------------------------------------
     def request(self, trigger: str) -> None:
@@ -110,18 +129,9 @@ class Daemon:
             poll=self.settings.daemon.poll_interval,
             drift=self.settings.daemon.drift_interval,
         )
-        now = time.time()
-        self.triggers.next_poll = now + self._jitter(self.settings.daemon.poll_interval)
-        self.triggers.next_drift = now + self.settings.daemon.drift_interval
-        self.request("start")
+        self.cadence.start(self.triggers, self.clock())
         try:
-            while True:
-                self._schedule(self.triggers.next_at)
-                trigger = self.triggers.next()
-                if trigger is None:
-                    break
-                result, full = self.cycle(trigger)
-                self._reschedule(trigger, result, full, time.time())
+            drive(self.triggers, self.cadence, self.cycle, self.clock, self._schedule)
         finally:
             self.notifier.stop_watchdog()  # no ping may follow STOPPING
             self.beats.stopped()
@@ -135,22 +145,6 @@ class Daemon:
             log.info("daemon.stopped")
         return 0
 
-    def _reschedule(self, trigger: str, result: str, full: bool, now: float) -> None:
-        timers = self.triggers
-        if result == "busy":  # not a failure: the same trigger runs once the lock frees
-            timers.busy(trigger, now)
-            return
-        self.failures = self.failures + 1 if result == "failed" else 0
-        timers.next_poll = now + (
-            backoff(self.failures)
-            if self.failures
-            else self._jitter(self.settings.daemon.poll_interval)
-        )
-        if trigger == "drift" or full:
-            timers.next_drift = now + self.settings.daemon.drift_interval
-        if self.failures:
-            timers.next_drift = max(timers.next_drift, timers.next_poll)
-
     def _schedule(self, at: float) -> None:
         self.beats.beat(self._stale_idle, force=True)  # every loop iteration
         self.metrics.next_run(at)
@@ -160,9 +154,9 @@ class Daemon:
             log.exception("store.failed")
 
     # one cycle --------------------------------------------------------------------------
-    def cycle(self, trigger: str) -> tuple[str, bool]:
+    def cycle(self, trigger: str) -> tuple[CycleResult, bool]:
         """Run one cycle under the lock; (result, whether a full apply ran)."""
-        cycle_id, started = uuid.uuid4().hex[:12], time.time()
+        cycle_id, started = uuid.uuid4().hex[:12], self.clock()
         self.heartbeat.beat(max(self._idle, stall_allowance(self.settings)))
         # a cycle may be silent for its longest bounded step: status must not call it dead
         self.beats.beat(stall_allowance(self.settings) + self._stale_idle)
@@ -172,52 +166,56 @@ class Daemon:
                 return self._locked_cycle(trigger)
         except LockBusy as exc:
             log.info("cycle.busy", reason=str(exc), retry_in=BUSY_RETRY)
-            return "busy", False
+            return CycleResult.BUSY, False
         except Exception as exc:  # a bug: logged, recorded, backed off; the daemon lives on
             log.exception("cycle.crashed")
-            self.retry = self.retry or ("drift" if trigger == "drift" else "full")
+            self.retry = self.retry or (Scope.DRIFT if trigger == "drift" else Scope.FULL)
             try:
-                self._record(
-                    trigger, started, self.good, "failed", error=f"{type(exc).__name__}: {exc}"
+                self.recorder.record(
+                    trigger, started, self.good, CycleResult.FAILED, error=crash_error(exc)
                 )
             except Exception:
                 log.exception("cycle.record_failed")
-            return "failed", False
+            return CycleResult.FAILED, False
         finally:
             structlog.contextvars.clear_contextvars()
 
-    def _locked_cycle(self, trigger: str) -> tuple[str, bool]:
-        started = time.time()
+    def _locked_cycle(self, trigger: str) -> tuple[CycleResult, bool]:
+        started = self.clock()
         try:
             latest = self.source.latest()
         except Exception as exc:  # network, auth, missing branch: retried with backoff
             log.error("source.failed", error=str(exc))
-            self._record(trigger, started, self.good, "failed", error=f"source: {exc}")
-            return "failed", False
+            failed = CycleError(Reason.SOURCE_FAILED, f"source: {exc}")
+            self.recorder.record(trigger, started, self.good, CycleResult.FAILED, error=failed)
+            return CycleResult.FAILED, False
         structlog.contextvars.bind_contextvars(revision=latest)
         if latest not in (self.good, self.rejected):
             return self._new_revision(trigger, started, latest)
         if self.good is None:
-            return "idle", False
+            return CycleResult.IDLE, False
         structlog.contextvars.bind_contextvars(revision=self.good)
-        if self.retry == "full" or trigger in MANUAL:
+        if self.retry is Scope.FULL or trigger in MANUAL:
             return self._reconcile(trigger, started, full=True), True
-        if trigger == "drift" or self.retry == "drift":
+        if trigger == "drift" or self.retry is Scope.DRIFT:
             return self._reconcile(trigger, started, full=False), False
-        return "idle", False
+        return CycleResult.IDLE, False
 
-    def _new_revision(self, trigger: str, started: float, latest: str) -> tuple[str, bool]:
+    def _new_revision(self, trigger: str, started: float, latest: str) -> tuple[CycleResult, bool]:
         from reconciler.engine import load
 
-        self._publish(latest, "pending")
+        self.recorder.publish(latest, "pending")
         try:
             export = self.source.export(latest, spec_dirs.work_dir(self.settings))
         except GitTreeError as exc:  # the commit itself has no usable specs folder
             return self._reject(trigger, started, latest, str(exc)), False
         except Exception as exc:  # fetch, disk: worth retrying, with backoff
             log.error("source.export_failed", error=str(exc))
-            self._record(trigger, started, latest, "failed", error=f"source: {exc}", publish=True)
-            return "failed", False
+            failed = CycleError(Reason.SOURCE_FAILED, f"source: {exc}")
+            self.recorder.record(
+                trigger, started, latest, CycleResult.FAILED, error=failed, publish=True
+            )
+            return CycleResult.FAILED, False
         desired, error = load(export, self.settings)
         if desired is None:
             shutil.rmtree(export, ignore_errors=True)
@@ -230,14 +228,17 @@ class Daemon:
         self.metrics.revisions(self.good, None)
         return self._reconcile(trigger, started, full=True), True
 
-    def _reject(self, trigger: str, started: float, latest: str, error: str) -> str:
+    def _reject(self, trigger: str, started: float, latest: str, error: str) -> CycleResult:
         """The whole revision is refused; the last good one stays in force."""
         self.rejected = latest
         self.store.put(rejected_revision=latest, rejected_error=error)
         self.metrics.revisions(self.good, self.rejected)
         log.error("revision.rejected", error=error, in_force=self.good)
-        self._record(trigger, started, latest, "rejected", error=error, publish=True)
-        return "rejected"
+        invalid = CycleError(Reason.SPEC_INVALID, error)
+        self.recorder.record(
+            trigger, started, latest, CycleResult.REJECTED, error=invalid, publish=True
+        )
+        return CycleResult.REJECTED
 
     def _deps(self) -> Any:
         from reconciler.wiring import build_deps
@@ -253,7 +254,7 @@ class Daemon:
             build_deps(self.settings), stop_requested=lambda: self.stopping, listener=listener
         )
 
-    def _reconcile(self, trigger: str, started: float, full: bool) -> str:
+    def _reconcile(self, trigger: str, started: float, full: bool) -> CycleResult:
         from reconciler.engine import RunOptions, reconcile_once
 
         assert self.good is not None
@@ -265,71 +266,26 @@ class Daemon:
             report = reconcile_once(self.settings, specs, options, self.good, self._deps())
         except Exception as exc:  # a broken edge must not kill the daemon: recorded, retried
             log.exception("cycle.crashed")
-            self.retry = "full" if full else "drift"
-            self._record(
-                trigger,
-                started,
-                self.good,
-                "failed",
-                error=f"{type(exc).__name__}: {exc}",
-                publish=full,
+            self.retry = Scope.FULL if full else Scope.DRIFT
+            failed = crash_error(exc)
+            self.recorder.record(
+                trigger, started, self.good, CycleResult.FAILED, error=failed, publish=full
             )
-            return "failed"
+            return CycleResult.FAILED
         skipped = sum(o.status is Status.SKIPPED for o in report.outcomes)
         stopped = self.stopping and skipped > 0  # SIGTERM cut it short: not a success
-        result = "failed" if report.failed or stopped else "success"
-        self.retry = ("full" if full else "drift") if result == "failed" else None
-        error = (
-            f"stopped before {skipped} action(s) ran; the next start resumes"
-            if stopped and not report.failed
-            else None
-        )
-        self._record(
+        result = CycleResult.FAILED if report.failed or stopped else CycleResult.SUCCESS
+        self.retry = (Scope.FULL if full else Scope.DRIFT) if result is CycleResult.FAILED else None
+        error = report_error(report)
+        if stopped and not report.failed:
+            error = CycleError(
+                Reason.INTERRUPTED,
+                f"stopped before {skipped} action(s) ran; the next start resumes",
+            )
+        self.recorder.record(
             trigger, started, self.good, result, report, error, publish=full and not stopped
         )  # the restarted daemon posts the result
         return result
-
-    def _publish(
-        self, sha: str, result: str, summary: dict[str, int] | None = None, error: str | None = None
-    ) -> None:
-        """A commit status for `sha` (full cycles only: drift timers would flood Gitea)."""
-        if self.statuses is None:
-            return
-        state = result if result in ("pending", "success") else "failure"
-        self.statuses.post(
-            sha, state, describe(result, summary, error), only_changes=state != "pending"
-        )
-
-    def _record(
-        self,
-        trigger: str,
-        started: float,
-        revision: str | None,
-        result: str,
-        report: CycleReport | None = None,
-        error: str | None = None,
-        publish: bool = False,
-    ) -> None:
-        finished = time.time()
-        record = cycle_record(trigger, started, finished, revision, result, report, error)
-        if publish and revision is not None:
-            self._publish(revision, result, record.summary, record.error or failed_actions(record))
-        self.store.record(record)
-        state: dict[str, Any] = {"last_result": result}
-        if report is not None and report.error is None:
-            kinds = pending_by_kind(report)
-            state["pending_drift"] = sum(n for kind, n in kinds.items() if kind != HEALTH)
-            self.metrics.drift(kinds)
-        self.store.put(**state)
-        self.metrics.cycle(result, finished - started, finished)
-        self.notifier.status(self._status_line(result))
-        log.info(
-            "cycle.recorded",
-            result=result,
-            seconds=record.seconds,
-            summary=record.summary,
-            error=record.error,
-        )
 
     def _status_line(self, result: str) -> str:
         rejected = f", rejected {self.rejected[:12]} (invalid specs)" if self.rejected else ""

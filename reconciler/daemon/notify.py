@@ -6,7 +6,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 
 def _address(raw: str) -> str | bytes | None:
@@ -53,20 +53,21 @@ class Heartbeat:
     not a hang but a deadlocked or stalled cycle is.
     """
 
-    def __init__(self, allowance: float) -> None:
+    def __init__(self, allowance: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
-        self._deadline = time.monotonic() + allowance
+        self._clock = clock
+        self._deadline = clock() + allowance
         self._allowance = allowance
 
     def beat(self, allowance: float | None = None) -> None:
         with self._lock:
             if allowance is not None:
                 self._allowance = allowance
-            self._deadline = time.monotonic() + self._allowance
+            self._deadline = self._clock() + self._allowance
 
     def alive(self) -> bool:
         with self._lock:
-            return time.monotonic() < self._deadline
+            return self._clock() < self._deadline
 
 
 class Notifier:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from reconciler.report.conditions import CycleError, CycleResult, reason_of
 from reconciler.report.drift import HEALTH, drift_keys, is_health, kind_of
 from reconciler.report.outcome import CycleReport, Status
 from reconciler.store import ActionRecord, CycleRecord
@@ -50,10 +51,11 @@ def cycle_record(
     started: float,
     finished: float,
     revision: str | None,
-    result: str,
+    result: CycleResult | str,
     report: CycleReport | None = None,
-    error: str | None = None,
+    error: CycleError | None = None,
 ) -> CycleRecord:
+    """The history entry of one cycle; `error` names why it failed (else the report's)."""
     actions: tuple[ActionRecord, ...] = ()
     drift: tuple[tuple[str, str, str], ...] = ()
     summary: dict[str, int] = {}
@@ -65,15 +67,17 @@ def cycle_record(
         )
         drift = drift_keys(report.plan)
         error = error or report.error
+    value = CycleResult(result).value if result in set(CycleResult) else str(result)
     return CycleRecord(
         started_at=iso(started),
         finished_at=iso(finished),
         seconds=round(finished - started, 3),
         revision=revision,
         trigger=trigger,
-        result=result,
+        result=value,
+        reason=(error.reason if error is not None else reason_of(value)).value,
         summary=summary,
-        error=error,
+        error=(error.message or None) if error is not None else None,
         actions=actions,
         drift=drift,
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from reconciler.settings import Settings
+from reconciler.sources.snapshot import good_dir as good_dir  # re-exported: daemon.status reads it
 from reconciler.sources.snapshot import snapshot_dir
 
 if TYPE_CHECKING:  # gitpython comes with the daemon extra: imported where used
@@ -95,10 +96,6 @@ def make_source(settings: Settings, env: Mapping[str, str] | None = None) -> Spe
 
 def work_dir(settings: Settings) -> Path:
     return settings.state_dir / "specs" / "work"
-
-
-def good_dir(settings: Settings, revision: str) -> Path:
-    return settings.state_dir / "specs" / f"good-{revision}"
 
 
 def clear_work(settings: Settings) -> None:

@@ -15,6 +15,7 @@ from reconciler.daemon.heartbeat import KEY as HEARTBEAT
 from reconciler.daemon.heartbeat import daemon_state
 from reconciler.daemon.record import failed_actions, iso
 from reconciler.diff.backoff import failure_to_dict
+from reconciler.report.conditions import STALL_AFTER, Entry, conditions, reason_of
 from reconciler.report.drift import drift_to_dict, is_health, make_drift_report
 from reconciler.settings import Settings
 from reconciler.store import CycleRecord, Store
@@ -24,7 +25,21 @@ class DriftUnavailable(RuntimeError):
     """The drift report could not be made (invalid specs, unreachable API)."""
 
 
-def _cycle_dict(cycle: CycleRecord) -> dict[str, Any]:
+def _entry(cycle: CycleRecord) -> Entry:
+    message = cycle.error or failed_actions(cycle) or ""
+    return Entry(cycle.result, reason_of(cycle.result, cycle.reason), message, cycle.finished_at)
+
+
+def _conditions(
+    cycles: list[CycleRecord], running: bool = False, rejected: str | None = None
+) -> list[dict[str, Any]]:
+    found = conditions([_entry(c) for c in cycles], running=running, rejected=rejected)
+    return [c.to_dict() for c in found]
+
+
+def _cycle_dict(cycle: CycleRecord, older: list[CycleRecord] | None = None) -> dict[str, Any]:
+    """One history entry; `older` (newest first, this one included) gives its conditions."""
+    rejected = cycle.revision if cycle.result == "rejected" else None
     return {
         "id": cycle.id,
         "started_at": cycle.started_at,
@@ -33,6 +48,8 @@ def _cycle_dict(cycle: CycleRecord) -> dict[str, Any]:
         "revision": cycle.revision,
         "trigger": cycle.trigger,
         "result": cycle.result,
+        "reason": reason_of(cycle.result, cycle.reason).value,
+        "conditions": _conditions(older or [cycle], rejected=rejected),
         "summary": cycle.summary,
         "error": cycle.error,
         "user": cycle.user,  # user, host, command: CLI applies only (trigger "cli")
@@ -59,6 +76,7 @@ def status(settings: Settings, now: float | None = None) -> dict[str, Any]:
     """
     store = Store(settings.state_dir)
     last = store.last_daemon_cycle()
+    recent = [c for c in store.cycles(4 * STALL_AFTER) if c.trigger != "cli"]
     alive = daemon_state(store.get(HEARTBEAT), time.time() if now is None else now)
     rejected = store.get("rejected_revision")
     error = store.get("rejected_error") if rejected else None
@@ -71,6 +89,7 @@ def status(settings: Settings, now: float | None = None) -> dict[str, Any]:
         **alive,
         "revision": store.get("good_revision"),
         "last_result": last.result if last is not None else None,
+        "reason": reason_of(last.result, last.reason).value if last is not None else None,
         "last_result_historical": not alive["daemon_running"] and last is not None,
         "last_cycle_at": last.finished_at if last is not None else None,
         "error": error,
@@ -82,12 +101,15 @@ def status(settings: Settings, now: float | None = None) -> dict[str, Any]:
         "failing_maintenance": [  # tables whose maintenance backs off after failures
             failure_to_dict(f) for f in store.maintenance_failures().values()
         ],
+        "conditions": _conditions(recent, bool(alive["daemon_running"]), rejected),
     }
 
 
 def history(settings: Settings, n: int) -> list[dict[str, Any]]:
     """The newest `n` cycles, newest first, each with its actions and outcomes."""
-    return [_cycle_dict(c) for c in Store(settings.state_dir).cycles(max(0, n))]
+    wanted = max(0, n)
+    cycles = Store(settings.state_dir).cycles(wanted + STALL_AFTER)  # older ones: Stalled
+    return [_cycle_dict(c, cycles[i:]) for i, c in enumerate(cycles[:wanted])]
 
 
 def _specs_for_drift(
@@ -145,11 +167,12 @@ def drift(settings: Settings, fmt: str, ref: str | None = None) -> str:
         desired, error = load(specs_dir, settings)
         if desired is None:
             raise DriftUnavailable(error or "invalid specs")
-        report = reconcile_once(
-            settings, specs_dir, RunOptions(apply=False, maintenance=True), revision
-        )
+        from reconciler.wiring import build_deps
+
+        options = RunOptions(apply=False, maintenance=True)
+        report = reconcile_once(settings, specs_dir, options, revision, build_deps(settings))
         if report.error and not report.plan.has_unknown:  # unknown lines: reported as drift
-            raise DriftUnavailable(report.error)
+            raise DriftUnavailable(report.error.message)
         for item in list(desired.containers) + list(desired.tables):
             modes[item.address] = str(getattr(item.drift, "value", item.drift))
             if item.source is not None and revision is not None:

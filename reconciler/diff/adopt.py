@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
-from reconciler.diff.tables import preconditions as table_preconditions
 from reconciler.model.containers import OWNER_TAG, ContainerSpec, GuestSummary, ObservedContainer
 from reconciler.model.desired import Desired
 from reconciler.model.tables import (
@@ -21,6 +20,7 @@ from reconciler.model.tables import (
     TableSpec,
 )
 from reconciler.plan.change import Action, Change, FieldChange, JSONValue
+from reconciler.plan.table_operations import preconditions as table_preconditions
 
 ADOPT_OPTION: tuple[tuple[str, JSONValue], ...] = (("adopt", True),)
 Note = tuple[str, str]
@@ -40,14 +40,9 @@ class UnknownAddress(ValueError):
     """A requested address that no spec names: nothing may be adopted for it."""
 
 
-def is_adoption(change: Change) -> bool:
-    """True for an adopt line (appliers dispatch on this, never on the reason)."""
-    return change.action is Action.UPDATE and dict(change.options).get("adopt") is True
-
-
 def unknown_targets(targets: Iterable[str], desired: Desired) -> tuple[str, ...]:
     """Requested addresses that no container or table spec names, in request order."""
-    known = {item.address for item in (*desired.containers, *desired.tables)}
+    known = {item.address for item in desired.resources}
     return tuple(dict.fromkeys(t for t in targets if t not in known))
 
 
@@ -93,7 +88,7 @@ def _decide(
     if missing:
         raise UnknownAddress("no spec names " + ", ".join(missing))
     by_address: dict[str, ContainerSpec | TableSpec] = {
-        item.address: item for item in (*desired.containers, *desired.tables)
+        item.address: item for item in desired.resources
     }
     out: list[Change | Note] = []
     for address in dict.fromkeys(targets):

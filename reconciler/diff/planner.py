@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from graphlib import CycleError, TopologicalSorter
 
 from reconciler.model.containers import OWNER_TAG, GuestSummary, ObservedContainer
 from reconciler.plan.change import Action, Change, FieldChange, Plan
@@ -63,10 +65,11 @@ def _line_key(change: Change) -> tuple[str, int, str, str, str]:
 def _address_order(
     addresses: Iterable[str], depends: Mapping[str, tuple[str, ...]]
 ) -> dict[str, int]:
-    """Kahn's algorithm with a sorted ready set: dependencies first, then by address.
+    """A topological order (graphlib) taking the smallest ready address first: dependencies
+    first, then by address.
 
     Addresses without changes stay in the graph so that order holds transitively;
-    a cycle (rejected by validation) falls back to address order for its members.
+    a cycle (rejected by validation) releases its smallest unordered member and goes on.
     """
     nodes = set(addresses)
     for source, targets in depends.items():
@@ -75,24 +78,23 @@ def _address_order(
     blockers: dict[str, set[str]] = {node: set() for node in nodes}
     for source, targets in depends.items():
         blockers[source].update(t for t in targets if t != source)
-    dependents: dict[str, list[str]] = {node: [] for node in nodes}
-    for node, needs in blockers.items():
-        for need in needs:
-            dependents[need].append(node)
-    ready = [node for node, needs in blockers.items() if not needs]
-    heapq.heapify(ready)
     order: dict[str, int] = {}
     while len(order) < len(nodes):
-        if not ready:  # a cycle: release its smallest member
-            heapq.heappush(ready, min(n for n in nodes if n not in order))
-        node = heapq.heappop(ready)
-        if node in order:
+        left = {n: {b for b in blockers[n] if b not in order} for n in nodes if n not in order}
+        sorter = TopologicalSorter(left)
+        with contextlib.suppress(CycleError):  # what the cycle does not block still sorts
+            sorter.prepare()
+        ready = list(sorter.get_ready())
+        heapq.heapify(ready)
+        if not ready:  # every node left waits on a cycle: release the smallest
+            order[min(left)] = len(order)
             continue
-        order[node] = len(order)
-        for dependent in dependents[node]:
-            blockers[dependent].discard(node)
-            if not blockers[dependent] and dependent not in order:
-                heapq.heappush(ready, dependent)
+        while ready:
+            node = heapq.heappop(ready)
+            order[node] = len(order)
+            sorter.done(node)
+            for released in sorter.get_ready():
+                heapq.heappush(ready, released)
     return order
 
 

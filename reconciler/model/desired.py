@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from reconciler.model.containers import ContainerSpec
+from reconciler.model.policies import MaintenancePolicy
+from reconciler.model.tables import TableSpec
 
 
 @dataclass(frozen=True)
 class Desired:
-    """Everything the specs ask for. `tables` and `policies` hold model.tables /
-    model.policies objects (typed there); kept loose here so each kind stays
-    in its own module."""
+    """Everything the specs ask for, one tuple per kind."""
 
     containers: tuple[ContainerSpec, ...] = ()
-    tables: tuple[Any, ...] = ()
-    policies: tuple[Any, ...] = ()
+    tables: tuple[TableSpec, ...] = ()
+    policies: tuple[MaintenancePolicy, ...] = ()
+
+    @property
+    def resources(self) -> tuple[ContainerSpec | TableSpec, ...]:
+        """Containers then tables: everything that has an address, a drift mode, dependsOn."""
+        return (*self.containers, *self.tables)

@@ -100,3 +100,8 @@ class Plan:
 
     def executable(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.action.executes)
+
+
+def is_adoption(change: Change) -> bool:
+    """True for an adopt line (appliers dispatch on this, never on the reason)."""
+    return change.action is Action.UPDATE and dict(change.options).get("adopt") is True

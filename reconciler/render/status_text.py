@@ -25,19 +25,25 @@ def cell(key: str, value: Any) -> str:
 
 
 def render_status(doc: Mapping[str, Any]) -> str:
-    """`key:  value` lines, values in one column; failing maintenance as indented lines."""
+    """`key:  value` lines, values in one column; conditions and failing maintenance as
+    indented lines below."""
     rows: list[tuple[str, str]] = []
     for key, value in doc.items():
-        if key in _HIDDEN or key == "failing_maintenance":
+        if key in _HIDDEN or key in ("failing_maintenance", "conditions"):
             continue
         text = cell(key, value)
         if key == "last_result" and doc.get("last_result_historical"):
             text += " (historical: the daemon is not running)"
         rows.append((key, text))
     failing = doc.get("failing_maintenance") or []
+    found = [c for c in doc.get("conditions") or [] if isinstance(c, Mapping)]
+    if "conditions" in doc:
+        rows.append(("conditions", ", ".join(_brief(c) for c in found) or "-"))
     rows.append(("failing_maintenance", str(len(failing)) if failing else "none"))
     width = max(len(k) for k, _ in rows) + 1
     lines = [f"{k + ':':<{width}} {v}" for k, v in rows]
+    at = next(i for i, (k, _) in enumerate(rows) if k == "failing_maintenance")
+    lines[at:at] = [f"  {line}" for line in condition_lines(found)]
     for entry in failing:
         if isinstance(entry, Mapping):
             name = entry.get("address") or entry.get("table") or "-"
@@ -48,7 +54,28 @@ def render_status(doc: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-_COLUMNS = ("ID", "STARTED", "TRIGGER", "RESULT", "REVISION", "SECONDS", "CHANGES", "BY")
+def _brief(condition: Mapping[str, Any]) -> str:
+    return f"{condition.get('type')}={condition.get('status')}"
+
+
+def condition_lines(found: Sequence[Mapping[str, Any]]) -> list[str]:
+    """`Ready=False  ApplyFailed  since <time>: <message>`, one per condition, aligned."""
+    if not found:
+        return []
+    heads = [_brief(c) for c in found]
+    reasons = [str(c.get("reason") or "-") for c in found]
+    wide, wider = max(map(len, heads)), max(map(len, reasons))
+    out = []
+    for head, reason, c in zip(heads, reasons, found, strict=True):
+        since = f"  since {c['lastTransitionTime']}" if c.get("lastTransitionTime") else ""
+        message = f": {c['message']}" if c.get("message") else ""
+        out.append(f"{head:<{wide}}  {reason:<{wider}}{since}{message}".rstrip())
+    return out
+
+
+_COLUMNS = (
+    "ID", "STARTED", "TRIGGER", "RESULT", "REASON", "REVISION", "SECONDS", "CHANGES", "BY"
+)  # fmt: skip
 
 
 def _row(entry: Mapping[str, Any]) -> tuple[str, ...]:
@@ -64,6 +91,7 @@ def _row(entry: Mapping[str, Any]) -> tuple[str, ...]:
         cell("started_at", entry.get("started_at")),
         cell("trigger", entry.get("trigger")),
         cell("result", entry.get("result")),
+        cell("reason", entry.get("reason")),
         str(revision)[:12] if revision else "-",
         f"{seconds:.1f}" if isinstance(seconds, int | float) else "-",
         changes,

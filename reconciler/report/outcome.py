@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from reconciler.plan.change import Action, JSONValue, Plan
+from reconciler.report.conditions import CycleError
 
 
 class Status(str, Enum):
@@ -32,7 +33,7 @@ class CycleReport:
     plan: Plan
     outcomes: tuple[Outcome, ...] = ()
     revision: str | None = None
-    error: str | None = None  # a step failed before apply (invalid specs, unreachable API)
+    error: CycleError | None = None  # a step failed before apply: reason and message
 
     @property
     def failed(self) -> bool:

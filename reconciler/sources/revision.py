@@ -77,8 +77,8 @@ def specs_tree(
             raise RevisionError("--revision needs source.git in the config")
         yield SpecsTree(settings, dir_digest(settings.specs), "dir")
         return
-    from reconciler.daemon.specs import good_dir
     from reconciler.sources.git import GitSource
+    from reconciler.sources.snapshot import good_dir
 
     branch = settings.git.branch
     revision = _daemon_revision(settings) if ref is None else None

@@ -7,6 +7,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from reconciler.settings import Settings
+
+
+def good_dir(settings: Settings, revision: str) -> Path:
+    """Where the last accepted revision's specs are kept (the daemon writes, the CLI reads)."""
+    return settings.state_dir / "specs" / f"good-{revision}"
+
 
 def dir_revision(path: Path) -> str:
     """A content hash of every file under `path` (names and bytes), stable across copies."""

@@ -20,9 +20,9 @@ from reconciler.engine import RunOptions, apply_plan, load
 from reconciler.model.containers import OWNER_TAG
 from reconciler.model.desired import Desired
 from reconciler.model.tables import MANAGED_BY_PROPERTY, MANAGED_BY_VALUE
-from reconciler.observe.containers import observe_containers
 from reconciler.plan.change import Action, Change
 from reconciler.providers.iceberg.catalog import Catalogs
+from reconciler.providers.proxmox.observe import observe_containers
 from reconciler.report.outcome import Status
 from reconciler.sources.config import load_settings
 from reconciler.testing.pvesim import PveSim

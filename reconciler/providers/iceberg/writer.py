@@ -14,11 +14,11 @@ from pyiceberg.table.update.schema import UpdateSchema
 from pyiceberg.transforms import parse_transform
 
 from reconciler.apply.errors import PermanentError, PreconditionFailed, TransientError
-from reconciler.diff.adopt import is_adoption
-from reconciler.diff.table_ops import OpKind, TableOp
-from reconciler.diff.tables import preconditions, table_operations
+from reconciler.apply.retry import RetryPolicy
 from reconciler.model.tables import MANAGED_BY_PROPERTY, MANAGED_BY_VALUE, TableSpec
-from reconciler.plan.change import Action, Change, JSONValue
+from reconciler.plan.change import Action, Change, JSONValue, is_adoption
+from reconciler.plan.table_operations import preconditions, table_operations
+from reconciler.plan.table_ops import OpKind, TableOp
 from reconciler.providers.iceberg.catalog import Catalogs, mask
 from reconciler.providers.iceberg.types import (
     iceberg_schema,
@@ -46,14 +46,18 @@ _SCHEMA_OPS = {
 class IcebergApplier:
     """Applies `create` and `update` lines for `table/...` addresses (apply.ports.Applier)."""
 
-    retries_inside = True  # commit conflicts are retried here, preconditions re-checked
-
     def __init__(
-        self, catalogs: Catalogs, desired: tuple[TableSpec, ...], commit_retries: int = 3
+        self,
+        catalogs: Catalogs,
+        desired: tuple[TableSpec, ...],
+        commit_retries: int = 3,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self._catalogs = catalogs
         self._specs = {s.address: s for s in desired}
-        self._retries = max(1, commit_retries)
+        # This applier owns the retry of commit conflicts: each attempt re-loads the table
+        # and re-checks the plan's preconditions (the executor retries nothing).
+        self._retry = retry or RetryPolicy(attempts=max(1, commit_retries), base=0.1, cap=2.0)
         # Tables of one new namespace are created in parallel; the SQL catalog does not
         # turn the duplicate namespace insert into "already exists", so create it once.
         self._namespace_lock = threading.Lock()
@@ -80,9 +84,13 @@ class IcebergApplier:
             elif change.action is Action.DELETE:
                 return self._drop(catalog, spec, change, started)
             elif is_adoption(change):
-                table = self._adopt(catalog, spec, change)
+                table = self._retry.call(
+                    f"adopt {spec.address}", lambda: self._adopt(catalog, spec, change)
+                )
             else:
-                table = self._update(catalog, spec, change)
+                table = self._retry.call(
+                    f"commit {spec.address}", lambda: self._update(catalog, spec, change)
+                )
         except (PreconditionFailed, PermanentError, TransientError):
             raise
         except Exception as exc:  # pyiceberg validation or driver errors; mask secrets
@@ -168,35 +176,31 @@ class IcebergApplier:
             raise PreconditionFailed(f"{spec.address} appeared since the plan") from None
 
     def _update(self, catalog: Catalog, spec: TableSpec, change: Change) -> Table:
-        identifier = (*spec.namespace, spec.name)
-        for attempt in range(1, self._retries + 1):
-            table = catalog.load_table(identifier)
-            observed = observed_table(spec.catalog, table)
-            now = dict(preconditions(observed))
-            for key, expected in change.preconditions:
-                if key in now and now[key] != expected:
-                    raise PreconditionFailed(
-                        f"{spec.address}: {key} is {now[key]}, the plan saw {expected}: re-plan"
-                    )
-            if not observed.owned:
-                raise PreconditionFailed(f"{spec.address} is no longer owned by the reconciler")
-            ops = table_operations(spec, observed)
-            if tuple(op.change for op in ops) != change.fields:
-                raise PreconditionFailed(f"{spec.address} changed since the plan: re-plan")
-            if any(op.impossible for op in ops):
-                raise PermanentError(f"{spec.address}: the plan line holds an impossible step")
-            destructive = any(op.destructive for op in ops)
-            if destructive and dict(change.options).get("allow_destructive") is not True:
-                raise PermanentError(f"{spec.address}: destructive steps without allow_destructive")
-            tx = table.transaction()
-            _apply_ops(tx, spec, ops, destructive)
-            try:
-                return tx.commit_transaction()
-            except CommitFailedException as exc:
-                log.info("iceberg.commit_conflict", address=spec.address, attempt=attempt)
-                if attempt == self._retries:
-                    raise TransientError(f"{spec.address}: commit conflict: {exc}") from None
-        raise AssertionError("unreachable")
+        """One attempt: load, re-check the plan, commit; a conflict is a TransientError."""
+        table = catalog.load_table((*spec.namespace, spec.name))
+        observed = observed_table(spec.catalog, table)
+        now = dict(preconditions(observed))
+        for key, expected in change.preconditions:
+            if key in now and now[key] != expected:
+                raise PreconditionFailed(
+                    f"{spec.address}: {key} is {now[key]}, the plan saw {expected}: re-plan"
+                )
+        if not observed.owned:
+            raise PreconditionFailed(f"{spec.address} is no longer owned by the reconciler")
+        ops = table_operations(spec, observed)
+        if tuple(op.change for op in ops) != change.fields:
+            raise PreconditionFailed(f"{spec.address} changed since the plan: re-plan")
+        if any(op.impossible for op in ops):
+            raise PermanentError(f"{spec.address}: the plan line holds an impossible step")
+        destructive = any(op.destructive for op in ops)
+        if destructive and dict(change.options).get("allow_destructive") is not True:
+            raise PermanentError(f"{spec.address}: destructive steps without allow_destructive")
+        tx = table.transaction()
+        _apply_ops(tx, spec, ops, destructive)
+        try:
+            return tx.commit_transaction()
+        except CommitFailedException as exc:
+            raise TransientError(f"{spec.address}: commit conflict: {exc}") from None
 
 
 def _apply_ops(tx: Transaction, spec: TableSpec, ops: tuple[TableOp, ...], unsafe: bool) -> None:

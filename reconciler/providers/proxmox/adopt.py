@@ -13,11 +13,12 @@ from typing import Any
 import structlog
 
 from reconciler.apply.errors import PermanentError
+from reconciler.apply.retry import RetryPolicy
 from reconciler.model.containers import OWNER_TAG
 from reconciler.plan.change import Change
 from reconciler.providers.proxmox.client import PveClient
 from reconciler.providers.proxmox.errors import PvePreconditionFailed
-from reconciler.providers.proxmox.guard import Backoff, DigestLedger
+from reconciler.providers.proxmox.guard import DigestLedger
 from reconciler.providers.proxmox.propstring import normalise_tags, split_list
 
 log = structlog.get_logger(__name__)
@@ -26,9 +27,9 @@ log = structlog.get_logger(__name__)
 class Adopter:
     """Marks one CT as ours (the ProxmoxApplier dispatches `adopt` lines here)."""
 
-    def __init__(self, client: PveClient, backoff: Backoff, ledger: DigestLedger) -> None:
+    def __init__(self, client: PveClient, retry: RetryPolicy, ledger: DigestLedger) -> None:
         self._client = client
-        self._backoff = backoff
+        self._retry = retry
         self._ledger = ledger
 
     def adopt(self, change: Change) -> str:
@@ -36,7 +37,7 @@ class Adopter:
         if not isinstance(vmid, int) or isinstance(vmid, bool) or not isinstance(node, str):
             raise PermanentError(f"{change.address}: an adopt line needs vmid and node")
         tags = _planned_tags(change)
-        return self._backoff.run(f"adopt CT {vmid}", lambda: self._put(change, vmid, node, tags))
+        return self._retry.call(f"adopt CT {vmid}", lambda: self._put(change, vmid, node, tags))
 
     def _put(self, change: Change, vmid: int, node: str, tags: tuple[list[str], list[str]]) -> str:
         before, after = tags

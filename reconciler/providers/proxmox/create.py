@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import structlog
 
 from reconciler.apply.errors import PermanentError
+from reconciler.apply.retry import ONCE, RetryPolicy
 from reconciler.model.containers import (
     CREATE_PENDING_TAG,
     ContainerSpec,
@@ -24,7 +25,6 @@ from reconciler.model.containers import (
 from reconciler.providers.proxmox.client import PveClient
 from reconciler.providers.proxmox.encode import encode_create, encode_tags
 from reconciler.providers.proxmox.errors import PveTransientError, is_already_exists
-from reconciler.providers.proxmox.guard import Backoff
 from reconciler.providers.proxmox.reader import ProxmoxReader
 from reconciler.providers.proxmox.tasks import TaskWaiter
 
@@ -42,10 +42,11 @@ class Created:
 class Creator:
     client: PveClient
     waiter: TaskWaiter
-    backoff: Backoff
+    retry: RetryPolicy
     lock_timeout: float = 600.0
     poll: float = 0.2
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
 
     def create(self, spec: ContainerSpec, node: str) -> Created:
         params = encode_create(spec, node)
@@ -71,18 +72,18 @@ class Creator:
             self.waiter.wait(str(upid))
             return None
 
-        adopted_row = self.backoff.run(f"create CT {spec.vmid}", once)
+        adopted_row = self.retry.call(f"create CT {spec.vmid}", once)
         where = adopted_row.node if adopted_row is not None else node
         if adopted_row is not None:
             log.info("apply.adopt", vmid=spec.vmid, node=where)
         tags = encode_tags(spec.settings.tags)
         path = f"nodes/{where}/lxc/{spec.vmid}"
-        self.backoff.run("clear pending tag", lambda: self.client.put(f"{path}/config", tags=tags))
+        self.retry.call("clear pending tag", lambda: self.client.put(f"{path}/config", tags=tags))
         started = False
         if spec.state == PowerState.RUNNING:
             running = adopted_row is not None and self._status(path) == "running"
             if not running:
-                self.backoff.run("start", lambda: self._start(path))
+                self.retry.call("start", lambda: self._start(path))
                 started = True
         return Created(where, adopted_row is not None, started)
 
@@ -102,11 +103,11 @@ class Creator:
     def _adoptable(self, spec: ContainerSpec) -> GuestSummary | None:
         """The CT under spec.vmid if it is our own half-created one; None if there is none."""
         row = self._guest(spec.vmid)
-        deadline = time.monotonic() + self.lock_timeout
+        deadline = self.clock() + self.lock_timeout
         # While PVE's create task runs the config holds only `lock: create` (tags come at
         # the end), so ownership can only be judged once the lock is gone.
         while row is not None and row.kind == "lxc" and row.lock == "create":
-            if time.monotonic() > deadline:
+            if self.clock() > deadline:
                 raise PermanentError(f"CT {spec.vmid} stays locked (create); next cycle")
             self.sleep(self.poll)
             row = self._guest(spec.vmid)
@@ -120,7 +121,8 @@ class Creator:
         return row
 
     def _guest(self, vmid: int) -> GuestSummary | None:
-        for guest in ProxmoxReader(self.client).guests():
+        # retry=ONCE: this read runs inside self.retry already; one layer retries a call
+        for guest in ProxmoxReader(self.client, retry=ONCE).guests():
             if guest.vmid == vmid:
                 return guest
         return None

@@ -1,4 +1,4 @@
-"""Retry with backoff for one PVE call, and the digest ledger for plan preconditions.
+"""The digest ledger for plan preconditions (retries: apply.retry.RetryPolicy).
 
 The ledger exists because one plan carries several lines for the same CT
 (update, resize, restart) that all hold the digest read at plan time. After
@@ -8,48 +8,10 @@ change by anyone else must stop it (PreconditionFailed, re-plan).
 
 from __future__ import annotations
 
-import random
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
-import structlog
-
-from reconciler.apply.errors import TransientError
 from reconciler.providers.proxmox.errors import PvePreconditionFailed
-
-log = structlog.get_logger(__name__)
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff with jitter: base * 2**attempt * U(0.5, 1), capped."""
-
-    retries: int = 4
-    base: float = 1.0
-    cap: float = 30.0
-    sleep: Callable[[float], None] = time.sleep
-
-    def run(self, what: str, call: Callable[[], T]) -> T:
-        """Run `call`, retrying TransientError up to `retries` times; other errors pass."""
-        attempt = 0
-        while True:
-            try:
-                return call()
-            except TransientError as exc:
-                if attempt >= self.retries:
-                    raise
-                delay = min(self.cap, max(self.base, exc.delay * self.base) * 2**attempt)
-                delay *= 0.5 + random.random() / 2  # noqa: S311 - jitter, not crypto
-                attempt += 1
-                log.warning(
-                    "apply.retry", what=what, attempt=attempt, delay=round(delay, 3), error=str(exc)
-                )
-                self.sleep(delay)
 
 
 @dataclass

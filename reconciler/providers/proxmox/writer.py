@@ -2,7 +2,8 @@
 
 Every config write carries the digest just read, after checking it against
 the plan's precondition (see guard.DigestLedger). Tasks are awaited with our
-own poller; transient failures are retried with backoff, and a retry first
+own poller. This applier owns the retry of its PVE calls (the executor retries
+nothing): each call is retried with the shared RetryPolicy, and a retry first
 checks whether the previous attempt already took effect.
 """
 
@@ -16,9 +17,9 @@ from typing import Any
 import structlog
 
 from reconciler.apply.errors import PermanentError, TransientError
-from reconciler.diff.adopt import is_adoption
+from reconciler.apply.retry import RetryPolicy
 from reconciler.model.containers import OWNER_TAG, ContainerSpec, ObservedContainer
-from reconciler.plan.change import Action, Change
+from reconciler.plan.change import Action, Change, is_adoption
 from reconciler.providers.proxmox.adopt import Adopter
 from reconciler.providers.proxmox.client import PveClient
 from reconciler.providers.proxmox.codec import encode_update, parse_observed
@@ -30,7 +31,7 @@ from reconciler.providers.proxmox.fieldpaths import (
     scope_violation,
     wanted_size,
 )
-from reconciler.providers.proxmox.guard import Backoff, DigestLedger
+from reconciler.providers.proxmox.guard import DigestLedger
 from reconciler.providers.proxmox.propstring import CodecError, format_disk_size
 from reconciler.providers.proxmox.tasks import TaskWaiter
 from reconciler.report.outcome import Outcome, Status
@@ -55,8 +56,6 @@ SHUTDOWN_TIMEOUT = 60
 class ProxmoxApplier:
     """Applier for `container/<name>` lines, built with the desired specs by address."""
 
-    retries_inside = True  # each API call has its own backoff (guard.Backoff)
-
     def __init__(
         self,
         client: PveClient,
@@ -73,17 +72,17 @@ class ProxmoxApplier:
         self._waiter = TaskWaiter(
             client, timeout=settings.task_timeout, first_interval=poll_interval, sleep=sleep
         )
-        self._backoff = Backoff(retries=settings.retries, base=backoff_base, sleep=sleep)
+        self._retry = RetryPolicy(attempts=settings.retries + 1, scale=backoff_base, sleep=sleep)
         self._creator = Creator(
             client,
             self._waiter,
-            self._backoff,
+            self._retry,
             lock_timeout=settings.task_timeout,
             poll=poll_interval,
             sleep=sleep,
         )
         self._ledger = DigestLedger()
-        self._adopter = Adopter(client, self._backoff, self._ledger)
+        self._adopter = Adopter(client, self._retry, self._ledger)
 
     def handles(self, change: Change) -> bool:
         return change.address.startswith("container/") and change.action in _HANDLED
@@ -132,13 +131,13 @@ class ProxmoxApplier:
         paths = [field.path for field in change.fields]
         changed = ""
         if paths:
-            changed = self._backoff.run(f"update CT {vmid}", lambda: self._put(change, spec, paths))
+            changed = self._retry.call(f"update CT {vmid}", lambda: self._put(change, spec, paths))
         if change.action != Action.RESTART:
             return changed or "nothing left to change"
         before = self._current(vmid, node)[1]
         if self._status(vmid, node) != "running":
             return f"{changed}; CT is stopped, pending values apply at its next start".lstrip("; ")
-        self._backoff.run(
+        self._retry.call(
             f"reboot CT {vmid}", lambda: self._task("POST", f"{self._base(change)}/status/reboot")
         )
         self._ledger.record(
@@ -174,7 +173,7 @@ class ProxmoxApplier:
                 raise PermanentError(f"{change.address}: {field.path} is not a disk size")
             want = wanted_size(spec, disk, field.after)
             grow = functools.partial(self._grow, change, disk, want)
-            if self._backoff.run(f"resize {disk}", grow):
+            if self._retry.call(f"resize {disk}", grow):
                 done.append(f"{disk} to {format_disk_size(want)}")
         return "grew " + ", ".join(done) if done else "disks already at their size"
 
@@ -203,12 +202,12 @@ class ProxmoxApplier:
 
     def _start(self, change: Change) -> str:
         base = self._base(change)
-        self._backoff.run("start", lambda: self._power(f"{base}/status/start", "already running"))
+        self._retry.call("start", lambda: self._power(f"{base}/status/start", "already running"))
         return f"started CT {self._vmid(change)}"
 
     def _stop(self, change: Change) -> str:
         base = self._base(change)
-        self._backoff.run(
+        self._retry.call(
             "stop",
             lambda: self._power(
                 f"{base}/status/shutdown", "not running", timeout=SHUTDOWN_TIMEOUT, forceStop=1
@@ -226,8 +225,8 @@ class ProxmoxApplier:
         if settings.protection:
             raise PermanentError(f"CT {vmid} has protection=1; PVE forbids deleting it")
         if self._status(vmid, node) == "running":
-            self._backoff.run("stop", lambda: self._power(f"{base}/status/stop", "not running"))
-        self._backoff.run("delete", lambda: self._destroy(base, vmid, node))
+            self._retry.call("stop", lambda: self._power(f"{base}/status/stop", "not running"))
+        self._retry.call("delete", lambda: self._destroy(base, vmid, node))
         return f"deleted CT {vmid} from {node}"
 
     # -- helpers -------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 The executor hands over one line at a time (lines of one address serially, via
 `serial_key`). The first line of a table runs that table's remaining lines of
 the plan (registered with `prepare`) in the same JVM; the later lines then
-return the recorded outcome. A commit conflict is a TransientError (the
-executor retries); a timeout or other failure is a PermanentError (reported,
+return the recorded outcome. A commit conflict is a TransientError, retried here
+(this applier owns the retry; a retry runs the table's lines from the conflict on);
+a timeout or other failure is a PermanentError (reported,
 retried next cycle). A table's failure never blocks other tables.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from reconciler.apply.errors import ApplyError, PermanentError, PreconditionFailed, TransientError
+from reconciler.apply.retry import RetryPolicy
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableSpec
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Change
@@ -58,8 +60,6 @@ def describe(result: ActionResult) -> str:
 class SparkMaintenanceApplier:
     """Applier for rewrite_data_files, expire_snapshots, remove_orphan_files, rewrite_manifests."""
 
-    retries_inside = False  # one job per attempt; the executor retries commit conflicts
-
     def __init__(
         self,
         settings: Settings,
@@ -68,8 +68,10 @@ class SparkMaintenanceApplier:
         *,
         env: Mapping[str, str] | None = None,
         still_owned: Callable[[TableSpec], bool] | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self._settings = settings
+        self._retry = retry or RetryPolicy(attempts=settings.apply.retries + 1)
         self._tables = {t.address: t for t in tables}
         self._env = dict(os.environ if env is None else env)
         self._guard = threading.Lock()
@@ -98,6 +100,11 @@ class SparkMaintenanceApplier:
         return change.address
 
     def apply(self, change: Change) -> Outcome:
+        return self._retry.call(
+            f"{change.action.value} {change.address}", lambda: self._once(change)
+        )
+
+    def _once(self, change: Change) -> Outcome:
         key = (change.address, change.action.value)
         with self._guard:
             recorded = self._recorded.pop(key, None)

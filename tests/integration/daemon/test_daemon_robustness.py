@@ -1,10 +1,9 @@
-"""The daemon survives what review found: a busy lock (no spin, no lost trigger), a bad tree."""
+"""The daemon survives what review found: a busy lock (no lost trigger), a bad tree."""
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ from daemon_gitrepo import Origin
 from daemon_harness import DaemonProcess, container, ct_config, write_config
 
 from reconciler.daemon.lock import cycle_lock
-from reconciler.daemon.triggers import Triggers
 
 JSON_LOGS = {"JOURNAL_STREAM": "8:1"}  # JSON log lines, as under systemd
 
@@ -27,35 +25,28 @@ def _events(daemon: DaemonProcess, name: str) -> list[dict[str, Any]]:
     return found
 
 
-def _started(cycle: dict[str, Any]) -> float:
-    return datetime.fromisoformat(cycle["started_at"]).timestamp()
-
-
 def _memory(sim: Any, vmid: int) -> int | None:
     config = ct_config(sim, vmid)
     return int(config["memory"]) if config else None
 
 
-def test_a_busy_lock_neither_spins_nor_drops_the_trigger(
+def test_a_busy_lock_holds_the_start_trigger_until_the_lock_frees(
     origin: Origin, pvesim: Any, tmp_path: Path, daemons: list[DaemonProcess]
 ) -> None:
+    """The real-process smoke test; the exact timing (one retry per BUSY_RETRY, no spin,
+    drift behind the hold) is tests/unit/daemon/test_schedule.py on a fake clock."""
     head = origin.commit({"specs/a.yaml": container("a", 248)})
-    config = write_config(tmp_path, origin.url, pvesim, poll="1h", drift="2s")
+    config = write_config(tmp_path, origin.url, pvesim, poll="1h", drift="1h")
     daemon = DaemonProcess(config, pvesim, JSON_LOGS)
     with cycle_lock(daemon.settings.state_dir, wait=False):  # e.g. `reconcile apply`
         daemons.append(daemon.start())
-        daemon.until(
+        busy = daemon.until(
             "the start trigger found the lock busy",
             lambda: _events(daemon, "cycle.busy"),
             timeout=30,
         )
-        time.sleep(4.0)  # the drift timer (2 s) falls due while the lock is still held
-        busy = _events(daemon, "cycle.busy")
-        released = time.time()
-    assert 1 <= len(busy) <= 2, f"{len(busy)} busy cycles while the lock was held"
-    assert busy[0]["trigger"] == "start"
-    assert daemon.history() == []
-
+        assert busy[0]["trigger"] == "start"
+        assert daemon.history() == []  # a busy cycle is not a failure, nothing recorded
     cycle = daemon.until(
         "the start cycle, once the lock is free",
         lambda: next(iter(daemon.history()), None),
@@ -63,24 +54,6 @@ def test_a_busy_lock_neither_spins_nor_drops_the_trigger(
     )
     assert cycle["trigger"] == "start" and cycle["revision"] == head, cycle
     assert cycle["result"] == "success" and _memory(pvesim, 248) == 1024, cycle["error"]
-
-    daemon.until("a drift cycle", lambda: any(c["trigger"] == "drift" for c in daemon.history()))
-    before = len(_events(daemon, "cycle.busy"))
-    with cycle_lock(daemon.settings.state_dir, wait=True):
-        pvesim.api().nodes("pve").lxc(248).config.put(memory=3072)  # only a later cycle heals
-        time.sleep(4.0)
-        busy = _events(daemon, "cycle.busy")[before:]
-        released = time.time()
-    assert 1 <= len(busy) <= 2 and {e["trigger"] for e in busy} == {"drift"}
-    healed = daemon.until(
-        "the drift cycle that was busy",
-        lambda: next(
-            (c for c in daemon.history() if c["trigger"] == "drift" and _started(c) >= released),
-            None,
-        ),
-        timeout=30,
-    )
-    assert healed["result"] == "success" and _memory(pvesim, 248) == 1024
 
 
 def test_a_commit_without_the_specs_folder_is_rejected_not_fatal(
@@ -122,19 +95,3 @@ def test_a_commit_without_the_specs_folder_is_rejected_not_fatal(
     st = daemon.status()
     assert st["rejected_revision"] is None and st["error"] is None
     assert _memory(pvesim, 249) == 2048
-
-
-def test_triggers_hold_after_busy_then_rerun_the_same_trigger() -> None:
-    now = time.time()
-    timers = Triggers(next_poll=now + 3600, next_drift=now - 1, tick=0.05, idle=lambda: None)
-    assert timers.next() == "drift"
-    timers.busy("drift", time.time(), retry=0.3)
-    timers.request("webhook")  # a push while the lock is held waits too
-    started = time.monotonic()
-    assert timers.next() == "webhook"
-    assert time.monotonic() - started >= 0.25
-    timers.busy("webhook", time.time(), retry=0.2)
-    assert timers.next() == "webhook"  # re-queued, not lost
-    assert timers.next() == "drift"  # the drift deadline moved, it did not vanish
-    timers.stop()
-    assert timers.next() is None

@@ -14,6 +14,7 @@ from daemon_harness import write_config
 from reconciler.daemon.status import drift
 from reconciler.engine import RunOptions, reconcile_once
 from reconciler.sources.config import load_settings
+from reconciler.wiring import build_deps
 
 TABLE = """apiVersion: reconciler/v1
 kind: Table
@@ -66,9 +67,8 @@ def test_drift_includes_table_health_against_policy(
     )
     settings = load_settings(write_config(tmp_path, origin.url, pvesim))
     monkeypatch.setenv("PVE_TOKEN_SECRET", pvesim.token_secret)
-    created = reconcile_once(
-        settings, origin.clone / "specs", RunOptions(apply=True, maintenance=False)
-    )
+    options = RunOptions(apply=True, maintenance=False)
+    created = reconcile_once(settings, origin.clone / "specs", options, None, build_deps(settings))
     assert created.error is None and not created.failed, [o.message for o in created.outcomes]
     assert json.loads(drift(settings, "json"))["drift"] == []  # empty tables are healthy
     for name in ("events", "logs"):

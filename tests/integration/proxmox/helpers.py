@@ -17,9 +17,9 @@ from reconciler.model.containers import (
     Volume,
 )
 from reconciler.model.units import GIB
-from reconciler.observe.containers import observe_containers
 from reconciler.plan.change import Action, Change, FieldChange, JSONScalar
 from reconciler.providers.proxmox.client import PveClient, build_client
+from reconciler.providers.proxmox.observe import observe_containers
 from reconciler.providers.proxmox.writer import ProxmoxApplier
 from reconciler.settings import ApplySettings, ProxmoxSettings
 from reconciler.testing.pvesim import PveSim

@@ -8,9 +8,9 @@ from reconciler.diff.containers import plan_containers
 from reconciler.diff.planner import PlanOptions
 from reconciler.model.containers import ContainerSpec, RestartMode, Volume
 from reconciler.model.units import GIB
-from reconciler.observe.containers import observe_containers
 from reconciler.plan.change import Action, Change
 from reconciler.providers.proxmox.client import PveClient
+from reconciler.providers.proxmox.observe import observe_containers
 from reconciler.providers.proxmox.writer import ProxmoxApplier
 from reconciler.report.outcome import Status
 from reconciler.testing.pvesim import PveSim

@@ -10,8 +10,8 @@ import pytest
 from reconciler.apply.errors import PermanentError
 from reconciler.model.containers import PowerState, Volume
 from reconciler.model.units import GIB
-from reconciler.observe.containers import observe_containers
 from reconciler.plan.change import Action, FieldChange
+from reconciler.providers.proxmox.observe import observe_containers
 from reconciler.report.outcome import Status
 from reconciler.testing.pvesim import PveSim
 from reconciler.testing.pvesim.faults import Faults

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reconciler.model.containers import CREATE_PENDING_TAG, OWNER_TAG, PowerState
-from reconciler.observe.containers import observe_containers
 from reconciler.plan.change import Action
+from reconciler.providers.proxmox.observe import observe_containers
 from reconciler.testing.pvesim import PveSim
 
 from .helpers import change, make_applier, make_client, make_spec

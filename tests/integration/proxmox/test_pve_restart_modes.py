@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.engine import Deps, RunOptions, apply_plan, make_full_plan
+from reconciler.deps import Deps
+from reconciler.engine import RunOptions, apply_plan, make_full_plan
 from reconciler.model.containers import ContainerSpec, RestartMode
 from reconciler.model.desired import Desired
 from reconciler.model.windows import Window
-from reconciler.observe.containers import observe_containers
 from reconciler.plan.change import Action
 from reconciler.providers.proxmox.client import PveClient
+from reconciler.providers.proxmox.observe import observe_containers
 from reconciler.settings import Settings
 from reconciler.testing.pvesim import PveSim
 

@@ -18,9 +18,9 @@ from reconciler.model.containers import (
     Volume,
 )
 from reconciler.model.units import GIB
-from reconciler.observe.containers import observe_containers
 from reconciler.plan.change import Action, Change, FieldChange
 from reconciler.providers.proxmox.client import PveClient
+from reconciler.providers.proxmox.observe import observe_containers
 from reconciler.report.outcome import Status
 from reconciler.testing.pvesim import PveSim
 

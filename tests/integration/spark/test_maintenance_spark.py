@@ -116,7 +116,7 @@ class Lake:
     def apply(self, plan: Plan) -> Any:
         applier = SparkMaintenanceApplier(self.settings, [self.spec], {"test": POLICY})
         applier.prepare(plan.changes)
-        return execute(plan, [applier], ExecutorOptions(parallelism=1, retries=1))
+        return execute(plan, [applier], ExecutorOptions(parallelism=1))
 
 
 @pytest.fixture(scope="module")

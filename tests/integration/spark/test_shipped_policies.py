@@ -18,9 +18,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from reconciler.deps import Deps
 from reconciler.diff.maintenance import ACTION_ORDER, plan_maintenance
 from reconciler.diff.planner import make_plan
-from reconciler.engine import Deps, RunOptions, apply_plan, make_full_plan
+from reconciler.engine import RunOptions, apply_plan, make_full_plan
 from reconciler.model.desired import Desired
 from reconciler.model.policies import SnapshotExpiry
 from reconciler.plan.change import Action

@@ -1,5 +1,5 @@
 """The executor's promises: dependency order, bounded parallelism, one change at a time per
-serial key, retries on transient errors, stale on precondition failure, dependents skipped."""
+serial key, no retries of its own, stale on precondition failure, dependents skipped."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from reconciler.apply.errors import PermanentError, PreconditionFailed, TransientError
 from reconciler.apply.executor import ExecutorOptions, execute
+from reconciler.apply.retry import RetryPolicy
 from reconciler.plan.change import Action, Change, FieldChange, Plan
 from reconciler.report.outcome import Outcome, Status
 
@@ -17,8 +18,6 @@ Behaviour = Callable[[Change, int], None]  # raises to fail; gets the attempt nu
 
 class RecordingApplier:
     """A real Applier (the port) whose work is sleeping and recording, for timing rules."""
-
-    retries_inside = False
 
     def __init__(
         self,
@@ -136,28 +135,74 @@ def test_a_resources_lines_run_in_order_and_a_failure_skips_the_rest() -> None:
     assert "container/hive:update" not in {label for _, label, _ in applier.log}
 
 
-def test_transient_errors_are_retried_then_succeed_or_give_up() -> None:
+def test_the_executor_never_retries_a_transient_error() -> None:
+    def busy(change: Change, attempt: int) -> None:
+        raise TransientError("CT is locked (backup) after 5 attempts", delay=0.01)
+
+    applier = RecordingApplier({"container/minio": busy}, seconds=0)
+    plan = Plan((_change("minio", Action.UPDATE), _change("kafka", Action.UPDATE, "minio")))
+    outcomes = execute(plan, [applier], ExecutorOptions(parallelism=2))
+    assert applier.attempts == {"container/minio": 1}  # the applier owns its retries
+    assert outcomes[0].status is Status.FAILED
+    assert outcomes[0].message == "CT is locked (backup) after 5 attempts"
+    assert outcomes[1].status is Status.SKIPPED
+
+
+def test_retries_inside_an_applier_reach_the_listener_as_progress() -> None:
+    """The watchdog and the CLI hear of a provider's retry (the executor itself retries none)."""
+    slept: list[float] = []
+    policy = RetryPolicy(attempts=3, sleep=slept.append, uniform=lambda: 0.0)
+
+    class Retrying(RecordingApplier):
+        def apply(self, change: Change) -> Outcome:
+            return policy.call("update", lambda: RecordingApplier.apply(self, change))
+
     def flaky(change: Change, attempt: int) -> None:
         if attempt < 3:
-            raise TransientError(
-                "can't lock file '/run/lock/lxc/pve-config-107.lock' - got timeout", delay=0.01
-            )
+            raise TransientError(f"CT is locked ({attempt})", delay=0.5)
 
-    def always(change: Change, attempt: int) -> None:
-        raise TransientError("596 Connection timed out", delay=0.01)
+    events: list[tuple[str, str]] = []
+    applier = Retrying({"container/minio": flaky}, seconds=0)
+    (outcome,) = execute(
+        Plan((_change("minio", Action.UPDATE),)),
+        [applier],
+        listener=lambda event, change, o: events.append((event, o.message if o else "")),
+    )
+    assert outcome.status is Status.APPLIED and slept == [0.5, 1.0]
+    assert events == [
+        ("start", ""),
+        ("retry", "CT is locked (1)"),
+        ("retry", "CT is locked (2)"),
+        ("done", "ok"),
+    ]
 
-    plan = Plan((_change("minio"), _change("kafka")))
-    applier = RecordingApplier({"container/minio": flaky, "container/kafka": always}, seconds=0)
-    outcomes = {o.address: o for o in execute(plan, [applier], ExecutorOptions(retries=3))}
-    assert (
-        outcomes["container/minio"].status is Status.APPLIED
-        and applier.attempts["container/minio"] == 3
+
+def test_a_dependency_cycle_skips_its_members_and_runs_the_rest() -> None:
+    plan = Plan(
+        (
+            _change("a", Action.CREATE, "b"),
+            _change("b", Action.CREATE, "a"),
+            _change("c", Action.CREATE, "a"),
+            _change("d"),
+        )
     )
-    assert (
-        outcomes["container/kafka"].status is Status.FAILED
-        and applier.attempts["container/kafka"] == 4
+    applier = RecordingApplier(seconds=0)
+    outcomes = {o.address: o for o in execute(plan, [applier])}
+    assert outcomes["container/a"].message == "dependency cycle"
+    assert outcomes["container/b"].message == "dependency cycle"
+    assert outcomes["container/c"].status is Status.SKIPPED
+    assert "container/a did not apply" in outcomes["container/c"].message
+    assert outcomes["container/d"].status is Status.APPLIED
+    assert {label for _, label, _ in applier.log} == {"container/d:create"}
+
+
+def test_outcome_seconds_come_from_the_injected_clock() -> None:
+    ticks = iter([10.0, 12.5])
+    applier = RecordingApplier(seconds=0)
+    (outcome,) = execute(
+        Plan((_change("minio"),)), [applier], ExecutorOptions(clock=lambda: next(ticks))
     )
-    assert "gave up after 4 attempts" in outcomes["container/kafka"].message
+    assert outcome.seconds == 2.5
 
 
 def test_precondition_failure_is_stale_and_not_retried() -> None:
@@ -234,19 +279,3 @@ def test_dependents_wait_for_dependencies_that_are_not_ours_or_not_created() -> 
     assert (
         outcomes["container/airflow"].status is Status.APPLIED
     )  # kafka exists, only its shrink is refused
-
-
-def test_appliers_that_retry_inside_are_not_retried_again() -> None:
-    def busy(change: Change, attempt: int) -> None:
-        raise TransientError("CT is locked (backup) after 5 attempts", delay=0.01)
-
-    applier = RecordingApplier({"container/minio": busy}, seconds=0)
-    applier.retries_inside = True
-    (outcome,) = execute(
-        Plan((_change("minio", Action.UPDATE),)), [applier], ExecutorOptions(retries=4)
-    )
-    assert applier.attempts["container/minio"] == 1
-    assert (
-        outcome.status is Status.FAILED
-        and outcome.message == "CT is locked (backup) after 5 attempts"
-    )

@@ -10,7 +10,6 @@ import pytest
 from reconciler.diff.adopt import (
     UnknownAddress,
     adoption_notes,
-    is_adoption,
     plan_adoption,
     unknown_targets,
 )
@@ -32,7 +31,7 @@ from reconciler.model.tables import (
     TableInventory,
     TableSpec,
 )
-from reconciler.plan.change import Action, Change, FieldChange
+from reconciler.plan.change import Action, Change, FieldChange, is_adoption
 
 TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 MINIO = ContainerSpec(

@@ -6,7 +6,6 @@ disappears is a drop. Widening follows the Iceberg spec's promotions.
 
 from __future__ import annotations
 
-from reconciler.diff.table_ops import OpKind, TableOp, column_doc, type_text, widens
 from reconciler.model.tables import (
     ColumnSpec,
     IcebergType,
@@ -16,6 +15,7 @@ from reconciler.model.tables import (
     StructType,
 )
 from reconciler.plan.change import FieldChange
+from reconciler.plan.table_ops import OpKind, TableOp, column_doc, type_text, widens
 
 
 def diff_schema(

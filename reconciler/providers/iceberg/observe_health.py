@@ -1,5 +1,5 @@
-"""Observe table health for maintenance: one load per table that has a policy, in parallel
-(bounded); file sizes are read only where the summary says a trigger may be crossed."""
+"""The Iceberg table-health observer (observe.ports.HealthObserver): one load per table with
+a policy, in parallel (bounded); file sizes are read only where a trigger may be crossed."""
 
 from __future__ import annotations
 

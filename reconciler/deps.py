@@ -1,0 +1,45 @@
+"""The engine's edge as ports: what a cycle needs from outside, built by wiring (real providers)
+or by a test (fakes of these protocols). The engine never builds them itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from reconciler.apply.executor import Listener
+from reconciler.apply.ports import Applier
+from reconciler.diff.backoff import MaintenanceFailure
+from reconciler.model.desired import Desired
+from reconciler.observe.ports import ContainerObserver, HealthObserver, TableObserver
+from reconciler.plan.change import Plan
+
+__all__ = ["ContainerObserver", "Deps", "HealthObserver", "TableObserver"]
+
+
+def _no_appliers(desired: Desired, plan: Plan) -> Sequence[Applier]:
+    return ()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The edge, as ports: an observer left None is a source this cycle does not read."""
+
+    observe_containers: ContainerObserver | None = None
+    observe_tables: TableObserver | None = None
+    observe_health: HealthObserver | None = None
+    appliers: Callable[[Desired, Plan], Sequence[Applier]] = _no_appliers
+    privileged_api: bool = False
+    default_node: str = "pve"
+    listener: Listener | None = None
+    stop_requested: Callable[[], bool] = field(default=lambda: False)
+    clock: Callable[[], datetime] = _now
+    # Backoff state of failing maintenance (the store), read at plan and saved after apply.
+    maintenance_failures: Callable[[], Mapping[str, MaintenanceFailure]] | None = None
+    save_maintenance_failures: (
+        Callable[[Sequence[MaintenanceFailure], Sequence[str]], None] | None
+    ) = None
