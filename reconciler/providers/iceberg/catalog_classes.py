@@ -85,18 +85,38 @@ class CachingSqlCatalog(SqlCatalog):
         )
 
 
+class _TimedSocket(TSocket.TSocket):
+    """A thrift socket whose read timeout says which metastore and which bound."""
+
+    def __init__(self, host: str | None, port: int | None, timeout: float) -> None:
+        super().__init__(host, port)
+        self.setTimeout(timeout * 1000.0)
+        self._bound = timeout
+
+    def read(self, sz: int) -> bytes:
+        try:
+            return cast(bytes, super().read(sz))
+        except TTransport.TTransportException as exc:
+            if exc.type != TTransport.TTransportException.TIMED_OUT:
+                raise
+            raise TTransport.TTransportException(
+                type=exc.type,
+                message=f"the metastore at {self.host}:{self.port} did not answer within "
+                f"{self._bound:g} s ({TIMEOUT_PROPERTY})",
+            ) from None
+
+
 class _TimedHiveClient(_HiveClient):
     """pyiceberg's thrift client with a socket timeout (it has none: a stalled metastore
     would hang a plan forever)."""
 
     def __init__(self, uri: str, timeout: float, *args: Any) -> None:
-        self._timeout_ms = timeout * 1000.0
+        self._timeout = timeout
         super().__init__(uri, *args)
 
     def _init_thrift_transport(self) -> TTransport.TTransportBase:
         url = urlparse(self._uri)
-        socket = TSocket.TSocket(url.hostname, url.port)
-        socket.setTimeout(self._timeout_ms)
+        socket = _TimedSocket(url.hostname, url.port, self._timeout)
         if not self._kerberos_auth:
             return TTransport.TBufferedTransport(socket)
         return TTransport.TSaslClientTransport(
@@ -124,6 +144,33 @@ class TableLockedError(CommitFailedException):
         super().__init__(cause)
         self.identifier = identifier
         self.locks = locks
+
+    def explain(self, address: str, catalog: str) -> str:
+        """What holds the table and how a person releases it (we never do on our own)."""
+        table = ".".join((catalog, *self.identifier))
+        if not self.locks:
+            return (
+                f"{address}: the metastore did not grant the commit lock in time ({self}); "
+                "no lock is listed on the table now: a concurrent writer held it. Re-plan."
+            )
+        held = "; ".join(_describe(lock) for lock in self.locks)
+        first = self.locks[0].lock_id
+        return (
+            f"{address}: the metastore lock on {table} is held: {held}. A writer that "
+            "crashed mid-commit leaves its lock behind, and the reconciler never releases a "
+            "lock on its own. If no writer (Spark, pyiceberg, Trino) is working on this "
+            f"table, release it with `reconcile force-unlock {table} {first}`, then apply again."
+        )
+
+
+def _describe(lock: HeldLock) -> str:
+    def at(moment: datetime | None) -> str:
+        return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "never"
+
+    return (
+        f"lock {lock.lock_id} ({lock.kind}, {lock.state}) by {lock.user}@{lock.host}, "
+        f"acquired {at(lock.acquired_at)}, last heartbeat {at(lock.last_heartbeat)}"
+    )
 
 
 def _when(millis: int | None) -> datetime | None:

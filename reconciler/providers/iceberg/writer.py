@@ -20,6 +20,7 @@ from reconciler.plan.change import Action, Change, JSONValue, is_adoption
 from reconciler.plan.table_operations import preconditions, table_operations
 from reconciler.plan.table_ops import OpKind, TableOp
 from reconciler.providers.iceberg.catalog import Catalogs, mask
+from reconciler.providers.iceberg.catalog_classes import TableLockedError
 from reconciler.providers.iceberg.types import (
     iceberg_schema,
     iceberg_type,
@@ -148,7 +149,7 @@ class IcebergApplier:
         tx = table.transaction()
         tx.set_properties({MANAGED_BY_PROPERTY: MANAGED_BY_VALUE})
         try:
-            return tx.commit_transaction()
+            return _commit(tx, spec)
         except CommitFailedException as exc:  # someone committed meanwhile: adopt again
             raise TransientError(f"{spec.address}: commit conflict: {exc}") from None
 
@@ -171,7 +172,7 @@ class IcebergApplier:
         _set_partition(tx, spec)
         _set_sort(tx, spec)
         try:
-            return tx.commit_transaction()
+            return _commit(tx, spec)
         except (CommitFailedException, TableAlreadyExistsError):
             raise PreconditionFailed(f"{spec.address} appeared since the plan") from None
 
@@ -198,9 +199,17 @@ class IcebergApplier:
         tx = table.transaction()
         _apply_ops(tx, spec, ops, destructive)
         try:
-            return tx.commit_transaction()
+            return _commit(tx, spec)
         except CommitFailedException as exc:
             raise TransientError(f"{spec.address}: commit conflict: {exc}") from None
+
+
+def _commit(tx: Transaction, spec: TableSpec) -> Table:
+    """Commit; a table locked in the metastore fails for good (waiting would not help)."""
+    try:
+        return tx.commit_transaction()
+    except TableLockedError as exc:
+        raise PermanentError(exc.explain(spec.address, spec.catalog)) from None
 
 
 def _apply_ops(tx: Transaction, spec: TableSpec, ops: tuple[TableOp, ...], unsafe: bool) -> None:

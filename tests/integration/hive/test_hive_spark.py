@@ -154,7 +154,7 @@ def test_maintenance_through_spark_on_the_metastore_keeps_rows(lake: HiveLake) -
     ]
     applier = SparkMaintenanceApplier(lake.settings, [lake.spec], {"test": POLICY})
     applier.prepare(plan.changes)
-    outcomes = execute(plan, [applier], ExecutorOptions(parallelism=1, retries=1))
+    outcomes = execute(plan, [applier], ExecutorOptions(parallelism=1))
     assert [o.status for o in outcomes] == [Status.APPLIED] * 4, [o.message for o in outcomes]
     assert dict(outcomes[0].result)["rewritten_data_files_count"] == APPENDS
     assert dict(outcomes[3].result)["orphan_files_count"] == 1
