@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.cli import _parser
+from reconciler.cli.parser import build_parser as _parser
 from reconciler.sources import load_desired
 from reconciler.sources.config import load_settings
 from reconciler.testing.pvesim import PveSim
@@ -33,7 +33,7 @@ CONFIG_KEYS = {
 # Tools of the host, not ours: their lines are shown for people and run by them.
 HOST_TOOLS = {
     "adduser", "git", "cd", "python3", "install", "systemctl", "journalctl", "curl",
-    "systemd-analyze", "$EDITOR", "export", "mvn",
+    "systemd-analyze", "$EDITOR", "export", "mvn", "lint-imports",
 }  # fmt: skip
 
 

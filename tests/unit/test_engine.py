@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.apply.errors import PermanentError
 from reconciler.apply.ports import Applier
-from reconciler.cli_output import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, apply_exit_code
+from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, apply_exit_code
 from reconciler.deps import Deps
 from reconciler.engine import NotPlanned, RunOptions, plan_once, reconcile_once
 from reconciler.model.containers import (
@@ -26,6 +26,7 @@ from reconciler.model.desired import Desired
 from reconciler.observe.containers import ContainerInventory
 from reconciler.plan.change import Action, Change, Plan
 from reconciler.plan.serialize import plan_exit_code
+from reconciler.report.conditions import CycleError, Reason
 from reconciler.report.outcome import Outcome, Status
 from reconciler.settings import Settings
 
@@ -202,7 +203,9 @@ def test_an_unreadable_proxmox_gives_unknown_lines_and_applies_nothing(lake: Set
     observer = FakeProxmox(error=ConnectionError("connection refused"))
     report = reconcile_once(lake, None, RunOptions(apply=True), None, deps_for(observer, applier))
     assert [(c.address, c.action) for c in report.plan.changes] == [("container/a", Action.UNKNOWN)]
-    assert report.error == "observe failed: proxmox: connection refused"
+    assert report.error == CycleError(
+        Reason.OBSERVE_FAILED, "observe failed: proxmox: connection refused"
+    )
     assert applier.applied == [] and report.failed
     assert apply_exit_code(report.plan, report.outcomes, bool(report.error)) == EXIT_ERROR
 
@@ -212,8 +215,8 @@ def test_invalid_specs_are_rejected_whole_before_observing(lake: Settings) -> No
     write(lake, "bad", container("bad", 201))  # the vmid of a: a cross-spec error
     observer, applier = FakeProxmox(), RecordingApplier()
     report = reconcile_once(lake, None, RunOptions(apply=True), "r2", deps_for(observer, applier))
-    assert report.error is not None and report.error.startswith("invalid specs:")
-    assert "bad.yaml" in report.error
+    assert report.error is not None and report.error.reason is Reason.SPEC_INVALID
+    assert report.error.message.startswith("invalid specs:") and "bad.yaml" in str(report.error)
     assert report.plan.changes == () and report.revision == "r2"
     assert observer.calls == 0 and applier.applied == []
 

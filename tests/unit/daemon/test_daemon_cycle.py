@@ -1,5 +1,6 @@
 """Daemon.cycle on a fake clock with real parts (file lock, store, a specs directory): a held
-lock is Busy and records nothing; an invalid revision is rejected with its named reason."""
+lock is Busy and records nothing; an invalid revision is rejected with its named reason;
+the watchdog's heartbeat on the same clock."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from reconciler.daemon.lock import cycle_lock
 from reconciler.daemon.loop import Daemon
+from reconciler.daemon.notify import Heartbeat
 from reconciler.daemon.status import history, status
 from reconciler.report.conditions import CycleResult
 from reconciler.settings import Settings
@@ -60,3 +62,18 @@ def test_an_invalid_revision_is_rejected_with_its_reason_at_the_clocks_time(
     assert conditions["Stalled"]["reason"] == "SpecInvalid"
     assert daemon.cycle("poll") == (CycleResult.IDLE, False)  # the same revision: not again
     assert len(history(daemon.settings, 5)) == 1
+
+
+def test_the_heartbeat_lives_for_its_allowance_on_the_injected_clock() -> None:
+    clock = Clock(100.0)
+    heart = Heartbeat(2.0, clock=clock)
+    clock.now = 101.9
+    assert heart.alive()
+    clock.now = 102.0
+    assert not heart.alive()  # a stalled loop: the watchdog pings stop
+    heart.beat(600.0)  # a cycle may be silent for its longest bounded step
+    clock.now = 701.9
+    assert heart.alive()
+    heart.beat()  # progress keeps the cycle's allowance
+    clock.now = 1301.0
+    assert heart.alive()

@@ -1,6 +1,6 @@
 """The daemon's scheduling scenarios on a fake clock: busy lock, drift timer, failure backoff,
 webhook coalescing. The real Triggers and Cadence run; only time is simulated, so every
-assertion is exact and no test sleeps."""
+assertion is exact and nothing waits on the wall clock."""
 
 from __future__ import annotations
 

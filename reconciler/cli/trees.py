@@ -1,4 +1,4 @@
-"""CLI glue: run a command against the specs tree of the daemon's revision or `--revision REF`."""
+"""Which specs tree a command reads: the daemon's revision in force, `--revision REF`, or DIR."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from reconciler.cli.exit_codes import EXIT_ERROR
 from reconciler.settings import Settings
-
-EXIT_ERROR = 1
 
 
 def run_in_tree(

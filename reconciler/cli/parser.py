@@ -1,0 +1,103 @@
+"""The `reconcile` argument parser: commands, flags, defaults and help texts."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+_REVISION = "a commit of source.git to read (SHA, tag, BRANCH), not the daemon's revision"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every command, flag and default of `reconcile` (a contract: docs and scripts use them)."""
+    parser = argparse.ArgumentParser(
+        prog="reconcile", description="GitOps reconciler for a Proxmox + Iceberg data lake"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default ./reconciler.yaml, then /etc/reconciler/reconciler.yaml)",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="same as `reconcile plan`")
+    parser.add_argument("--version", action="version", version=version_line())
+    parser.add_argument(
+        "--no-color", action="store_true", help="plain text even on a terminal (also NO_COLOR=1)"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="-v: info logs, -vv: debug logs (stderr)"
+    )
+    sub = parser.add_subparsers(dest="command")
+    validate = sub.add_parser("validate", help="check specs; exit 0 valid, 1 invalid")
+    validate.add_argument("dir", nargs="?", type=Path)
+    validate.add_argument("--revision", metavar="REF", help=_REVISION)
+    helps = {
+        "plan": "show what would change; exit 0 none, 2 changes, 1 error",
+        "apply": "plan, confirm, then converge; exit 0 done, 1 failed, 3 refused lines remain",
+        "maintain": "table maintenance only (Spark), for cron or Airflow (exit codes as apply)",
+    }
+    for name in ("plan", "apply", "maintain"):
+        cmd = sub.add_parser(name, help=helps[name])
+        cmd.add_argument("--output", choices=("text", "json"), default="text")
+        cmd.add_argument(
+            "--target", action="append", default=[], help="limit to an address (repeatable)"
+        )
+        cmd.add_argument(
+            "--dry-run", dest="sub_dry_run", action="store_true", help="plan only, change nothing"
+        )
+        if name != "maintain":
+            cmd.add_argument(
+                "--prune",
+                action="store_true",
+                help="delete owned resources absent from specs (config must allow it)",
+            )
+            cmd.add_argument(
+                "--allow-destructive",
+                action="store_true",
+                help="run destructive lines the spec opts into",
+            )
+        if name in ("plan", "apply"):
+            cmd.add_argument(
+                "--allow-restart",
+                action="store_true",
+                help="reboot containers whose values are pending, even where `restart` is "
+                "manual or outside its window (use with --target)",
+            )
+        if name == "plan":
+            cmd.add_argument("--revision", metavar="REF", help=_REVISION)
+        if name == "apply":
+            cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        if name == "maintain":
+            cmd.add_argument("tables", nargs="*", help="table names or addresses")
+            cmd.add_argument("--now", action="store_true", help="ignore maintenance windows")
+            cmd.add_argument(
+                "--retry",
+                action="store_true",
+                help="run tables that back off after failed maintenance now",
+            )
+    adopt = sub.add_parser("adopt", help="mark existing unowned resources a spec names as managed")
+    adopt.add_argument("addresses", nargs="+", metavar="ADDRESS", help="e.g. container/minio")
+    adopt.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    adopt.add_argument("--output", choices=("text", "json"), default="text")
+    sub.add_parser("daemon", help="run continuously (systemd Type=notify)")
+    status = sub.add_parser("status", help="the daemon's current revision and last result")
+    status.add_argument("--output", choices=("text", "json"), default="text")
+    history = sub.add_parser("history", help="recorded cycles, newest first")
+    history.add_argument("-n", type=int, default=20)
+    history.add_argument("--output", choices=("text", "json"), default="text")
+    drift = sub.add_parser("drift", help="every difference between specs and reality, with its age")
+    drift.add_argument(
+        "--output", "--format", dest="output", choices=("text", "json", "markdown"), default="text"
+    )
+    drift.add_argument("--revision", metavar="REF", help=_REVISION)
+    return parser
+
+
+def version_line() -> str:
+    """`reconcile 0.1.0` from the installed package's metadata."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"reconcile {version('datalake-reconciler')}"
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "reconcile 0.0.0+unknown"
