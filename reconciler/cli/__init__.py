@@ -60,6 +60,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if command == "plan":
             return run_in_tree(settings, args, argv, lambda s: cmd_converge(s, args, command))
         return run_in_tree(settings, args, argv, lambda s: _locked(s, args, command))
+    if command == "force-unlock":
+        from reconciler.cli.unlock import cmd_force_unlock
+
+        return cmd_force_unlock(settings, args)
     from reconciler.cli.state import cmd_state
 
     return cmd_state(settings, args, command)

@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     adopt.add_argument("addresses", nargs="+", metavar="ADDRESS", help="e.g. container/minio")
     adopt.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     adopt.add_argument("--output", choices=("text", "json"), default="text")
+    unlock = sub.add_parser(
+        "force-unlock", help="release a metastore lock a crashed writer left on a table"
+    )
+    unlock.add_argument("table", metavar="TABLE", help="CATALOG.NAMESPACE.TABLE")
+    unlock.add_argument("lock_id", metavar="LOCK_ID", type=int, help="as the failed commit named")
+    unlock.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     sub.add_parser("daemon", help="run continuously (systemd Type=notify)")
     status = sub.add_parser("status", help="the daemon's current revision and last result")
     status.add_argument("--output", choices=("text", "json"), default="text")

@@ -85,7 +85,7 @@ class CachingSqlCatalog(SqlCatalog):
         )
 
 
-class _TimedSocket(TSocket.TSocket):
+class _TimedSocket(TSocket.TSocket):  # type: ignore[misc]  # thrift is untyped
     """A thrift socket whose read timeout says which metastore and which bound."""
 
     def __init__(self, host: str | None, port: int | None, timeout: float) -> None:

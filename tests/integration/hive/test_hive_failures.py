@@ -177,3 +177,38 @@ def test_with_the_metastore_stalled_containers_apply_and_tables_read_unknown(
     lines = {(c["address"], c["action"]): c["reason"] for c in changes}
     assert list(lines) == [("table/lake.locks.events", "unknown")], lines
     assert "did not answer within 2 s" in lines[("table/lake.locks.events", "unknown")]
+
+
+def test_the_cli_names_the_stale_lock_and_force_unlock_releases_it(
+    tmp_path: Path, pvesim: PveSim, lake: Catalogs, hms_uri: str
+) -> None:
+    waits = "".join(f'    {k}: "{v}"\n' for k, v in FAST_LOCK_WAIT.items())
+    extra = f"catalogs:\n  lake:\n    type: hive\n    uri: {hms_uri}\n{waits}"
+    ws = make_workspace(tmp_path, pvesim, extra=extra)
+    for spec in (ws.specs / "containers").glob("*.yaml"):
+        spec.unlink()
+    (ws.specs / "tables").mkdir()
+    spec = ws.specs / "tables" / "events.yaml"
+    spec.write_text(EVENTS)
+    assert ws.run("apply", "--yes").returncode == 0
+    catalog = lake.get("lake")
+    assert isinstance(catalog, CachingHiveCatalog)
+    lock_id = _crashed_writer_lock(catalog)
+
+    spec.write_text(EVENTS + "    - {name: body, type: string}\n")
+    failed = ws.run("apply", "--yes")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    command = f"reconcile force-unlock lake.locks.events {lock_id}"
+    assert command in failed.stdout + failed.stderr
+
+    unconfirmed = ws.run("force-unlock", "lake.locks.events", str(lock_id))  # stdin not a tty
+    assert unconfirmed.returncode == 1 and "use --yes" in unconfirmed.stderr
+    wrong = ws.run("force-unlock", "lake.locks.events", str(lock_id + 1000), "--yes")
+    assert wrong.returncode == 1 and f"locks there: {lock_id}" in wrong.stderr
+    assert [lock.lock_id for lock in catalog.locks_on("locks.events")] == [lock_id]
+
+    released = ws.run("force-unlock", "lake.locks.events", str(lock_id), "--yes")
+    assert released.returncode == 0, released.stdout + released.stderr
+    assert "spark@ct108" in released.stdout and catalog.locks_on("locks.events") == ()
+    assert ws.run("apply", "--yes").returncode == 0
+    assert catalog.load_table("locks.events").schema().column_names == ["id", "body"]
