@@ -65,8 +65,18 @@ def _table_memo() -> Any:
     return TableMemo()
 
 
-def build_deps(settings: Settings, catalogs_override: Catalogs | None = None) -> Deps:
-    """`catalogs_override` lets benchmarks and tests observe catalog calls."""
+def new_metadata_cache() -> Any:
+    """A cache of parsed table metadata for a caller that outlives one plan (the daemon)."""
+    from reconciler.providers.iceberg.metadata_cache import MetadataCache
+
+    return MetadataCache()
+
+
+def build_deps(
+    settings: Settings, catalogs_override: Catalogs | None = None, metadata_cache: Any = None
+) -> Deps:
+    """`catalogs_override` lets benchmarks and tests observe catalog calls; `metadata_cache`
+    (from `new_metadata_cache`) carries parsed metadata from one plan to the next."""
     from reconciler.providers.proxmox.client import build_client
     from reconciler.providers.proxmox.observe import observe_containers
 
@@ -81,6 +91,7 @@ def build_deps(settings: Settings, catalogs_override: Catalogs | None = None) ->
         return Catalogs(
             {name: dict(props) for name, props in settings.catalogs},
             state_dir=settings.state_dir,
+            metadata_cache=metadata_cache,
         )
 
     catalogs = _lazy(build_catalogs)

@@ -55,6 +55,7 @@ class Daemon:
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.metadata_cache: Any = None  # parsed table metadata, built on the first cycle
         self.env = dict(os.environ if env is None else env)
         self.store = Store(settings.state_dir)
         self.metrics = Metrics()
@@ -241,7 +242,11 @@ class Daemon:
         return CycleResult.REJECTED
 
     def _deps(self) -> Any:
-        from reconciler.wiring import build_deps
+        from reconciler.wiring import build_deps, new_metadata_cache
+
+        if self.settings.catalogs and self.metadata_cache is None:
+            # Kept across cycles: an unchanged table costs no metadata read.
+            self.metadata_cache = new_metadata_cache()
 
         bound = log.bind(**structlog.contextvars.get_contextvars())  # pool threads lack them
 
@@ -251,7 +256,9 @@ class Daemon:
             log_action(bound, event, change, outcome)
 
         return replace(
-            build_deps(self.settings), stop_requested=lambda: self.stopping, listener=listener
+            build_deps(self.settings, metadata_cache=self.metadata_cache),
+            stop_requested=lambda: self.stopping,
+            listener=listener,
         )
 
     def _reconcile(self, trigger: str, started: float, full: bool) -> CycleResult:

@@ -27,6 +27,7 @@ PATTERN_HINTS: dict[str, str] = {
     ): "is not a host name; use DNS labels (letters, digits, '-') separated by dots",
     "^[^\\s:]+:.+$": "is not a template volume; write STORAGE:vztmpl/FILE, "
     "e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+    "^[0-9]+(\\.[0-9]+)?s?$": 'is not a number of seconds; write 60 or "60s"',
     "^[a-zA-Z0-9_]+$": "is not a file system type; use letters, digits and '_' (nfs, cifs)",
     "^[a-zA-Z0-9_][a-zA-Z0-9_+.-]*$": "is not a PVE tag; use letters, digits, '_', '+', '.', '-'",
     "^[a-zA-Z][a-zA-Z0-9_.-]*$": "is not a storage id; start with a letter, then letters, "

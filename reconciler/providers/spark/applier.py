@@ -21,7 +21,7 @@ from reconciler.apply.retry import RetryPolicy
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableSpec
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Change
-from reconciler.providers.iceberg.catalog import CatalogConfigError, resolve_properties
+from reconciler.providers.catalog_properties import CatalogConfigError, resolve_properties
 from reconciler.providers.spark.jobs import JobError, catalog_conf, procedure_call
 from reconciler.providers.spark.runner import ActionResult, JobResult, log_tail, run_table_job
 from reconciler.report.outcome import Outcome, Status

@@ -87,7 +87,7 @@ def _jdbc(uri: str) -> tuple[str, dict[str, str], dict[str, str], str]:
 
 
 def catalog_conf(name: str, props: Mapping[str, str]) -> CatalogConf:
-    """pyiceberg catalog properties (after providers.iceberg.catalog.resolve_properties)
+    """pyiceberg catalog properties (after providers.catalog_properties.resolve_properties)
     -> Spark catalog conf."""
     uri = props.get("uri", "")
     kind = props.get("type") or (
