@@ -108,7 +108,7 @@ def build_deps(
             # in it goes on (the embedded default catalog of a base install), one with fails.
             missing = missing_extra("iceberg", "Iceberg catalogs")
             return TableInventory(errors=tuple((name, missing) for name, _ in settings.catalogs))
-        from reconciler.observe.tables import observe_tables
+        from reconciler.providers.iceberg.observe_tables import observe_tables
 
         memo().clear()
         return observe_tables(catalogs(), tuple(specs), memo=memo())

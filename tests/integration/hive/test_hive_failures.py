@@ -15,10 +15,10 @@ import pytest
 from hive_metastore.ttypes import LockComponent, LockLevel, LockRequest, LockState, LockType
 
 from reconciler.apply.errors import PermanentError
-from reconciler.observe.tables import observe_tables
 from reconciler.plan.change import Action
 from reconciler.providers.iceberg.catalog import Catalogs
 from reconciler.providers.iceberg.catalog_classes import CachingHiveCatalog
+from reconciler.providers.iceberg.observe_tables import observe_tables
 from reconciler.providers.iceberg.writer import IcebergApplier
 from reconciler.report.outcome import Status
 from reconciler.testing.pvesim import PveSim

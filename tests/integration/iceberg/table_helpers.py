@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from reconciler.diff.tables import plan_tables
 from reconciler.model.tables import TableSpec
-from reconciler.observe.tables import observe_tables
 from reconciler.plan.change import Action, Change
 from reconciler.providers.iceberg.catalog import Catalogs
+from reconciler.providers.iceberg.observe_tables import observe_tables
 from reconciler.providers.iceberg.writer import IcebergApplier
 from reconciler.report.outcome import Status
 from reconciler.sources.documents import SpecError, parse_documents

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pyarrow as pa
 
 from reconciler.model.tables import TableInventory
-from reconciler.observe.tables import observe_tables
 from reconciler.providers.iceberg.catalog import Catalogs
 from reconciler.providers.iceberg.metadata_cache import MetadataCache
+from reconciler.providers.iceberg.observe_tables import observe_tables
 from reconciler.testing.counting_catalogs import CountingCatalogs
 from tests.integration.iceberg.table_helpers import converge, table_spec
 

@@ -11,9 +11,9 @@ from reconciler.apply.errors import PreconditionFailed
 from reconciler.diff.adopt import plan_adoption
 from reconciler.model.desired import Desired
 from reconciler.model.tables import MANAGED_BY_PROPERTY, MANAGED_BY_VALUE, TableSpec
-from reconciler.observe.tables import observe_tables
 from reconciler.plan.change import Action, Change
 from reconciler.providers.iceberg.catalog import Catalogs
+from reconciler.providers.iceberg.observe_tables import observe_tables
 from reconciler.providers.iceberg.writer import IcebergApplier
 from reconciler.report.outcome import Status
 from tests.integration.iceberg.table_helpers import converge, plan, table_spec
