@@ -19,10 +19,10 @@ from pyiceberg.catalog.sql import SqlCatalog
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reconciler.plan.change import Action, Change  # noqa: E402
-from reconciler.providers.spark.jobs import catalog_conf, procedure_call  # noqa: E402
-from reconciler.providers.spark.runner import run_table_job  # noqa: E402
-from reconciler.settings import SparkSettings  # noqa: E402
+from reconciler.plan.change import Action, Change
+from reconciler.providers.spark.jobs import catalog_conf, procedure_call
+from reconciler.providers.spark.runner import run_table_job
+from reconciler.settings import SparkSettings
 
 TARGET = 128 * 1024 * 1024
 

@@ -252,7 +252,7 @@ def run_rounds(args: argparse.Namespace, levels: list[int]) -> tuple[float, list
         proc = subprocess.Popen(
             cmd,
             stdout=subprocess.PIPE,
-            text=True,  # noqa: S603 - fixed argv
+            text=True,
             cwd=args.sim_root,
         )
         try:

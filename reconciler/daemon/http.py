@@ -73,10 +73,10 @@ def _handler(routes: Mapping[tuple[str, str], tuple[Gate | None, Route]]) -> typ
             body = self.rfile.read(length) if length > 0 else b""
             self._send(route(Request(method, path, head.headers, body)))
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        def do_GET(self) -> None:
             self._dispatch("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._dispatch("POST")
 
         def _send(self, response: Response) -> None:
@@ -86,7 +86,7 @@ def _handler(routes: Mapping[tuple[str, str], tuple[Gate | None, Route]]) -> typ
             self.end_headers()
             self.wfile.write(response.body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server API)
             log.debug("http.request", line=format % args)
 
     return Handler

@@ -27,7 +27,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._cycles = {result: 0 for result in RESULTS}
+        self._cycles = dict.fromkeys(RESULTS, 0)
         self._duration_sum = 0.0
         self._duration_count = 0
         self._last_duration = 0.0
@@ -58,7 +58,7 @@ class Metrics:
 
     def drift(self, by_kind: Mapping[str, int]) -> None:
         with self._guard:
-            self._drift = {kind: 0 for kind in self._drift} | dict(by_kind)
+            self._drift = dict.fromkeys(self._drift, 0) | dict(by_kind)
 
     def next_run(self, at: float) -> None:
         with self._guard:

@@ -59,7 +59,7 @@ from reconciler.model.containers import (
 )
 from reconciler.plan.change import Action, Change, FieldChange
 
-__all__ = ["PlanOptions", "TOKEN_REASON", "diff_container", "plan_containers"]
+__all__ = ["TOKEN_REASON", "PlanOptions", "diff_container", "plan_containers"]
 
 
 def _conflict(spec: ContainerSpec, guest: GuestSummary | None) -> Change:

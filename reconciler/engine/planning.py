@@ -188,6 +188,4 @@ def unmatched_targets(desired: Desired, targets: Sequence[str]) -> tuple[str, ..
 
 
 def _targeted(address: str, targets: tuple[str, ...]) -> bool:
-    return any(
-        address == t or address.endswith("/" + t) or address.endswith("." + t) for t in targets
-    )
+    return any(address == t or address.endswith(("/" + t, "." + t)) for t in targets)

@@ -56,16 +56,16 @@ def _diff_struct(
             continue
         matched.add(have.name)
         move_names.append((have.name, False))
-        _diff_column(old_prefix + (have.name,), new_prefix + (want.name,), want, have, ops, renames)
+        _diff_column((*old_prefix, have.name), (*new_prefix, want.name), want, have, ops, renames)
     for have in observed:
         if have.name not in matched:
             ops.append(
                 TableOp(
                     OpKind.DELETE_COLUMN,
-                    FieldChange(_show(new_prefix + (have.name,)), column_doc(have), None),
-                    f"drop column {'.'.join(new_prefix + (have.name,))}: its data becomes unreadable "
+                    FieldChange(_show((*new_prefix, have.name)), column_doc(have), None),
+                    f"drop column {'.'.join((*new_prefix, have.name))}: its data becomes unreadable "
                     "(a rename needs renamedFrom)",
-                    path=old_prefix + (have.name,),
+                    path=(*old_prefix, have.name),
                     destructive=True,
                 )
             )
@@ -93,24 +93,24 @@ def _rename(
 ) -> TableOp:
     return TableOp(
         OpKind.RENAME_COLUMN,
-        FieldChange(_show(new_prefix + (new,)) + ".name", old, new),
+        FieldChange(_show((*new_prefix, new)) + ".name", old, new),
         f"rename {old} -> {new} (renamedFrom): columns are tracked by id, data is kept",
-        path=old_prefix + (old,),
+        path=(*old_prefix, old),
         new_name=new,
     )
 
 
 def _add(old_prefix: tuple[str, ...], new_prefix: tuple[str, ...], want: ColumnSpec) -> TableOp:
-    shown = ".".join(new_prefix + (want.name,))
+    shown = ".".join((*new_prefix, want.name))
     if want.required:
         why = f"add required column {shown}: existing rows have no value for it (add it optional)"
     else:
         why = f"add optional column {shown}: existing rows read null"
     return TableOp(
         OpKind.ADD_COLUMN,
-        FieldChange(_show(new_prefix + (want.name,)), None, column_doc(want)),
+        FieldChange(_show((*new_prefix, want.name)), None, column_doc(want)),
         why,
-        path=old_prefix + (want.name,),
+        path=(*old_prefix, want.name),
         destructive=want.required,
         column_type=want.type,
         required=want.required,
@@ -234,7 +234,7 @@ def _diff_inner(
     ops: list[TableOp],
     renames: dict[str, str],
 ) -> None:
-    _diff_type(old_path + (part,), new_path + (part,), want, have, ops, renames)
+    _diff_type((*old_path, part), (*new_path, part), want, have, ops, renames)
 
 
 def _diff_inner_required(
@@ -247,14 +247,14 @@ def _diff_inner_required(
 ) -> None:
     if want == have:
         return
-    shown = _show(new_path + (part,)) + ".required"
+    shown = _show((*new_path, part)) + ".required"
     if have and not want:
         ops.append(
             TableOp(
                 OpKind.MAKE_OPTIONAL,
                 FieldChange(shown, True, False),
                 f"{part} required -> optional: existing values still conform",
-                path=old_path + (part,),
+                path=(*old_path, part),
             )
         )
     else:
@@ -263,7 +263,7 @@ def _diff_inner_required(
                 OpKind.MAKE_REQUIRED,
                 FieldChange(shown, False, True),
                 f"{part} optional -> required: existing values may be null",
-                path=old_path + (part,),
+                path=(*old_path, part),
                 destructive=True,
             )
         )

@@ -76,14 +76,14 @@ def _health_text(entries: tuple[DriftEntry, ...]) -> list[str]:
         if e.reason:
             lines.append(f"      {e.reason}")
     n = len({e.address for e in entries})
-    return lines + ["", f"{n} table(s) with maintenance due."]
+    return [*lines, "", f"{n} table(s) with maintenance due."]
 
 
 def render_drift_text(report: DriftReport) -> str:
     head = f"revision {_short(report.revision)} checked {report.generated_at}"
     drift, health = report.drift, report.health
     if not drift:
-        return "\n".join([f"No drift ({head})."] + _health_text(health)) + "\n"
+        return "\n".join([f"No drift ({head}).", *_health_text(health)]) + "\n"
     lines = [f"Drift ({head}):", ""]
     for e in drift:
         commit = f", spec from {_short(e.commit)}" if e.commit else ""

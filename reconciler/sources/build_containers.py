@@ -214,7 +214,7 @@ def _settings(problems: Problems, name: str, spec: dict[str, Any]) -> ContainerS
             fuse=features.get("fuse", False),
             mknod=features.get("mknod", False),
             mount=tuple(features.get("mount", ())),
-        ),  # fmt: skip
+        ),
         on_boot=spec.get("onBoot", False),
         startup=_startup(problems, spec.get("startup")),
         tags=_tags(problems, spec.get("tags", [])),

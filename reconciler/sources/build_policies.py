@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -126,7 +127,7 @@ def _cron_period(schedule: str) -> int:
     """Shortest gap between two starts, sampled over a week of starts (enough for cron)."""
     it = croniter(schedule, datetime(2024, 1, 1, tzinfo=UTC))
     starts = [it.get_next(datetime) for _ in range(8)]
-    return int(min((b - a).total_seconds() for a, b in zip(starts, starts[1:], strict=False)))
+    return int(min((b - a).total_seconds() for a, b in itertools.pairwise(starts)))
 
 
 def build_policy(doc: Document, problems: Problems) -> MaintenancePolicy | None:

@@ -211,7 +211,7 @@ def settings_from(doc: Document, config_file: Path) -> Settings:
         else tuple(
             (name, tuple(sorted((str(k), _text(v)) for k, v in props.items())))
             for name, props in sorted(catalogs.items())
-        ),  # fmt: skip
+        ),
         spark=_spark(base, data.get("spark", {})),
         git=_git(base, data.get("source", {}).get("git")),
         daemon=_daemon(doc, data.get("daemon", {}), errors),

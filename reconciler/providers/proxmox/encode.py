@@ -44,7 +44,9 @@ Params = dict[str, str | int]
 _Item = TypeVar("_Item", MountPoint, NetworkInterface)
 # Property-string keys the model decides (set or left out); PVE's other keys are kept.
 _MP_KEYS = frozenset({"volume", "mp", "backup", "ro"})
-_NIC_KEYS = frozenset("name bridge firewall gw gw6 hwaddr ip ip6 mtu rate tag type".split())
+_NIC_KEYS = frozenset(
+    ["name", "bridge", "firewall", "gw", "gw6", "hwaddr", "ip", "ip6", "mtu", "rate", "tag", "type"]
+)
 
 
 def encode_create(spec: ContainerSpec, node: str) -> Params:
@@ -277,9 +279,12 @@ def _over_current(
 
 def _same_mount(mount: MountPoint, old: MountPoint) -> bool:
     # Sizes grow through /resize, never through PUT config.
-    if mount.volume is not None and old.volume is not None:
-        if mount.volume.storage == old.volume.storage:
-            mount = replace(mount, volume=old.volume)
+    if (
+        mount.volume is not None
+        and old.volume is not None
+        and mount.volume.storage == old.volume.storage
+    ):
+        mount = replace(mount, volume=old.volume)
     return mount == old
 
 

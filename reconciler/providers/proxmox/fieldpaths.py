@@ -52,7 +52,13 @@ _PATH_ROOT = re.compile(r"^(?:settings\.)?([A-Za-z_]+)(?:\.([A-Za-z_]+))?")
 _ITEM_PATH = re.compile(
     r"^(?:settings\.)?(mountpoints|mountPoints|mp|network|net)\[(\d+)\](?:\.([A-Za-z_]+))?$"
 )
-_ITEM_PREFIX = dict(mountpoints="mp", mountPoints="mp", mp="mp", network="net", net="net")
+_ITEM_PREFIX = {
+    "mountpoints": "mp",
+    "mountPoints": "mp",
+    "mp": "mp",
+    "network": "net",
+    "net": "net",
+}
 # Spec sub-key -> model attribute; a PUT re-sends the item with only these taken from the spec.
 MOUNT_ATTRS = {
     "path": "path",
@@ -64,9 +70,20 @@ MOUNT_ATTRS = {
     "readOnly": "read_only",
     "read_only": "read_only",
 }
-NIC_ATTRS = {
-    key: key for key in "name bridge ip gateway ip6 gateway6 firewall vlan mtu rate hwaddr".split()
-}
+_NIC_NAMES = (
+    "name",
+    "bridge",
+    "ip",
+    "gateway",
+    "ip6",
+    "gateway6",
+    "firewall",
+    "vlan",
+    "mtu",
+    "rate",
+    "hwaddr",
+)
+NIC_ATTRS = {key: key for key in _NIC_NAMES}
 Scope = dict[int, frozenset[str] | None]  # item id -> named sub-keys; None: the whole item
 
 

@@ -108,7 +108,7 @@ def parse_disk_size(text: str) -> int:
     match = _DISK_SIZE.match(text)
     if match is None:
         raise CodecError(f"invalid disk size {text!r}")
-    return int(round(float(match.group(1)) * _UNIT[match.group(2).upper()]))
+    return round(float(match.group(1)) * _UNIT[match.group(2).upper()])
 
 
 def format_disk_size(size_bytes: int) -> str:

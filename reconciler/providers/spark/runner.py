@@ -178,7 +178,7 @@ def run_table_job(
             proc = subprocess.Popen(
                 argv,
                 stdout=out,
-                stderr=subprocess.STDOUT,  # noqa: S603
+                stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=job_env(env or os.environ),
                 start_new_session=True,

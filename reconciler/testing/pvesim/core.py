@@ -245,7 +245,7 @@ _TASK_ROUTES = (
 
 def _returns_task(route_key: str) -> str | None:
     """Routes whose answer is a UPID (they may get an injected task failure)."""
-    if route_key in _TASK_ROUTES or "/status/" in route_key and route_key.startswith("POST"):
+    if route_key in _TASK_ROUTES or ("/status/" in route_key and route_key.startswith("POST")):
         return route_key
     if "/snapshot" in route_key and not route_key.startswith("GET"):
         return route_key

@@ -21,7 +21,7 @@ def git_daemon(origin: Origin) -> Iterator[str]:
     """`git daemon` serving the origin's parent dir; yields the git:// URL of the repo."""
     port = free_port()
     base = origin.bare.parent
-    proc = subprocess.Popen(  # noqa: S603 (fixed argument list)
+    proc = subprocess.Popen(
         [
             "git",
             "daemon",

@@ -24,7 +24,7 @@ def git(cwd: Path, *args: str) -> str:
         ["git", *args],
         cwd=cwd,
         env=env,
-        check=True,  # noqa: S603
+        check=True,
         capture_output=True,
         text=True,
     )

@@ -107,7 +107,7 @@ class DaemonProcess:
 
     def start(self) -> DaemonProcess:
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(  # noqa: S603 (fixed argument list)
+            self.proc = subprocess.Popen(
                 [sys.executable, "-m", "reconciler.cli", "--config", str(self.config), "daemon"],
                 env=self.env,
                 stdout=log,

@@ -36,7 +36,7 @@ class StatusServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with server._lock:
                     server.posted.append(Posted(self.path, dict(self.headers.items()), raw))
@@ -48,7 +48,7 @@ class StatusServer:
                 self.end_headers()
                 self.wfile.write(answer)
 
-            def log_message(self, format: str, *args: Any) -> None:
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
                 return
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -27,7 +27,7 @@ spec:
 
 
 def _cli(daemon: DaemonProcess, *args: str) -> str:
-    done = subprocess.run(  # noqa: S603 (fixed argument list)
+    done = subprocess.run(
         [sys.executable, "-m", "reconciler.cli", "--config", str(daemon.config), *args],
         env=daemon.env,
         capture_output=True,

@@ -28,7 +28,7 @@ spec: {vmid: 0}
 
 
 def _cli(daemon: DaemonProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (fixed argument list)
+    return subprocess.run(
         [sys.executable, "-m", "reconciler.cli", "--config", str(daemon.config), *args],
         env=daemon.env,
         capture_output=True,

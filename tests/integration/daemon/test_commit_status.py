@@ -19,7 +19,7 @@ from reconciler.daemon.commit_status import (
 )
 from reconciler.settings import GitSourceSettings
 
-TOKEN = "gitea-token-7f3a"  # noqa: S105 (test value)
+TOKEN = "gitea-token-7f3a"
 
 
 @pytest.mark.parametrize(

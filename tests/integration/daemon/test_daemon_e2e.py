@@ -273,7 +273,7 @@ def test_the_lock_stops_a_concurrent_apply(origin: Origin, pvesim: Any, tmp_path
     )
     (tmp_path / "plain.yaml").write_text(plain)
     with cycle_lock(daemon.settings.state_dir, wait=False):
-        done = subprocess.run(  # noqa: S603 (fixed argument list)
+        done = subprocess.run(
             [
                 sys.executable,
                 "-m",

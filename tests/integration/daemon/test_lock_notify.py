@@ -29,7 +29,7 @@ def _holder(state: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[3])}
     proc = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(state)],
-        stdout=subprocess.PIPE,  # noqa: S603
+        stdout=subprocess.PIPE,
         text=True,
         env=env,
     )
@@ -40,9 +40,8 @@ def _holder(state: Path) -> subprocess.Popen[str]:
 def test_lock_excludes_a_second_process_and_dies_with_its_holder(tmp_path: Path) -> None:
     proc = _holder(tmp_path)
     try:
-        with pytest.raises(LockBusy, match=f"pid {proc.pid}"):
-            with cycle_lock(tmp_path, wait=False):
-                pass
+        with pytest.raises(LockBusy, match=f"pid {proc.pid}"), cycle_lock(tmp_path, wait=False):
+            pass
     finally:
         proc.send_signal(signal.SIGKILL)  # a killed holder must not wedge the lock
         proc.wait()

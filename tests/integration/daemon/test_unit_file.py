@@ -38,7 +38,7 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
     # The ExecStart binary exists only after install; verify the rest against /bin/true.
     unit.write_text(UNIT.read_text().replace("/opt/datalake-reconciler/.venv/bin/reconcile", true))
     done = subprocess.run(
-        [analyze, "verify", str(unit)],  # noqa: S603 (fixed argument list)
+        [analyze, "verify", str(unit)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -104,7 +104,7 @@ class HiveLake:
             PYSPARK_PYTHON=sys.executable,
             SPARK_LOCAL_IP="127.0.0.1",
         )
-        done = subprocess.run(  # noqa: S603 - argument list of our own paths, no shell
+        done = subprocess.run(
             [sys.executable, str(SCRIPT), self.uri, ",".join(local_jars()), *statements],
             capture_output=True,
             text=True,

@@ -56,7 +56,7 @@ def test_env_properties_are_resolved_and_missing_vars_named(tmp_path: Path) -> N
     assert props["s3.secret-access-key"] == "hunter2"
     assert "s3.secret-access-key_env" not in props
     assert secrets == ("hunter2",)
-    with pytest.raises(CatalogConfigError, match="LAKE_S3_SECRET.*not set"):
+    with pytest.raises(CatalogConfigError, match=r"LAKE_S3_SECRET.*not set"):
         resolve_properties("lake", {"s3.secret-access-key_env": "LAKE_S3_SECRET"}, {}, tmp_path)
 
 

@@ -50,7 +50,7 @@ def test_spark_sees_reconciled_schema_and_partitioning(tmp_path: Path) -> None:
     )
     db = tmp_path / "iceberg" / "lake.db"
     warehouse = (tmp_path / "iceberg" / "warehouse").as_uri()
-    done = subprocess.run(  # noqa: S603 - argument list of our own paths, no shell
+    done = subprocess.run(
         [sys.executable, str(SCRIPT), str(db), warehouse, "shop.orders", jars],
         capture_output=True,
         text=True,

@@ -32,7 +32,7 @@ def _run(tmp: Path, *extra: str) -> Iterator[ProxmoxAPI]:
         str(ca),
         *extra,
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)  # noqa: S603 - fixed argv
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()

@@ -82,7 +82,8 @@ def test_offline_node(pvesim_factory: Callable[..., PveSim]) -> None:
         api.nodes("pve").lxc.get()
     assert exc.value.status_code == 595 and exc.value.content == "No route to host"
     assert api.nodes.get()[0]["status"] == "offline"
-    unknown = pytest.raises(ResourceException, api.nodes("ghost").lxc.get)
+    with pytest.raises(ResourceException) as unknown:
+        api.nodes("ghost").lxc.get()
     assert unknown.value.status_code == 500
 
 

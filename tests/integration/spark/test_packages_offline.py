@@ -40,9 +40,7 @@ def _submit(tmp_path: Path, settings: SparkSettings) -> subprocess.CompletedProc
     )
     env = job_env(os.environ)
     env["SPARK_SUBMIT_OPTS"] = f"{NO_NETWORK_OPTS} -Duser.home={tmp_path / 'home'}"
-    return subprocess.run(  # noqa: S603 - argv built by submit_argv, no shell
-        argv, capture_output=True, text=True, env=env, timeout=300, check=False
-    )
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
 
 
 def test_packages_resolve_through_the_repository_then_from_the_ivy_cache(tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ def test_a_failing_daemon_never_runs_drift_before_its_backoff() -> None:
     loop = Loop(poll=3600, drift=10)
     ran = loop.run(lambda trigger, t: FAILED, until=200)
     times = [t for t, _, _ in ran]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert gaps == [5.0, 10.0, 20.0, 40.0, 80.0]  # the 10 s drift timer waits for the backoff
 
 

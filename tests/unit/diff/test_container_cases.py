@@ -63,7 +63,7 @@ def settings_from(doc: dict[str, Any]) -> ContainerSettings:
         mountpoints=tuple(_mountpoint(m) for m in doc.pop("mountpoints", [])),
         network=tuple(NetworkInterface(**n) for n in doc.pop("network", [])),
         nameservers=tuple(doc.pop("nameservers", [])),
-        features=Features(**{**doc.pop("features", {})}),
+        features=Features(**doc.pop("features", {})),
         startup=Startup(**startup) if startup is not None else None,
         tags=tuple(doc.pop("tags", [])),
         **doc,

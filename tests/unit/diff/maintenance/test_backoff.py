@@ -3,6 +3,7 @@ its next try, delays double up to the cap, success or a spec/policy change forge
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -50,7 +51,7 @@ def _plan(
     failure: MaintenanceFailure | None, now: datetime, changes: tuple[Change, ...] = DUE
 ) -> tuple[Change, ...]:
     failures = {A: failure} if failure is not None else {}
-    return apply_backoff(changes + (OTHER,), failures, {A: fingerprint(TABLE, POLICY)}, now)
+    return apply_backoff((*changes, OTHER), failures, {A: fingerprint(TABLE, POLICY)}, now)
 
 
 def test_a_failure_defers_the_table_until_its_next_try() -> None:
@@ -72,14 +73,14 @@ def test_a_failure_defers_the_table_until_its_next_try() -> None:
         "next_try": "2026-03-10T12:05:00+00:00",
     }
     assert OTHER in deferred  # another table is not held back
-    assert _plan(failure, T0 + timedelta(minutes=5)) == DUE + (OTHER,)  # at T: due again
+    assert _plan(failure, T0 + timedelta(minutes=5)) == (*DUE, OTHER)  # at T: due again
 
 
 def test_delay_doubles_per_failure_up_to_the_cap() -> None:
     delays = [backoff_delay(n) for n in range(1, 10)]
     assert delays[:4] == [timedelta(minutes=m) for m in (5, 10, 20, 40)]
     assert delays[-1] == MAX_DELAY == timedelta(hours=6)
-    assert all(b >= a for a, b in zip(delays, delays[1:], strict=False))
+    assert all(b >= a for a, b in itertools.pairwise(delays))
     assert backoff_delay(1000) == MAX_DELAY
     record = None
     at = T0
