@@ -155,7 +155,8 @@ def main() -> None:
             )
             print(
                 f"ratios to the serial floor: cold {serial / cold:.1f}x faster, "
-                f"warm (best of 3) {serial / warm:.1f}x faster; cold {cold:.2f} s, warm {warm:.2f} s"
+                f"warm (best of 3) {serial / warm:.1f}x faster; "
+                f"cold {cold:.2f} s, warm {warm:.2f} s"
             )
 
 

@@ -62,7 +62,8 @@ def plan_tables(
                 Change(
                     table.address,
                     Action.ORPHAN,
-                    "owned by the reconciler but in no spec: left in place, never dropped automatically",
+                    "owned by the reconciler but in no spec: left in place, "
+                    "never dropped automatically",
                     preconditions=preconditions(table),
                 )
             )

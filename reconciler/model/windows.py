@@ -1,4 +1,4 @@
-"""A recurring time window (cron start, duration, time zone) shared by policies and containers; pure."""
+"""A recurring time window (cron start, duration, time zone) of policies and containers; pure."""
 
 from __future__ import annotations
 

@@ -63,8 +63,8 @@ def _diff_struct(
                 TableOp(
                     OpKind.DELETE_COLUMN,
                     FieldChange(_show((*new_prefix, have.name)), column_doc(have), None),
-                    f"drop column {'.'.join((*new_prefix, have.name))}: its data becomes unreadable "
-                    "(a rename needs renamedFrom)",
+                    f"drop column {'.'.join((*new_prefix, have.name))}: "
+                    "its data becomes unreadable (a rename needs renamedFrom)",
                     path=(*old_prefix, have.name),
                     destructive=True,
                 )
@@ -208,7 +208,10 @@ def _diff_type(
             why = f"widen {have} -> {want}: an allowed Iceberg type promotion"
             ops.append(TableOp(OpKind.UPDATE_TYPE, change, why, path=old_path, column_type=want))
             return
-        why = f"type change {have} -> {want} is not a promotion: existing data cannot be read as {want}"
+        why = (
+            f"type change {have} -> {want} is not a promotion: "
+            f"existing data cannot be read as {want}"
+        )
         ops.append(
             TableOp(
                 OpKind.UPDATE_TYPE, change, why, path=old_path, destructive=True, column_type=want

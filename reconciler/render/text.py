@@ -185,7 +185,8 @@ def _notes(notes: Notes, verbose: bool = True) -> list[str]:
         count = len(addresses)
         return [
             "",
-            f"{count} {noun if count == 1 else noun + 's'} healthy (maintenance not due); -v to list",
+            f"{count} {noun if count == 1 else noun + 's'} healthy (maintenance not due); "
+            "-v to list",
         ]
     return ["", "Not due (no action needed):"] + [
         f"  = {address}: {reason}" for address, reason in sorted(notes)
@@ -207,7 +208,8 @@ def render_text(plan: Plan, color: bool = False, notes: Notes = (), verbose: boo
     lines.append("")
     if reported:
         lines.append(
-            f"{reported} of these lines {'is' if reported == 1 else 'are'} reported only and never executed."
+            f"{reported} of these lines {'is' if reported == 1 else 'are'} "
+            "reported only and never executed."
         )
     lines.append(_paint(summary_line(plan), "1", color))
     lines += _notes(notes, verbose)

@@ -160,8 +160,9 @@ def _network(problems: Problems, items: list[dict[str, Any]]) -> tuple[NetworkIn
         rate = item.get("rate")
         nics.append(
             NetworkInterface(
-                index=nic_id, name=item.get("name", ""), bridge=item.get("bridge", ""), ip=item.get("ip"),
-                gateway=item.get("gateway"), ip6=item.get("ip6"), gateway6=item.get("gateway6"),
+                index=nic_id, name=item.get("name", ""), bridge=item.get("bridge", ""),
+                ip=item.get("ip"), gateway=item.get("gateway"), ip6=item.get("ip6"),
+                gateway6=item.get("gateway6"),
                 firewall=item.get("firewall", False), vlan=item.get("vlan"), mtu=item.get("mtu"),
                 rate=float(rate) if rate is not None else None,
                 hwaddr=item["hwaddr"].upper() if "hwaddr" in item else None,

@@ -1,4 +1,4 @@
-"""Schema-valid `kind: MaintenancePolicy` documents -> model.MaintenancePolicy, plus cross-field rules."""
+"""Schema-valid `kind: MaintenancePolicy` documents -> model.MaintenancePolicy; field checks."""
 
 from __future__ import annotations
 

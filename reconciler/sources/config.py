@@ -1,4 +1,4 @@
-"""reconciler.yaml -> Settings: schema, no literal secrets, paths relative to the file; no env reads."""
+"""reconciler.yaml -> Settings: schema, no literal secrets, paths relative to the file, no env."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Spec files -> YAML documents with a line number per field; safe_load semantics, size and alias caps."""
+"""Spec files -> YAML documents with a line per field; safe_load semantics, size and alias caps."""
 
 from __future__ import annotations
 

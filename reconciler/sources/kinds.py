@@ -1,4 +1,4 @@
-"""The registry of spec kinds: kind name -> schema file, builder, cross-spec check; schema loading."""
+"""The registry of spec kinds: kind name -> schema file, builder, cross-spec check; schemas."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
 )
 
 
-# Rules spanning kinds (e.g. a Table's policy names a MaintenancePolicy); each gets every built spec.
+# Rules spanning kinds (a Table's policy names a MaintenancePolicy); each gets every built spec.
 def _table_policies(built: Sequence[Built]) -> Iterable[SpecError]:
     """A Table's `policy` must name a MaintenancePolicy of the same revision."""
     policies = [b.spec.name for b in built if b.kind == "MaintenancePolicy"]

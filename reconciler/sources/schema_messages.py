@@ -13,7 +13,10 @@ from jsonschema import ValidationError
 
 from reconciler.sources.documents import Document, PathKey, SpecError
 
-_NAME = "use lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
+_NAME = (
+    "use lower-case letters, digits and '-', starting and ending with a letter or digit, "
+    "at most 63 characters"
+)
 _IDENT = "use letters, digits and '_', not starting with a digit"
 _TRANSFORM = "use identity, year, month, day, hour, void, bucket[N] or truncate[W]"
 _ENV = "an environment variable name: letters, digits and '_', not starting with a digit"

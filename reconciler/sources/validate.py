@@ -1,4 +1,4 @@
-"""Specs dir -> every problem of the tree in one pass (file:line: path: message), or the Desired model."""
+"""Specs dir -> every problem of the tree in one pass (file:line: path: message), or Desired."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ _ENVELOPE = ("apiVersion", "kind")
 
 @dataclass(frozen=True)
 class LoadResult:
-    """`desired` is None whenever `errors` is not empty: a revision is accepted whole or not at all."""
+    """`desired` is None whenever `errors` is not empty: a revision is accepted whole or not."""
 
     errors: tuple[SpecError, ...]
     desired: Desired | None

@@ -1,4 +1,4 @@
-"""`proxmox.backend: local` end to end: proxmoxer runs `pvesh` (the stand-in on PATH) as root@pam."""
+"""`proxmox.backend: local` end to end: proxmoxer runs `pvesh` (a stand-in on PATH) as root@pam."""
 
 from __future__ import annotations
 

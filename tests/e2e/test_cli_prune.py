@@ -1,4 +1,4 @@
-"""Prune end to end: orphans are reported, deleted only behind every guard; unowned CTs never touched."""
+"""Prune end to end: orphans reported, deleted only behind every guard; unowned CTs left alone."""
 
 from __future__ import annotations
 

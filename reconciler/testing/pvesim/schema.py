@@ -64,7 +64,8 @@ SNAPNAME = s("pve-configid", opt=False, maxlen=40)
 # numbered option families: key prefix -> count (pve-container LXC/Config.pm limits)
 NUMBERED: Mapping[str, int] = {"net": 32, "mp": 256, "unused": 256, "dev": 256}
 
-_MOUNTOPTS = r"(discard|lazytime|noatime|nodev|noexec|nosuid)(;(discard|lazytime|noatime|nodev|noexec|nosuid))*"
+_MOUNTOPT = r"(discard|lazytime|noatime|nodev|noexec|nosuid)"
+_MOUNTOPTS = rf"{_MOUNTOPT}(;{_MOUNTOPT})*"
 _MOUNT_COMMON: Mapping[str, P] = {
     "volume": s("pve-lxc-mp-string", opt=False, dk=True),
     "acl": b(),

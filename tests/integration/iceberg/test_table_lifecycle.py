@@ -1,4 +1,4 @@
-"""Create the example tables, converge, evolve, refuse, detect concurrent changes (real catalogs)."""
+"""Create the example tables, converge, evolve, refuse, detect concurrent changes (real catalog)."""
 
 from __future__ import annotations
 

@@ -101,8 +101,12 @@ def test_framing_errors_answer_and_close(pvesim: PveSim) -> None:
     cases = {
         b"GARBAGE\r\n\r\n": "HTTP/1.1 400 Bad request syntax",
         b"GET /api2/json/version HTTP/2.0\r\n\r\n": "HTTP/1.1 505 HTTP Version Not Supported",
-        b"POST /api2/json/nodes HTTP/1.1\r\nContent-Length: x\r\n\r\n": "HTTP/1.1 400 Bad Content-Length",
-        b"POST /api2/json/nodes HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n": "HTTP/1.1 411 Length Required",
+        b"POST /api2/json/nodes HTTP/1.1\r\nContent-Length: x\r\n\r\n": (
+            "HTTP/1.1 400 Bad Content-Length"
+        ),
+        b"POST /api2/json/nodes HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n": (
+            "HTTP/1.1 411 Length Required"
+        ),
         b"GET /api2/json/version HTTP/1.1\r\nno colon here\r\n\r\n": "HTTP/1.1 400 Bad header line",
         b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n": "HTTP/1.1 414 Request-URI Too Long",
     }

@@ -174,7 +174,11 @@ def test_every_shipped_policy_maintains_its_table_through_spark(lake: Lake) -> N
     report = apply_plan(lake.settings, planned, maintain, deps)
     seconds = time.monotonic() - started
 
-    failed = [(o.address, o.action.value, o.message) for o in report.outcomes if o.status is not Status.APPLIED]  # fmt: skip
+    failed = [
+        (o.address, o.action.value, o.message)
+        for o in report.outcomes
+        if o.status is not Status.APPLIED
+    ]
     assert failed == [], failed
     assert len(report.outcomes) == 4 * len(POLICIES)
     for policy in POLICIES:

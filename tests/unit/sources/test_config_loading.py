@@ -29,10 +29,25 @@ catalogs:
     s3.endpoint: http://192.168.4.31:9000
     s3.secret-access-key_env: MINIO_SECRET
     s3.path-style-access: true
-spark: {master: "local[2]", submit: null, jars: [], conf: {spark.sql.shuffle.partitions: 4}, timeout: 3600}
+spark:
+  master: "local[2]"
+  submit: null
+  jars: []
+  conf: {spark.sql.shuffle.partitions: 4}
+  timeout: 3600
 source:
-  git: {url: "https://gitea.gti.local/lake/specs.git", branch: main, path: specs, token_env: GITEA_TOKEN, ssh_key_file: keys/id_ed25519, known_hosts_file: /etc/ssh/known_hosts}
-daemon: {poll_interval: 60s, drift_interval: 10m, webhook: {listen: "127.0.0.1:9464", secret_env: WEBHOOK_SECRET}, metrics: {listen: "127.0.0.1:9465"}}
+  git:
+    url: "https://gitea.gti.local/lake/specs.git"
+    branch: main
+    path: specs
+    token_env: GITEA_TOKEN
+    ssh_key_file: keys/id_ed25519
+    known_hosts_file: /etc/ssh/known_hosts
+daemon:
+  poll_interval: 60s
+  drift_interval: 10m
+  webhook: {listen: "127.0.0.1:9464", secret_env: WEBHOOK_SECRET}
+  metrics: {listen: "127.0.0.1:9465"}
 """
 
 

@@ -1,4 +1,4 @@
-"""YAML documents: lines per field, safe_load semantics, and refusal of oversized or alias-bomb files."""
+"""YAML documents: lines per field, safe_load semantics, oversized files and alias bombs refused."""
 
 from __future__ import annotations
 
@@ -54,7 +54,10 @@ def test_node_count_is_capped() -> None:
 
 
 def test_small_aliases_and_merge_keys_work_with_lines() -> None:
-    text = "base: &base {cores: 2, memory: 1GiB}\nspec:\n  <<: *base\n  cores: 4\n  list:\n    - x\n    - {y: 1}\n"
+    text = (
+        "base: &base {cores: 2, memory: 1GiB}\n"
+        "spec:\n  <<: *base\n  cores: 4\n  list:\n    - x\n    - {y: 1}\n"
+    )
     (doc,), errors = parse_documents(text, "m.yaml")
     assert errors == ()
     assert doc.data["spec"] == {"cores": 4, "memory": "1GiB", "list": ["x", {"y": 1}]}

@@ -54,7 +54,8 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
     "bad memory unit": (
         {"a.yaml": A.replace("memory: 1GiB", "memory: 2 gigs")},
         [
-            'a.yaml:8: spec.memory: "2 gigs" is not a size; use a number with a unit: 512MiB, 2GiB, ...'
+            'a.yaml:8: spec.memory: "2 gigs" is not a size; '
+            "use a number with a unit: 512MiB, 2GiB, ..."
         ],
     ),
     "bad disk unit and duration": (
@@ -73,13 +74,15 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
     "gateway outside the subnet": (
         {"a.yaml": container("a", 200, "192.168.5.10")},
         [
-            "a.yaml:11: spec.network[0].gateway: gateway 192.168.4.1 is outside the subnet 192.168.5.0/24"
+            "a.yaml:11: spec.network[0].gateway: "
+            "gateway 192.168.4.1 is outside the subnet 192.168.5.0/24"
         ],
     ),
     "ip not an address": (
         {"a.yaml": container("a", 200, "192.168.4.500")},
         [
-            "a.yaml:11: spec.network[0].ip: '192.168.4.500/24' is not an IPv4 address/prefix or one of dhcp, manual"
+            "a.yaml:11: spec.network[0].ip: "
+            "'192.168.4.500/24' is not an IPv4 address/prefix or one of dhcp, manual"
         ],
     ),
     "duplicate name": (
@@ -112,7 +115,8 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
             "b.yaml": container("b", 201, "192.168.4.51", deps="\n    - a"),
         },
         [
-            "b.yaml:13: spec.dependsOn[0]: dependency cycle: container/a -> container/b -> container/a"
+            "b.yaml:13: spec.dependsOn[0]: "
+            "dependency cycle: container/a -> container/b -> container/a"
         ],
     ),
     "self dependency": (
@@ -159,7 +163,8 @@ CASES: dict[str, tuple[dict[str, str], list[str]]] = {
             + "  mountpoints:\n    - {path: /x, hostPath: /tank, storage: local-lvm, size: 1}\n"
         },
         [
-            "a.yaml:14: spec.mountpoints[0]: give either hostPath (bind mount) or storage and size, not both"
+            "a.yaml:14: spec.mountpoints[0]: "
+            "give either hostPath (bind mount) or storage and size, not both"
         ],
     ),
     "duplicate interface id": (

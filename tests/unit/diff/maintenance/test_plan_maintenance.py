@@ -1,4 +1,4 @@
-"""plan_maintenance from case files {now, policy, tables, health, expect}: one parametrized runner."""
+"""plan_maintenance from case files {now, policy, tables, health, expect}: one parametrized test."""
 
 from __future__ import annotations
 
