@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT](?:iB)?|B)?\s*$", re.IGNORECASE)
-_DECIMAL = re.compile(r"^\s*\d+(?:\.\d+)?\s*[KMGT]B\s*$", re.IGNORECASE)
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+# ASCII digits and spaces only: `\d`, `\s` and int() also take `٢` or a no-break space.
+_SIZE = re.compile(r" *([0-9]{1,16}(?:\.[0-9]{1,9})?) *([KMGT](?:iB)?|B)? *", re.IGNORECASE)
+_DECIMAL = re.compile(r" *[0-9]+(?:\.[0-9]+)? *[KMGT]B *", re.IGNORECASE)
+_DURATION = re.compile(r" *([0-9]{1,12}) *(s|m|h|d|w) *")
 _UNIT_BYTES = {"B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MIB = 1024**2
 GIB = 1024**3
+MAX_BYTES = 1024**5  # 1 PiB: above any memory or volume PVE can allocate; a typo, not a size
+MAX_SECONDS = 3650 * 86400  # 10 years: longer is a typo (and overflows date arithmetic)
 
 
 class UnitError(ValueError):
@@ -26,7 +30,7 @@ def _show(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return json.dumps(value, ensure_ascii=False)  # escapes quotes and control characters
     return repr(value)
 
 
@@ -41,10 +45,12 @@ def parse_bytes(value: object, bare_unit: str) -> int:
     if isinstance(value, int):
         if value < 0:
             raise UnitError(f"size must not be negative, got {value}")
-        return value * _UNIT_BYTES[bare_unit]
-    match = _SIZE.match(value)
+        return _bounded_size(value * _UNIT_BYTES[bare_unit], value)
+    match = _SIZE.fullmatch(value)
     if match is None:
-        if _DECIMAL.match(value):  # 2GB is 10^9 for disk vendors, 2^30 for PVE: make it explicit
+        if _DECIMAL.fullmatch(
+            value
+        ):  # 2GB is 10^9 for disk vendors, 2^30 for PVE: make it explicit
             number = value.strip()[:-2].strip()
             letter = value.strip()[-2].upper()
             raise UnitError(
@@ -57,7 +63,13 @@ def parse_bytes(value: object, bare_unit: str) -> int:
     total = float(number) * _UNIT_BYTES[letter]
     if total != int(total):
         raise UnitError(f"{_show(value)} is not a whole number of bytes")
-    return int(total)
+    return _bounded_size(int(total), value)
+
+
+def _bounded_size(size: int, value: object) -> int:
+    if size > MAX_BYTES:
+        raise UnitError(f"{_show(value)} is larger than 1PiB, the largest size accepted")
+    return size
 
 
 def parse_mib(value: object) -> int:
@@ -80,11 +92,17 @@ def parse_duration(value: object) -> int:
     if isinstance(value, int):
         if value < 0:
             raise UnitError(f"duration must not be negative, got {value}")
-        return value
-    match = _DURATION.match(value)
+        return _bounded_duration(value, value)
+    match = _DURATION.fullmatch(value)
     if match is None:
         raise UnitError(f"{_show(value)} is not a duration; {DURATION_HINT}")
-    return int(match.group(1)) * _DURATION_SECONDS[match.group(2)]
+    return _bounded_duration(int(match.group(1)) * _DURATION_SECONDS[match.group(2)], value)
+
+
+def _bounded_duration(seconds: int, value: object) -> int:
+    if seconds > MAX_SECONDS:
+        raise UnitError(f"{_show(value)} is longer than 3650d, the longest duration accepted")
+    return seconds
 
 
 def format_bytes(size: int) -> str:

@@ -84,16 +84,23 @@ def default_catalogs(state_dir: Path) -> tuple[tuple[str, tuple[tuple[str, str],
     return ((DEFAULT_CATALOG, props),)
 
 
+MIN_INTERVAL = 1  # seconds; 0 would make the daemon spin
+
+
 def _seconds(
     value: Any, path: PathKey, default: int, doc: Document, errors: list[SpecError]
 ) -> int:
     if value is None:
         return default
     try:
-        return parse_duration(value)
+        seconds = parse_duration(value)
     except UnitError as exc:
         errors.append(doc.error(path, str(exc)))
         return default
+    if seconds < MIN_INTERVAL:
+        errors.append(doc.error(path, f"must be at least {MIN_INTERVAL}s, got {seconds}s"))
+        return default
+    return seconds
 
 
 def _proxmox(base: Path, raw: dict[str, Any]) -> ProxmoxSettings:

@@ -10,12 +10,11 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from reconciler.sources.build_containers import build_container, check_containers
 from reconciler.sources.build_policies import build_policy, check_policies, check_table_policies
 from reconciler.sources.build_tables import build_table, check_tables
 from reconciler.sources.documents import Built, Document, Problems, SpecError
+from reconciler.sources.strict_schema import strict_validator
 
 API_VERSION = "reconciler/v1"
 
@@ -86,11 +85,9 @@ def schema_text(name: str) -> str:
 
 
 @cache
-def validator_for(schema_name: str) -> Draft202012Validator:
-    """The Draft 2020-12 validator of one schema file; read once per process."""
-    schema = json.loads(schema_text(schema_name))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+def validator_for(schema_name: str) -> Any:
+    """The Draft 2020-12 validator of one schema file, `pattern` as a full match; read once."""
+    return strict_validator(json.loads(schema_text(schema_name)))
 
 
 def address_prefixes() -> frozenset[str]:

@@ -19,6 +19,7 @@ _NAME = (
 )
 _IDENT = "use letters, digits and '_', not starting with a digit"
 _TRANSFORM = "use identity, year, month, day, hour, void, bucket[N] or truncate[W]"
+_NOCTL = "^[^\\u0000-\\u001f\\u007f]+$"
 _ENV = "an environment variable name: letters, digits and '_', not starting with a digit"
 # Every `pattern` of the shipped schemas -> what it means (a test checks none is missing).
 PATTERN_HINTS: dict[str, str] = {
@@ -28,14 +29,32 @@ PATTERN_HINTS: dict[str, str] = {
         "^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
         "(\\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$"
     ): "is not a host name; use DNS labels (letters, digits, '-') separated by dots",
-    "^[^\\s:]+:.+$": "is not a template volume; write STORAGE:vztmpl/FILE, "
+    "^[A-Za-z][A-Za-z0-9_.-]*:[A-Za-z0-9_./+@-]+$": "is not a template volume; write "
+    "STORAGE:vztmpl/FILE (letters, digits, '.', '_', '-', '+', '@', '/'), "
     "e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
     "^[0-9]+(\\.[0-9]+)?s?$": 'is not a number of seconds; write 60 or "60s"',
     "^[a-zA-Z0-9_]+$": "is not a file system type; use letters, digits and '_' (nfs, cifs)",
     "^[a-zA-Z0-9_][a-zA-Z0-9_+.-]*$": "is not a PVE tag; use letters, digits, '_', '+', '.', '-'",
     "^[a-zA-Z][a-zA-Z0-9_.-]*$": "is not a storage id; start with a letter, then letters, "
     "digits, '_', '.', '-'",
-    "^/": "is not an absolute path; start it with /",
+    "^/[A-Za-z0-9._@+/-]*$": "is not an absolute path of letters, digits, '.', '_', '-', "
+    "'+', '@' and '/' (no ',', '=', spaces or control characters); start it with /",
+    _NOCTL: "must be one line without control characters",
+    "^[0-9A-Fa-f.:]+$": "is not an IP address",
+    "^([0-9.]+/[0-9]+|dhcp|manual)$": "is not an IPv4 address with a prefix (10.0.0.2/24), "
+    "dhcp or manual",
+    "^([0-9A-Fa-f:.]+/[0-9]+|auto|dhcp|manual)$": "is not an IPv6 address with a prefix "
+    "(fd00::2/64), auto, dhcp or manual",
+    "^[A-Za-z0-9_+/-]+$": "is not a time zone name; write an IANA name such as Europe/Berlin",
+    "^[A-Za-z0-9.:\\[\\]-]+$": "is not a host name or IP address",
+    "^[A-Za-z][A-Za-z0-9._-]*$": "is not an API token name; use letters, digits, '.', '_', '-'",
+    "^[A-Za-z0-9_][A-Za-z0-9._/-]*$": "is not a branch name; use letters, digits, '.', '_', "
+    "'-', '/', not starting with '-' or '.'",
+    "^[^\\s\\u0000-\\u001f\\u007f-][^\\s\\u0000-\\u001f\\u007f]*$": "is not a git URL; no "
+    "spaces or control characters, and it must not start with '-'",
+    "^[A-Za-z0-9_.][A-Za-z0-9._/-]*$": "is not a path in the repository; use letters, digits, "
+    "'.', '_', '-', '/', not starting with '-' or '/'",
+    "^[A-Za-z0-9_.:/\\[\\]*-]+$": "is not a Spark master; e.g. local[2], spark://host:7077",
     "^[-_.a-zA-Z0-9]+$": "is not an interface name; use letters, digits, '-', '_', '.'",
     "^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$": "is not a MAC address; write XX:XX:XX:XX:XX:XX",
     "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$": "is not a namespace; use "
@@ -43,18 +62,19 @@ PATTERN_HINTS: dict[str, str] = {
     "^[A-Za-z_][A-Za-z0-9_]*$": f"is not an identifier; {_IDENT}",
     (
         "^(boolean|int|long|float|double|date|time|timestamp|timestamptz|string|uuid|binary"
-        "|fixed\\[[1-9][0-9]*\\]|decimal\\(\\s*[1-9][0-9]?\\s*,\\s*[0-9][0-9]?\\s*\\))$"
+        "|fixed\\[[1-9][0-9]*\\]|decimal\\( *[1-9][0-9]? *, *[0-9][0-9]? *\\))$"
     ): "is not an Iceberg type; use boolean, int, long, float, double, date, time, timestamp, "
     "timestamptz, string, uuid, binary, fixed[N], decimal(P,S) or a struct, list or map",
-    "^[^.]+$": "must not contain '.'; nest columns with a struct type instead",
+    "^[^.\\u0000-\\u001f\\u007f]+$": "must not contain control characters or '.'; "
+    "nest columns with a struct type instead",
     "^(identity|year|month|day|hour|void|bucket\\[[1-9][0-9]*\\]|truncate\\[[1-9][0-9]*\\])$": (
         f"is not a transform; {_TRANSFORM}"
     ),
-    "^\\s*\\d+\\s*[smhdw]\\s*$": "is not a duration; use a whole number with s, m, h, d or w: "
+    "^ *[0-9]+ *[smhdw] *$": "is not a duration; use a whole number with s, m, h, d or w: "
     "30s, 10m, 4h, 7d, 1w",
-    "^[^\\s@]+@[^\\s@]+$": "is not a PVE user; write USER@REALM, e.g. reconciler@pve",
+    "^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$": "is not a PVE user; write USER@REALM, e.g. reconciler@pve",
     "^[A-Za-z_][A-Za-z0-9_-]*$": "is not a catalog name; use letters, digits, '_' and '-'",
-    "^https?://": "is not an http:// or https:// URL",
+    "^https?://[^\\s]+$": "is not an http:// or https:// URL",
     "^[^\\s:]*:[0-9]{1,5}$": "is not a listen address; write HOST:PORT, e.g. 127.0.0.1:9101",
 }
 _ENV_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"

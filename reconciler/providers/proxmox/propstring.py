@@ -12,6 +12,8 @@ _FALSE = frozenset({"0", "off", "no", "false"})
 _DISK_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)\s*$", re.IGNORECASE)
 _UNIT = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _LIST_SPLIT = re.compile(r"[;,\s]+")
+# A value holding one of these would end its pair and inject another key (`/data,backup=1`).
+_UNSAFE_VALUE = re.compile(r"[,=\x00-\x1f\x7f]")
 
 
 class CodecError(ValueError):
@@ -41,6 +43,11 @@ def format_propstring(pairs: Iterable[tuple[str, object]], default_key: str | No
         if value is None:
             continue
         text = format_scalar(value)
+        if _UNSAFE_VALUE.search(text):
+            # Validation refuses these first; this is the last line before the wire.
+            raise CodecError(
+                f"{key}: {text!r} cannot go in a property string (',', '=' or a control character)"
+            )
         parts.append(text if key == default_key else f"{key}={text}")
     return ",".join(parts)
 

@@ -14,7 +14,7 @@ _RE_CONFIGID = re.compile(r"^[a-z][a-z0-9_-]+$", re.I)
 _RE_TAG = re.compile(r"^[a-z0-9_][a-z0-9_\-+.]*$", re.I)
 _RE_VOLID = re.compile(r"^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$", re.I)
 _RE_MAC = re.compile(r"^[a-f0-9][02468ace](?::[a-f0-9]{2}){5}$", re.I)
-_RE_SIZE = re.compile(r"^\d+(\.\d+)?[KMGT]?$")
+_RE_SIZE = re.compile(r"^[0-9]+(\.[0-9]+)?[KMGT]?$")
 _RE_POOL = re.compile(r"^[A-Za-z0-9_\-]+$")
 _RE_STARTUP_PART = re.compile(r"^(?:(?:order=)?\d+|up=\d+|down=\d+)$")
 _LIST_SPLIT = re.compile(r"[,;\s]+")
@@ -28,7 +28,8 @@ def split_list(value: str) -> list[str]:
 
 
 def _regex(rx: re.Pattern[str], msg: str) -> Check:
-    return lambda v: None if rx.match(v) else msg.format(v=v)
+    # Whole string: `$` alone would let "local-lvm\n" through as a storage id.
+    return lambda v: None if rx.fullmatch(v) else msg.format(v=v)
 
 
 def _each(check: Check) -> Check:
@@ -72,12 +73,14 @@ def _any_ip(value: str) -> str | None:
 
 def _startup(value: str) -> str | None:
     parts = value.split(",")
-    if all(_RE_STARTUP_PART.match(p) for p in parts):
+    if all(_RE_STARTUP_PART.fullmatch(p) for p in parts):
         return None
     return "unable to parse startup options"
 
 
 def _mp_string(value: str) -> str | None:
+    if re.search(r"[\x00-\x1f\x7f,=]", value):
+        return f"mount point '{value}' contains illegal characters"
     if re.search(r"/\.\.?/|/\.\.?$|^\.\.?/", value):
         return f"mount point '{value}' contains illegal character sequences"
     return None

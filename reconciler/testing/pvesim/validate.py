@@ -11,8 +11,8 @@ from .errors import ApiError
 from .formats import check_format
 from .schema import P, propstr_format, schema_key
 
-_INT = re.compile(r"^[+-]?\d+$")
-_NUM = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_INT = re.compile(r"^[+-]?[0-9]+$")
+_NUM = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 
 
 def _show(value: Any) -> str:
@@ -33,13 +33,13 @@ def _typed(spec: P, value: Any, loose_bool: bool) -> tuple[Any, str | None]:
     if spec.kind == "integer":
         if isinstance(value, int) and not isinstance(value, bool):
             return value, None
-        if isinstance(value, str) and _INT.match(value):
+        if isinstance(value, str) and _INT.fullmatch(value):
             return int(value), None
         return bad
     if spec.kind == "number":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value), None
-        if isinstance(value, str) and _NUM.match(value):
+        if isinstance(value, str) and _NUM.fullmatch(value):
             return value, None
         return bad
     if isinstance(value, (dict, bool)):
