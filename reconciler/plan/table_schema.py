@@ -208,15 +208,12 @@ def _diff_type(
             why = f"widen {have} -> {want}: an allowed Iceberg type promotion"
             ops.append(TableOp(OpKind.UPDATE_TYPE, change, why, path=old_path, column_type=want))
             return
+        # Never an opt-in: a narrowed column makes every later scan fail ("Cannot promote").
         why = (
-            f"type change {have} -> {want} is not a promotion: "
-            f"existing data cannot be read as {want}"
+            f"type change {have} -> {want} is not a promotion: {PROMOTION_RULE}; "
+            "refused even with allowDestructive and --allow-destructive"
         )
-        ops.append(
-            TableOp(
-                OpKind.UPDATE_TYPE, change, why, path=old_path, destructive=True, column_type=want
-            )
-        )
+        ops.append(TableOp(OpKind.IMPOSSIBLE, change, why, path=old_path))
         return
     ops.append(
         TableOp(
@@ -226,6 +223,9 @@ def _diff_type(
             path=old_path,
         )
     )
+
+
+PROMOTION_RULE = "Iceberg allows only int→long, float→double, decimal(P,S)→decimal(P',S) with P'>P"
 
 
 def _diff_inner(

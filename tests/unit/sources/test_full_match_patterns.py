@@ -40,7 +40,7 @@ def test_the_validator_refuses_a_trailing_newline_and_unicode_digits() -> None:
     validator = validator_for("container.schema.json").evolve(schema=schema)
     assert validator.is_valid("pve1")
     assert not validator.is_valid("pve1\n")
-    assert not validator.is_valid("pve١")
+    assert not validator.is_valid("pve\u0661")
 
 
 @pytest.mark.parametrize(
