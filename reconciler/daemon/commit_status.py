@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 import structlog
 
+from reconciler.daemon.logs import mask_text
 from reconciler.settings import GitSourceSettings
 
 log = structlog.get_logger("reconciler.daemon")
@@ -73,6 +74,7 @@ def describe(result: str, summary: Mapping[str, int] | None, error: str | None) 
             lines = [lines[0] + " " + lines[1], *lines[2:]]
         label = "specs rejected" if result == "rejected" else "failed"
         text = f"{label}: " + "; ".join(lines) if lines else label
+    text = mask_text(text)  # an exception text may quote a header or a URL with a token
     return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 3] + "..."
 
 
@@ -133,7 +135,7 @@ class CommitStatuses:
                     "commit_status.failed",
                     sha=sha,
                     state=state,
-                    error=f"{type(exc).__name__}: {str(exc)[:200]}",
+                    error=f"{type(exc).__name__}: {mask_text(str(exc))[:200]}",
                 )
         session.close()
 

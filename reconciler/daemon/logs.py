@@ -21,13 +21,31 @@ _SECRET_IN_TEXT = re.compile(
 )
 
 
+# A header value is masked whole: `Authorization: token X` has its secret after a space.
+_HEADER_IN_TEXT = re.compile(
+    r"(?i)((?:proxy-)?authorization[\"']?\s*[:=]\s*|(?:x-[a-z0-9-]*(?:token|key|secret)[a-z0-9-]*)"
+    r"[\"']?\s*[:=]\s*)[^\r\n\"',}]+"
+)
+_URL_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/@\s\"']+@")
+
+
+def mask_text(text: str) -> str:
+    """Secrets inside free text (exception messages, git output): header values, URL
+    credentials, `token=...` pairs."""
+    text = _HEADER_IN_TEXT.sub(lambda m: m.group(1) + MASK, text)
+    text = _URL_USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
+    return _SECRET_IN_TEXT.sub(
+        lambda m: m.group(0) if m.group(0).endswith(MASK) else m.group(1) + MASK, text
+    )
+
+
 def _mask(key: str, value: Any) -> Any:
     if _SECRET_KEY.search(key) and not key.endswith("_env"):
         return MASK if value not in (None, "") else value
     if isinstance(value, Mapping):
         return {k: _mask(str(k), v) for k, v in value.items()}
     if isinstance(value, str):
-        return _SECRET_IN_TEXT.sub(lambda m: m.group(1) + MASK, value)
+        return mask_text(value)
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from reconciler.daemon.logs import mask_text
 from reconciler.report.conditions import CycleError, CycleResult, reason_of
 from reconciler.report.drift import HEALTH, drift_keys, is_health, kind_of
 from reconciler.report.outcome import CycleReport, Status
@@ -62,7 +63,9 @@ def cycle_record(
     if report is not None:
         summary = report.plan.summary()
         actions = tuple(
-            ActionRecord(o.address, o.action.value, o.status.value, o.message, round(o.seconds, 3))
+            ActionRecord(
+                o.address, o.action.value, o.status.value, mask_text(o.message), round(o.seconds, 3)
+            )
             for o in report.outcomes
         )
         drift = drift_keys(report.plan)
@@ -77,7 +80,7 @@ def cycle_record(
         result=value,
         reason=(error.reason if error is not None else reason_of(value)).value,
         summary=summary,
-        error=(error.message or None) if error is not None else None,
+        error=(mask_text(error.message) or None) if error is not None else None,
         actions=actions,
         drift=drift,
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from reconciler.model.units import UnitError, parse_duration
 from reconciler.settings import (
@@ -122,6 +124,28 @@ def _git(base: Path, raw: dict[str, Any] | None) -> GitSourceSettings | None:
     return GitSourceSettings(**values)
 
 
+def _loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _clear_text_token(doc: Document, raw: dict[str, Any] | None) -> Iterator[SpecError]:
+    """A token sent over plain http:// can be read by anyone on the path: loopback only."""
+    if not isinstance(raw, dict) or not raw.get("token_env") or not isinstance(raw.get("url"), str):
+        return
+    parts = urlsplit(raw["url"])
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        yield doc.error(
+            ("source", "git", "url"),
+            "an http:// URL would send the token of source.git.token_env in clear text; "
+            "use https:// (plain http:// is allowed to loopback only)",
+        )
+
+
 def _daemon(doc: Document, raw: dict[str, Any], errors: list[SpecError]) -> DaemonSettings:
     webhook = raw.get("webhook", {})
     return DaemonSettings(
@@ -223,6 +247,7 @@ def settings_from(doc: Document, config_file: Path) -> Settings:
         git=_git(base, data.get("source", {}).get("git")),
         daemon=_daemon(doc, data.get("daemon", {}), errors),
     )
+    errors.extend(_clear_text_token(doc, data.get("source", {}).get("git")))
     if errors:
         raise ConfigError(tuple(errors))
     return settings

@@ -1,4 +1,4 @@
-"""A type narrowing is refused always, opt-ins or not, naming Iceberg's promotion rule (issue 14)."""
+"""A type narrowing is refused always, opt-ins or not, naming Iceberg's promotion rule."""
 
 from __future__ import annotations
 
