@@ -30,7 +30,15 @@ _SECRET_KEY = re.compile(
     r"(password|passwd|secret|credential|private[-_.]?key|api[-_.]?key|(^|[-_.])token$|(^|[-_.])key$)"
 )
 _URI_PASSWORD = re.compile(r"://[^/@:\s]+:[^/@\s]+@")
-_SECRET_SECTIONS: tuple[PathKey, ...] = (("proxmox",), ("source", "git"), ("daemon", "webhook"))
+_SECRET_SECTIONS: tuple[PathKey, ...] = (
+    ("proxmox",),
+    ("source", "git"),
+    ("daemon", "webhook"),
+    (
+        "spark",
+        "conf",
+    ),  # a literal would be on the spark-submit argv; `<key>_env` goes in a 0600 file
+)
 
 
 class ConfigError(Exception):

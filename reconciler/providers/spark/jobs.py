@@ -41,6 +41,36 @@ SECRET_KEYS = frozenset(
     }
 )
 _PASS_THROUGH_PREFIXES = ("s3.", "client.", "header.")
+# Any of these in a key name makes its value a secret: it goes in the 0600 job file, never on
+# the spark-submit argv (`ps` shows argv to every local user).
+_SECRET_NAME = re.compile(
+    r"secret|token|password|passwd|credential|private[-_.]?key|api[-_.]?key|access[-_.]?key"
+    r"|session[-_.]?key|authorization|signature",
+    re.IGNORECASE,
+)
+
+
+def is_secret_key(key: str) -> bool:
+    """A catalog or Spark conf key whose value must not reach a command line: the known
+    secret keys, every HTTP header (`header.Authorization`), and secret-looking names."""
+    return key in SECRET_KEYS or key.startswith("header.") or bool(_SECRET_NAME.search(key))
+
+
+def conf_from_env(
+    conf: Sequence[tuple[str, str]], environ: Mapping[str, str]
+) -> tuple[tuple[str, str], ...]:
+    """`spark.conf` keys ending in `_env` -> (key without `_env`, the variable's value), for the
+    job file; a variable that is not set is an error naming the key."""
+    resolved: list[tuple[str, str]] = []
+    for key, name in conf:
+        if not key.endswith("_env"):
+            continue
+        if name not in environ:
+            raise JobError(f"spark.conf {key}: environment variable {name} is not set")
+        resolved.append((key[: -len("_env")], environ[name]))
+    return tuple(resolved)
+
+
 # Named arguments each procedure takes from Change.options; hyphenated keys go to `options`.
 _NAMED = {
     Action.REWRITE_DATA_FILES: ("strategy", "sort_order", "where"),
@@ -117,7 +147,7 @@ def catalog_conf(name: str, props: Mapping[str, str]) -> CatalogConf:
         conf.update({"type": kind, "uri": uri})
         for key in ("credential", "token", "prefix", "oauth2-server-uri", "scope"):
             if key in props:
-                (secrets if key in SECRET_KEYS else conf)[key] = props[key]
+                (secrets if is_secret_key(key) else conf)[key] = props[key]
     else:
         raise JobError(f"catalog type {kind!r} is not supported by the Spark runner")
     if "warehouse" in props:
@@ -128,7 +158,7 @@ def catalog_conf(name: str, props: Mapping[str, str]) -> CatalogConf:
         conf["io-impl"] = props["io-impl"]
     for key, value in props.items():
         if key.startswith(_PASS_THROUGH_PREFIXES):
-            (secrets if key in SECRET_KEYS else conf)[key] = value
+            (secrets if is_secret_key(key) else conf)[key] = value
     if "s3.region" in props and "client.region" not in props:
         conf["client.region"] = props["s3.region"]  # pyiceberg's name; Iceberg Java reads this
     # Without this a long-lived session would not see pyiceberg's commits.
@@ -254,7 +284,14 @@ def submit_argv(
             argv += ["--repositories", ",".join(settings.repositories)]
     secret_keys = {k for k, _ in catalog.secrets}
     for key, value in conf.items():
+        if key.endswith("_env"):
+            continue  # resolved into the job file (conf_from_env)
         if key in secret_keys:
             raise JobError(f"spark conf {key} is a secret: set it through the catalog config")
+        if key in user_conf and is_secret_key(key):
+            raise JobError(
+                f"spark.conf {key} looks like a secret and would be on the spark-submit command "
+                f"line: name an environment variable with {key}_env instead"
+            )
         argv += ["--conf", f"{key}={value}"]
     return [*argv, job_main, job_file]

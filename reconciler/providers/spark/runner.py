@@ -24,7 +24,12 @@ from typing import Any
 import structlog
 
 from reconciler.plan.change import Action, JSONValue
-from reconciler.providers.spark.jobs import CatalogConf, ProcedureCall, submit_argv
+from reconciler.providers.spark.jobs import (
+    CatalogConf,
+    ProcedureCall,
+    conf_from_env,
+    submit_argv,
+)
 from reconciler.settings import SparkSettings
 
 log = structlog.get_logger(__name__)
@@ -138,6 +143,9 @@ def run_table_job(
     """Run `calls` in order in one spark-submit; per-call results, even after a timeout.
 
     `keep_going`: run every call even after one fails (one JVM for many independent calls)."""
+    # Catalog secrets and spark.conf `<key>_env` values: the 0600 job file, never argv.
+    environ = env if env is not None else os.environ
+    secret_conf = {**dict(catalog.secrets), **dict(conf_from_env(settings.conf, environ))}
     work = state_dir / "spark"
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -149,7 +157,7 @@ def run_table_job(
     result_path = Path(job_path).with_suffix(".result.json")
     job = {
         "app_name": app_name,
-        "secret_conf": dict(catalog.secrets),
+        "secret_conf": secret_conf,
         "calls": [{"action": c.action.value, "sql": c.sql} for c in calls],
         "result_file": str(result_path),
         "stop_on_failure": not keep_going,
