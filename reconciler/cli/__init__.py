@@ -2,18 +2,23 @@
 
 parser.py holds every flag; one module per command family (validate, converge for plan /
 apply / maintain, adopt, state for daemon / status / history / drift) calls the engine.
+Everything past the parser is imported inside the command that needs it, so `--help` loads
+argparse and the parser only, and no command loads an SDK it does not use (start-up time).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from reconciler.cli.exit_codes import EXIT_ERROR
 from reconciler.cli.parser import build_parser
-from reconciler.settings import Settings
+
+if TYPE_CHECKING:
+    import argparse
+
+    from reconciler.settings import Settings
 
 __all__ = ["build_parser", "main"]
 
@@ -32,9 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # --help and --version end here
     from reconciler.cli.common import configure_logs, load_settings
+    from reconciler.cli.exit_codes import EXIT_ERROR
 
-    args = build_parser().parse_args(argv)
     command = args.command or ("plan" if args.dry_run else None)
     if command is None:
         build_parser().print_help()
@@ -74,6 +80,7 @@ def _locked(settings: Settings, args: argparse.Namespace, command: str) -> int:
     plan a person confirms is the plan that runs (the daemon cannot act in between)."""
     from reconciler.cli.adopt import cmd_adopt
     from reconciler.cli.converge import cmd_converge
+    from reconciler.cli.exit_codes import EXIT_ERROR
     from reconciler.daemon.lock import LockBusy, cycle_lock
 
     def run(s: Settings) -> int:
