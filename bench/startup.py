@@ -2,8 +2,10 @@
 lake, side by side with `python -c pass` as the floor. Prints figures; asserts nothing.
 
 Each command runs as a fresh process (as users run it), several times; the median wall time
-and the largest peak RSS (ru_maxrss of the child) are printed, with the ratio to the floor.
-The plan runs against the simulator in its own process, with the example specs.
+and the largest peak RSS (GNU time's %M of the child) are printed, with the ratio to the floor.
+The plans run against the simulator in its own process: the example containers alone (no
+Iceberg import), then the whole example lake (containers, tables, policies) on the embedded
+SQLite catalog, which loads pyiceberg and pyarrow.
 
     .venv/bin/python bench/startup.py [--runs 5]
 """
@@ -58,14 +60,16 @@ def main() -> None:
         raise SystemExit(f"{GNU_TIME} is missing: apt-get install time")
     with tempfile.TemporaryDirectory() as tmp, PveSim(task_seconds=0.0) as sim:
         work = Path(tmp)
-        shutil.copytree(ROOT / "specs" / "containers", work / "specs" / "containers")
-        config = work / "reconciler.yaml"
-        config.write_text(
-            f"specs: {work / 'specs'}\nstate_dir: {work / 'state'}\nproxmox:\n"
-            f"  host: {sim.host}\n  port: {sim.port}\n  user: {sim.token_user}\n"
+        shutil.copytree(ROOT / "specs" / "containers", work / "cts" / "containers")
+        shutil.copytree(ROOT / "specs", work / "lake")
+        proxmox = (
+            f"proxmox:\n  host: {sim.host}\n  port: {sim.port}\n  user: {sim.token_user}\n"
             f"  token_name: {sim.token_name}\n  token_secret_env: PVE_TOKEN_SECRET\n"
             f"  verify_ssl: {sim.ca_file}\n  node: pve\n"
         )
+        config, lake = work / "cts.yaml", work / "lake.yaml"
+        config.write_text(f"specs: {work / 'cts'}\nstate_dir: {work / 'state'}\n{proxmox}")
+        lake.write_text(f"specs: {work / 'lake'}\nstate_dir: {work / 'lake-state'}\n{proxmox}")
         env = {**os.environ, "PVE_TOKEN_SECRET": sim.token_secret, "PYTHONPATH": str(ROOT)}
         python = sys.executable
         cli = [python, "-m", "reconciler.cli", "--config", str(config)]
@@ -73,7 +77,12 @@ def main() -> None:
             ("python -c pass (floor)", [python, "-c", "pass"]),
             ("reconcile --help", [*cli, "--help"]),
             ("reconcile validate", [*cli, "validate"]),
+            ("reconcile status", [*cli, "status"]),
             ("reconcile plan (example CTs)", [*cli, "plan"]),
+            (
+                "reconcile plan (example lake)",
+                [python, "-m", "reconciler.cli", "--config", str(lake), "plan"],
+            ),
         ]
         floor_s, floor_mib = measure(cases[0][1], env, args.runs)
         print(f"{'command':<32} {'median s':>9} {'x floor':>8} {'peak MiB':>9} {'x floor':>8}")
