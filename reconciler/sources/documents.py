@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,8 @@ from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
-MAX_FILE_BYTES = 1024 * 1024  # a spec file is a few KiB; refuse before reading more
+from reconciler.sources.tree import MAX_FILE_BYTES, read_bounded, scan_tree
+
 MAX_NODES = 20_000  # composed nodes per file; a large Table spec has a few thousand
 MAX_ALIASES = 100  # alias references per file
 MAX_EXPANDED = 100_000  # nodes per document once aliases are expanded (billion laughs)
@@ -260,10 +261,9 @@ def parse_documents(text: str, display: str) -> tuple[tuple[Document, ...], tupl
 def read_file(path: Path, display: str) -> tuple[tuple[Document, ...], tuple[SpecError, ...]]:
     """Read one spec file with the size cap, then parse it."""
     try:
-        with path.open("rb") as stream:
-            raw = stream.read(MAX_FILE_BYTES + 1)
+        raw = read_bounded(path)
     except OSError as exc:
-        return (), (SpecError(display, 1, "", f"cannot read file: {exc.strerror}"),)
+        return (), (SpecError(display, 1, "", f"cannot read file: {exc.strerror or exc}"),)
     if len(raw) > MAX_FILE_BYTES:
         limit = MAX_FILE_BYTES // 1024
         return (), (SpecError(display, 1, "", f"file is larger than {limit} KiB; refused"),)
@@ -274,26 +274,18 @@ def read_file(path: Path, display: str) -> tuple[tuple[Document, ...], tuple[Spe
     return parse_documents(text, display)
 
 
-def spec_files(root: Path) -> Iterator[Path]:
-    """`*.yaml`/`*.yml` under `root`, recursively and sorted; dotfiles and dot-dirs skipped."""
-    found: list[Path] = []
-    for path in root.rglob("*"):
-        relative = path.relative_to(root)
-        hidden = any(part.startswith(".") for part in relative.parts)
-        is_config = len(relative.parts) == 1 and path.name in CONFIG_NAMES
-        if not hidden and not is_config and path.suffix in SPEC_SUFFIXES and path.is_file():
-            found.append(path)
-    yield from sorted(found, key=lambda p: p.relative_to(root).parts)
-
-
 def read_tree(root: Path) -> tuple[tuple[Document, ...], tuple[SpecError, ...]]:
     """Every document of every spec file under `root`, with every read/parse problem."""
     if not root.is_dir():
         return (), (SpecError(str(root), 0, "", "specs directory does not exist"),)
     docs: list[Document] = []
-    errors: list[SpecError] = []
-    for path in spec_files(root):
-        file_docs, file_errors = read_file(path, str(path))
-        docs.extend(file_docs)
-        errors.extend(file_errors)
+    files, problems = scan_tree(root)  # every file the daemon would copy, not only specs
+    errors = [SpecError(str(problem.path), 1, "", problem.message) for problem in problems]
+    for file in files:
+        relative = file.path.relative_to(root)
+        is_config = len(relative.parts) == 1 and file.path.name in CONFIG_NAMES
+        if file.path.suffix in SPEC_SUFFIXES and not is_config:
+            file_docs, file_errors = read_file(file.real, str(file.path))
+            docs.extend(file_docs)
+            errors.extend(file_errors)
     return tuple(docs), tuple(errors)
