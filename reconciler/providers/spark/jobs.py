@@ -40,6 +40,7 @@ SECRET_KEYS = frozenset(
         "s3.session-token",
     }
 )
+HMS_TIMEOUT = "hive.metastore.client.socket.timeout"
 _PASS_THROUGH_PREFIXES = ("s3.", "client.", "header.")
 # Named arguments each procedure takes from Change.options; hyphenated keys go to `options`.
 _NAMED = {
@@ -115,6 +116,10 @@ def catalog_conf(name: str, props: Mapping[str, str]) -> CatalogConf:
         jars.append(jar)
     elif kind in ("hive", "rest"):
         conf.update({"type": kind, "uri": uri})
+        if kind == "hive" and HMS_TIMEOUT in props:
+            # The same bound for Spark's metastore client (Iceberg reads `hadoop.*` overrides).
+            seconds = props[HMS_TIMEOUT].strip().removesuffix("s")
+            conf[f"hadoop.{HMS_TIMEOUT}"] = f"{seconds}s"
         for key in ("credential", "token", "prefix", "oauth2-server-uri", "scope"):
             if key in props:
                 (secrets if key in SECRET_KEYS else conf)[key] = props[key]
