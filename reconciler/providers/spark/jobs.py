@@ -40,6 +40,7 @@ SECRET_KEYS = frozenset(
         "s3.session-token",
     }
 )
+HMS_TIMEOUT = "hive.metastore.client.socket.timeout"
 _PASS_THROUGH_PREFIXES = ("s3.", "client.", "header.")
 # Any of these in a key name makes its value a secret: it goes in the 0600 job file, never on
 # the spark-submit argv (`ps` shows argv to every local user).
@@ -145,6 +146,10 @@ def catalog_conf(name: str, props: Mapping[str, str]) -> CatalogConf:
         jars.append(jar)
     elif kind in ("hive", "rest"):
         conf.update({"type": kind, "uri": uri})
+        if kind == "hive" and HMS_TIMEOUT in props:
+            # The same bound for Spark's metastore client (Iceberg reads `hadoop.*` overrides).
+            seconds = props[HMS_TIMEOUT].strip().removesuffix("s")
+            conf[f"hadoop.{HMS_TIMEOUT}"] = f"{seconds}s"
         for key in ("credential", "token", "prefix", "oauth2-server-uri", "scope"):
             if key in props:
                 (secrets if is_secret_key(key) else conf)[key] = props[key]

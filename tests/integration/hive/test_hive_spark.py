@@ -65,7 +65,12 @@ def checksum(table: Table) -> tuple[int, str]:
 class HiveLake:
     def __init__(self, root: Path, uri: str) -> None:
         self.uri = uri
-        self.props = {"type": "hive", "uri": uri, "warehouse": (root / "wh").as_uri()}
+        self.props = {
+            "type": "hive",
+            "uri": uri,
+            "warehouse": (root / "wh").as_uri(),
+            "hive.metastore.client.socket.timeout": "120",  # also handed to Spark
+        }
         self.catalogs = Catalogs({"lake": self.props}, root)
         self.settings = Settings(
             config_file=None,

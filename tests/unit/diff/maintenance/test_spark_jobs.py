@@ -120,3 +120,11 @@ def test_orphan_removal_is_skipped_where_another_table_lives_inside() -> None:
     assert notes == (
         (outer, "orphan-file removal skipped: the location also holds table/lake.x.y"),
     )
+
+
+def test_the_metastore_timeout_bounds_sparks_client_too() -> None:
+    props = {"uri": "thrift://hive:9083", "hive.metastore.client.socket.timeout": "20"}
+    conf = dict(catalog_conf("h", props).conf)
+    assert conf["spark.sql.catalog.h.hadoop.hive.metastore.client.socket.timeout"] == "20s"
+    assert not any(k.endswith(".hive.metastore.client.socket.timeout") and ".hadoop." not in k
+                   for k in conf)  # fmt: skip
