@@ -59,7 +59,7 @@ def missing_opt_ins(spec_opt_in: bool, options: PlanOptions) -> list[str]:
 
 def removes_volume(path: str, desired: ContainerSettings, actual: ContainerSettings) -> bool:
     """True for a field of a volume mount point that the spec drops (its volume is detached)."""
-    match = _MP.match(path)
+    match = _MP.fullmatch(path)
     if match is None:
         return False
     mp_id = int(match.group(1))
@@ -98,11 +98,11 @@ def classify(
         return "pending", PENDING_REASON
     if path.startswith("dns."):
         return "pending", PENDING_REASON
-    match = _MP.match(path)
+    match = _MP.fullmatch(path)
     if match is not None:
         mp_id, key = int(match.group(1)), match.group(2)
         return _classify_mp(mp_id, key, desired, actual, options, spec_opt_in)
-    if _LIVE.match(path):
+    if _LIVE.fullmatch(path):
         return "live", ""
     return "pending", PENDING_REASON
 

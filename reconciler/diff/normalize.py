@@ -196,4 +196,4 @@ def ignore_matcher(patterns: Iterable[str]) -> re.Pattern[str] | None:
 
 
 def is_ignored(path: str, matcher: re.Pattern[str] | None) -> bool:
-    return matcher is not None and matcher.match(path) is not None
+    return matcher is not None and matcher.fullmatch(path) is not None

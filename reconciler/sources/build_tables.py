@@ -24,7 +24,7 @@ from reconciler.model.tables import (
 from reconciler.sources.build_containers import normalise_ref
 from reconciler.sources.documents import Built, Document, PathKey, Problems, SpecError
 
-_DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
+_DECIMAL = re.compile(r"decimal\( *([0-9]+) *, *([0-9]+) *\)")
 _TIME_TYPES = {"date", "timestamp", "timestamptz"}
 _BUCKETABLE = {
     "int",
@@ -44,7 +44,7 @@ MAX_DECIMAL_PRECISION = 38
 def parse_type(problems: Problems, path: PathKey, value: Any) -> IcebergType:
     """Spec type (string or {struct|list|map}) -> model type; problems reported, never raised."""
     if isinstance(value, str):
-        match = _DECIMAL.match(value.strip())
+        match = _DECIMAL.fullmatch(value.strip())
         if match:
             precision, scale = int(match.group(1)), int(match.group(2))
             if not 1 <= precision <= MAX_DECIMAL_PRECISION or scale > precision:

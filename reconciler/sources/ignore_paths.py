@@ -39,7 +39,7 @@ def known_paths() -> tuple[str, ...]:
 def ignore_problem(entry: str) -> str | None:
     """None when `entry` ignores at least one plan path; otherwise the message."""
     matcher = ignore_matcher([_INDEX.sub("[0]", entry)])
-    if matcher is not None and any(matcher.match(path) for path in known_paths()):
+    if matcher is not None and any(matcher.fullmatch(path) for path in known_paths()):
         return None
     shown = {path.replace("[0]", "[*]") for path in known_paths()}
     shown |= {re.split(r"[.\[]", path, maxsplit=1)[0] for path in shown}

@@ -159,9 +159,9 @@ def iceberg_type(value: m.IcebergType, ids: Iterator[int] | None = None) -> it.I
 def primitive(name: str) -> it.PrimitiveType:
     if name in _PRIMITIVES:
         return _PRIMITIVES[name]
-    if match := _DECIMAL.match(name):
+    if match := _DECIMAL.fullmatch(name):
         return it.DecimalType(int(match.group(1)), int(match.group(2)))
-    if match := _FIXED.match(name):
+    if match := _FIXED.fullmatch(name):
         return it.FixedType(int(match.group(1)))
     raise ValueError(f"unknown Iceberg type {name!r}")
 

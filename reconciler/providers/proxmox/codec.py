@@ -236,7 +236,7 @@ def _numbered(
 ) -> tuple[T, ...]:
     found: list[tuple[int, T]] = []
     for key, value in config.items():
-        match = pattern.match(key)
+        match = pattern.fullmatch(key)
         if match is not None and value is not None:
             index = int(match.group(1))
             found.append((index, parse(index, str(value))))

@@ -108,7 +108,7 @@ def groups_for_paths(paths: Iterable[str]) -> set[str]:
 
 def _item(path: str) -> tuple[str, int, str | None] | None:
     """`mountpoints[3].backup` -> ("mp", 3, "backup"); None for a path outside the lists."""
-    match = _ITEM_PATH.match(path)
+    match = _ITEM_PATH.fullmatch(path)
     if match is None:
         return None
     prefix, sub = _ITEM_PREFIX[match.group(1)], match.group(3)
@@ -179,7 +179,7 @@ def scope_violation(
 
 def disk_for_path(path: str) -> str | None:
     """`rootfs.size` -> `rootfs`, `mountpoints[2].size` -> `mp2`; None for other paths."""
-    match = _DISK_PATH.match(path)
+    match = _DISK_PATH.fullmatch(path)
     if match is None:
         return None
     return "rootfs" if match.group(2) is None else f"mp{match.group(2)}"

@@ -9,7 +9,7 @@ from reconciler.model.units import GIB
 
 _TRUE = frozenset({"1", "on", "yes", "true"})
 _FALSE = frozenset({"0", "off", "no", "false"})
-_DISK_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)\s*$", re.IGNORECASE)
+_DISK_SIZE = re.compile(r" *([0-9]+(?:\.[0-9]+)?) *([KMGT]?) *", re.IGNORECASE)
 _UNIT = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _LIST_SPLIT = re.compile(r"[;,\s]+")
 # A value holding one of these would end its pair and inject another key (`/data,backup=1`).
@@ -112,7 +112,7 @@ def parse_float(value: object) -> float:
 
 def parse_disk_size(text: str) -> int:
     """PVE disk-size `20G`, `512M`, `1T`, `100K`, `0.5G` or bare bytes -> bytes."""
-    match = _DISK_SIZE.match(text)
+    match = _DISK_SIZE.fullmatch(text)
     if match is None:
         raise CodecError(f"invalid disk size {text!r}")
     return round(float(match.group(1)) * _UNIT[match.group(2).upper()])

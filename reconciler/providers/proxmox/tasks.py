@@ -44,7 +44,7 @@ def task_node(upid: str) -> str:
 
 def is_success(exitstatus: str) -> bool:
     """PVE's own rule: OK or `WARNINGS: n` is success, anything else an error."""
-    return _SUCCESS.match(exitstatus.strip()) is not None
+    return _SUCCESS.fullmatch(exitstatus.strip()) is not None
 
 
 @dataclass(frozen=True)
