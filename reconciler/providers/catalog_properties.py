@@ -73,3 +73,16 @@ def resolve_properties(
     if uri.startswith("sqlite:///"):
         Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     return resolved, tuple(s for s in secrets if s)
+
+
+def catalog_type(properties: Mapping[str, str]) -> str:
+    """`type`, else inferred from the URI as pyiceberg does (thrift: hive, http(s): rest);
+    anything else is a SQL catalog (SQLite or PostgreSQL, the embedded default)."""
+    uri = str(properties.get("uri", ""))
+    return str(properties.get("type") or "") or (
+        "hive"
+        if uri.startswith("thrift://")
+        else "rest"
+        if uri.startswith(("http://", "https://"))
+        else "sql"
+    )

@@ -13,6 +13,7 @@ from pyiceberg.catalog import Catalog, load_catalog
 from reconciler.providers.catalog_properties import (
     DEFAULT_PARALLEL_READS,
     PARALLEL_READS,
+    catalog_type,
 )
 from reconciler.providers.catalog_properties import URI_PASSWORD as _URI_PASSWORD
 from reconciler.providers.catalog_properties import CatalogConfigError as CatalogConfigError
@@ -31,14 +32,7 @@ def mask(text: str, secrets: Iterable[str]) -> str:
 
 def _load(name: str, resolved: dict[str, str], cache: MetadataCache | None) -> Catalog:
     """SQL and Hive catalogs as our caching subclasses; any other type through pyiceberg."""
-    uri = resolved.get("uri", "")
-    kind = resolved.get("type") or (
-        "hive"
-        if uri.startswith("thrift")
-        else "sql"
-        if uri.startswith(("sqlite", "postgresql"))
-        else None
-    )
+    kind = catalog_type(resolved)
     if cache is None or kind not in ("sql", "hive") or "py-catalog-impl" in resolved:
         return load_catalog(name, **resolved)
     from reconciler.providers.iceberg import catalog_classes

@@ -15,6 +15,7 @@ from pathlib import PurePath
 from urllib.parse import unquote, urlsplit
 
 from reconciler.plan.change import Action, Change, JSONValue
+from reconciler.providers.catalog_properties import catalog_type
 from reconciler.settings import SparkSettings
 
 ICEBERG_VERSION = "1.10.0"
@@ -121,13 +122,7 @@ def catalog_conf(name: str, props: Mapping[str, str]) -> CatalogConf:
     """pyiceberg catalog properties (after providers.catalog_properties.resolve_properties)
     -> Spark catalog conf."""
     uri = props.get("uri", "")
-    kind = props.get("type") or (
-        "hive"
-        if uri.startswith("thrift://")
-        else "rest"
-        if uri.startswith(("http://", "https://"))
-        else "sql"
-    )
+    kind = catalog_type(props)
     conf: dict[str, str] = {}
     secrets: dict[str, str] = {}
     jars: list[str] = []
