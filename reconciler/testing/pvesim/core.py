@@ -17,8 +17,9 @@ from typing import Any
 from .auth import Authenticator
 from .context import Ctx, Identity
 from .endpoints import params_for
-from .errors import ApiError
+from .errors import ApiError, param_error
 from .faults import FAULT_MESSAGES, FaultInjector, Faults
+from .formats import check_format
 from .routes import WORKERS, match
 from .state import Cluster, save_file
 from .tasks import advance
@@ -155,6 +156,8 @@ class SimCore:
             time.sleep(draw.latency_s)
         faults = self.injector.faults
         node = path_vars.get("node")
+        if node is not None and (bad := check_format("pve-node", node)):
+            raise param_error({"node": bad})  # PVE checks the format before any lookup
         if node is not None:
             with self._lock:
                 known = node in self.cluster.nodes
