@@ -28,6 +28,7 @@ from reconciler.daemon.notify import Heartbeat, Notifier, watchdog_interval
 from reconciler.daemon.record import iso
 from reconciler.daemon.recorder import Recorder, crash_error, report_error
 from reconciler.daemon.schedule import BUSY_RETRY, MANUAL, Cadence, drive, stall_allowance
+from reconciler.daemon.secret_values import secret_values
 from reconciler.daemon.services import Services
 from reconciler.daemon.triggers import Triggers
 from reconciler.report.conditions import CycleError, CycleResult, Reason, Scope
@@ -85,7 +86,13 @@ class Daemon:
         self.retry: Scope | None = None  # what the backoff timer re-runs
         self.metrics.revisions(self.good, self.rejected)
         self.recorder = Recorder(
-            self.store, self.metrics, self.notifier, self.statuses, clock, self._status_line
+            self.store,
+            self.metrics,
+            self.notifier,
+            self.statuses,
+            clock,
+            self._status_line,
+            secret_values(settings, self.env),
         )
 
     # triggers -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ Gitea commit status; and names a cycle's failure (CycleError). No scheduling."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -12,6 +13,7 @@ from reconciler.daemon.commit_status import CommitStatuses, describe
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.notify import Notifier
 from reconciler.daemon.record import cycle_record, failed_actions, pending_by_kind
+from reconciler.daemon.secret_values import mask
 from reconciler.report.conditions import CycleError, CycleResult, Reason
 from reconciler.report.drift import HEALTH
 from reconciler.report.outcome import CycleReport
@@ -31,6 +33,7 @@ class Recorder:
         statuses: CommitStatuses | None,
         clock: Callable[[], float],
         status_line: Callable[[str], str],
+        secrets: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.metrics = metrics
@@ -38,6 +41,7 @@ class Recorder:
         self.statuses = statuses
         self.clock = clock
         self.status_line = status_line
+        self.secrets = secrets  # masked by value in history and commit statuses
 
     def publish(
         self,
@@ -51,7 +55,10 @@ class Recorder:
             return
         state = result if result in ("pending", "success") else "failure"
         self.statuses.post(
-            sha, state, describe(result, summary, error), only_changes=state != "pending"
+            sha,
+            state,
+            mask(describe(result, summary, error), self.secrets),
+            only_changes=state != "pending",
         )
 
     def record(
@@ -66,6 +73,14 @@ class Recorder:
     ) -> None:
         finished = self.clock()
         record = cycle_record(trigger, started, finished, revision, result, report, error)
+        record = replace(
+            record,
+            error=None if record.error is None else mask(record.error, self.secrets),
+            actions=tuple(
+                replace(action, message=mask(action.message, self.secrets))
+                for action in record.actions
+            ),
+        )
         if publish and revision is not None:
             self.publish(revision, result, record.summary, record.error or failed_actions(record))
         self.store.record(record)
