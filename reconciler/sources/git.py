@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import git
 
 from reconciler.settings import GitSourceSettings
+from reconciler.sources.tree import MAX_FILE_BYTES, MAX_TREE_BYTES, MAX_TREE_FILES
 
 _SYMLINK_MODE = 0o120000
 _SCHEMES = ("https", "http", "ssh", "git", "file")
@@ -187,13 +188,19 @@ class GitSource:
         parent.mkdir(parents=True, exist_ok=True)
         dest = Path(tempfile.mkdtemp(prefix=f"{revision[:12]}-", dir=parent))
         base = PurePosixPath(tree.path) if tree.path else PurePosixPath()
+        total = count = 0
         try:
             for item in tree.traverse():
-                if not isinstance(item, git.Blob) or item.mode == _SYMLINK_MODE:
-                    continue  # symlinks and submodules could point outside the export
+                if not isinstance(item, git.Blob):
+                    continue  # submodules
                 rel = PurePosixPath(item.path).relative_to(base)
                 if ".." in rel.parts or rel.is_absolute():
                     raise GitTreeError(f"unsafe path {item.path} at {revision[:12]}")
+                if item.mode == _SYMLINK_MODE:
+                    _check_link(item, rel, revision)
+                    continue  # a link inside the tree is not exported: nothing reads it
+                total, count = total + item.size, count + 1
+                _check_size(item, total, count, revision)
                 target = dest.joinpath(*rel.parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(item.data_stream.read())
@@ -228,3 +235,30 @@ def _short(exc: Exception) -> str:
         text = str(exc.stderr or exc).strip()
         return " ".join(line.strip() for line in text.splitlines() if line.strip())[:500]
     return str(exc)[:500]
+
+
+def _check_link(item: git.Blob, rel: PurePosixPath, revision: str) -> None:
+    """A symlink blob whose target leaves the exported tree is refused, as in a spec dir."""
+    target = item.data_stream.read(4097).decode("utf-8", "replace")
+    parts: list[str] = []
+    for part in (*rel.parent.parts, *PurePosixPath(target).parts):
+        if part == "..":
+            if not parts:
+                parts = ["..", "escape"]
+                break
+            parts.pop()
+        elif part not in (".", ""):
+            parts.append(part)
+    if target.startswith("/") or parts[:1] == [".."]:
+        where = f"{item.path}:1: symlink leaves the specs tree (-> {target})"
+        raise GitTreeError(f"{where} at {revision[:12]}; refused")
+
+
+def _check_size(item: git.Blob, total: int, count: int, revision: str) -> None:
+    """The caps of a spec dir: per file, and for the files exported so far."""
+    at = f"at {revision[:12]}; refused"
+    if item.size > MAX_FILE_BYTES:
+        raise GitTreeError(f"{item.path}:1: file is larger than {MAX_FILE_BYTES // 1024} KiB {at}")
+    if total > MAX_TREE_BYTES or count > MAX_TREE_FILES:
+        limit = f"{MAX_TREE_BYTES >> 20} MiB or {MAX_TREE_FILES} files"
+        raise GitTreeError(f"{item.path}:1: the tree holds more than {limit} {at}")

@@ -9,7 +9,13 @@ import pytest
 from daemon_gitrepo import Origin, git
 
 from reconciler.settings import GitSourceSettings
-from reconciler.sources.git import GitSource, GitSourceError, auth_environment, redact_url
+from reconciler.sources.git import (
+    GitSource,
+    GitSourceError,
+    GitTreeError,
+    auth_environment,
+    redact_url,
+)
 
 SPEC = "apiVersion: reconciler/v1\nkind: Container\nmetadata: {name: %s}\n"
 
@@ -70,12 +76,32 @@ def test_missing_path_and_unreachable_remote_are_errors(origin: Origin, tmp_path
 
 def test_symlinks_in_the_tree_are_not_exported(origin: Origin, tmp_path: Path) -> None:
     (origin.clone / "specs").mkdir()
-    (origin.clone / "specs" / "link.yaml").symlink_to("/etc/passwd")
+    (origin.clone / "specs" / "link.yaml").symlink_to("real.yaml")
     git(origin.clone, "add", "specs/link.yaml")
     sha = origin.commit({"specs/real.yaml": SPEC % "r"})
     source = GitSource(GitSourceSettings(url=origin.url, path="specs"), tmp_path / "c.git")
     source.fetch()
     assert _tree(source.export(sha, tmp_path / "w")) == {"real.yaml": SPEC % "r"}
+
+
+def test_a_symlink_out_of_the_tree_or_an_oversize_blob_rejects_the_commit(
+    origin: Origin, tmp_path: Path
+) -> None:
+    """Issue 14: as in a spec dir, such a commit is refused whole, naming the path."""
+    (origin.clone / "specs").mkdir()
+    (origin.clone / "specs" / "zero.yaml").symlink_to("/dev/zero")
+    git(origin.clone, "add", "specs/zero.yaml")
+    linked = origin.commit({"specs/real.yaml": SPEC % "r"})
+    source = GitSource(GitSourceSettings(url=origin.url, path="specs"), tmp_path / "c.git")
+    source.fetch()
+    with pytest.raises(GitTreeError, match=r"specs/zero.yaml:1: symlink leaves the specs tree"):
+        source.export(linked, tmp_path / "w")
+    git(origin.clone, "rm", "-q", "specs/zero.yaml")
+    big = origin.commit({"specs/big.yaml": "#" * (1024 * 1024 + 1)})
+    source.fetch()
+    with pytest.raises(GitTreeError, match=r"specs/big.yaml:1: file is larger than 1024 KiB"):
+        source.export(big, tmp_path / "w")
+    assert not any((tmp_path / "w").iterdir())
 
 
 def test_https_token_travels_in_env_never_in_url_or_config(origin: Origin, tmp_path: Path) -> None:
