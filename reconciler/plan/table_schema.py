@@ -211,7 +211,8 @@ def _diff_type(
         # Never an opt-in: a narrowed column makes every later scan fail ("Cannot promote").
         why = (
             f"type change {have} -> {want} is not a promotion: {PROMOTION_RULE}; "
-            "refused even with allowDestructive and --allow-destructive"
+            "refused always, not even run as a destructive change (allowDestructive and "
+            "--allow-destructive do not apply)"
         )
         ops.append(TableOp(OpKind.IMPOSSIBLE, change, why, path=old_path))
         return

@@ -88,7 +88,7 @@ def _write(root: Path, relative: str, data: dict[str, Any]) -> None:
 
 def test_the_corpus_is_large_enough_and_ids_are_unique() -> None:
     ids = [case["id"] for case in CORPUS]
-    assert len(ids) >= 60
+    assert len(ids) >= 100
     assert len(set(ids)) == len(ids)
 
 
