@@ -1,9 +1,11 @@
-"""SparkMaintenanceApplier: the Applier for maintenance lines; one spark-submit per table.
+"""SparkMaintenanceApplier: the Applier for maintenance lines; one Spark application per run.
 
-The executor hands over one line at a time (lines of one address serially, via
-`serial_key`). The first line of a table runs that table's remaining lines of
-the plan (registered with `prepare`) in the same JVM; the later lines then
-return the recorded outcome. A commit conflict is a TransientError, retried here
+`prepare` registers every line of the plan; the first line applied starts ONE
+spark-submit for all tables (application.SparkApplication: tables in parallel up to
+their policy's `maxConcurrentJobs`, FAIR pools, per-table timeouts). The executor hands
+over one line at a time (lines of one address serially, via `serial_key`); the first
+line of a table waits for that table's results as they stream in, the later lines
+then return the recorded outcome. A commit conflict is a TransientError, retried here
 (this applier owns the retry; a retry runs the table's lines from the conflict on);
 a timeout or other failure is a PermanentError (reported,
 retried next cycle). A table's failure never blocks other tables.
@@ -22,7 +24,14 @@ from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableSpec
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Change
 from reconciler.providers.catalog_properties import CatalogConfigError, resolve_properties
-from reconciler.providers.spark.jobs import JobError, catalog_conf, procedure_call
+from reconciler.providers.spark.application import SparkApplication, TableJob, merge_catalogs
+from reconciler.providers.spark.jobs import (
+    CatalogConf,
+    JobError,
+    ProcedureCall,
+    catalog_conf,
+    procedure_call,
+)
 from reconciler.providers.spark.runner import ActionResult, JobResult, log_tail, run_table_job
 from reconciler.report.outcome import Outcome, Status
 from reconciler.settings import Settings
@@ -81,7 +90,12 @@ class SparkMaintenanceApplier:
             name: threading.BoundedSemaphore(max(1, p.max_concurrent_jobs))
             for name, p in policies.items()
         }
+        self._pools = {name: max(1, p.max_concurrent_jobs) for name, p in policies.items()}
         self._default_limit = threading.BoundedSemaphore(1)
+        self._start_lock = threading.Lock()
+        self._application: SparkApplication | None = None
+        self._started = False
+        self._in_application: dict[str, list[Change]] = {}  # address -> lines it runs
         # Re-checked right before a job: orphan removal in a table that is not ours could
         # delete someone else's files.
         self._still_owned = still_owned
@@ -144,7 +158,8 @@ class SparkMaintenanceApplier:
                     outcomes.append(Outcome(change.address, change.action, Status.FAILED, str(got)))
         return tuple(outcomes)
 
-    def _run(self, batch: list[Change]) -> None:
+    def _build(self, batch: Sequence[Change]) -> tuple[CatalogConf, list[ProcedureCall]] | None:
+        """The table's catalog conf and calls, or None with the error recorded."""
         address = batch[0].address
         table = self._tables.get(address)
         if table is not None and self._still_owned is not None and not self._still_owned(table):
@@ -154,7 +169,7 @@ class SparkMaintenanceApplier:
                     f"{address} is no longer managed by the reconciler: not maintained, re-plan"
                 ),
             )
-            return
+            return None
         try:
             if table is None:
                 raise JobError(f"{address} is not a table of the desired state")
@@ -169,7 +184,73 @@ class SparkMaintenanceApplier:
             calls = [procedure_call(table.catalog, parts, c, prefix_listing=conf.s3) for c in batch]
         except (JobError, CatalogConfigError, KeyError, ValueError) as exc:
             self._record_all(batch, PermanentError(f"cannot build the Spark job: {exc}"))
+            return None
+        return conf, calls
+
+    def _start_application(self) -> None:
+        """Once, at the first line applied: one spark-submit for every registered table
+        (ownership re-checked right before, per table)."""
+        with self._guard:
+            pending = {a: list(lines) for a, lines in self._pending.items() if lines}
+        catalogs: list[CatalogConf] = []
+        jobs: list[TableJob] = []
+        for address, lines in pending.items():
+            built = self._build(lines)
+            if built is None:
+                continue
+            conf, calls = built
+            catalogs.append(conf)
+            table = self._tables[address]
+            jobs.append(TableJob(address, tuple(calls), pool=table.policy or "default"))
+            self._in_application[address] = lines
+        if not jobs:
             return
+        pools = {j.pool: self._pools.get(j.pool, 1) for j in jobs}
+        application = SparkApplication(
+            self._settings.spark,
+            merge_catalogs(catalogs),
+            jobs,
+            state_dir=Path(self._settings.state_dir),
+            app_name=f"maintain-{len(jobs)}-tables",
+            pools=pools,
+            env=self._env,
+        )
+        try:
+            application.start()
+        except (JobError, OSError) as exc:
+            for lines in self._in_application.values():
+                self._record_all(lines, PermanentError(f"cannot start the Spark job: {exc}"))
+            self._in_application.clear()
+            return
+        self._application = application
+
+    def close(self) -> None:
+        """Stop the shared application if it still runs (an interrupted apply)."""
+        if self._application is not None:
+            self._application.close()
+
+    def _run(self, batch: list[Change]) -> None:
+        address = batch[0].address
+        with self._start_lock:
+            if not self._started:
+                self._started = True
+                self._start_application()
+            shared = self._in_application.get(address)
+            if shared is not None and shared == batch:
+                del self._in_application[address]
+            else:
+                shared = None
+        if shared is not None:
+            if self._application is None:
+                return  # recorded by _start_application
+            self._record_job(batch, self._application.result(address))
+            return
+        # A retry (or a line not registered with prepare): a spark-submit of its own.
+        built = self._build(batch)
+        if built is None:
+            return
+        conf, calls = built
+        table = self._tables[address]
         limit = self._limits.get(table.policy or "", self._default_limit)
         with limit:
             job = run_table_job(
@@ -209,7 +290,7 @@ class SparkMaintenanceApplier:
                 elif job.timed_out:
                     self._recorded[key] = PermanentError(
                         f"Spark job timed out after {self._settings.spark.timeout:.0f}s and was "
-                        f"killed; retried next cycle (log: {job.log_file})"
+                        f"stopped; retried next cycle (log: {job.log_file})"
                     )
                     break
                 else:

@@ -1,22 +1,31 @@
-"""The PySpark script spark-submit runs: one table's CALL statements in order, results to JSON.
+"""The PySpark script spark-submit runs: every table's CALL statements in one Spark application.
 
-Run only by spark-submit (never imported by the daemon). It reads a 0600 job
-file (calls, secret conf, result path), stops at the first failing call (the
-executor skips a resource's later lines after a failure, so the two agree; a job
-file may say `stop_on_failure: false` to run every call regardless), and
-rewrites the result file after every call so a killed job still tells what ran.
+Run only by spark-submit (never imported by the daemon). It reads a 0600 job file
+(tables with their ordered calls, secret conf), runs up to each pool's limit of tables at
+once in one SparkSession (threads, FAIR scheduler pools named after the policy), and prints
+one JSON record per call to stdout as it completes (`RECORD_PREFIX` + JSON, one line), then a
+`done` record per table. Within a table calls run in order and stop at the first failure
+(the executor skips a resource's later lines after a failure, so the two agree; a table may
+say `stop_on_failure: false`). A table running longer than its `timeout` has its job group
+cancelled and its unfinished calls reported as `timeout`; one table's failure never touches
+another's calls. The older single-table job file (`calls`, `result_file`) still works: the
+result file is rewritten after every call so a killed job still tells what ran.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pyspark.sql import SparkSession
 
+RECORD_PREFIX = "@@reconciler-record "
 MAX_LISTED_FILES = 50  # remove_orphan_files may return thousands of rows
+WATCH_INTERVAL = 0.5
 # A ValidationException is a conflict only when it says so ("Found conflicting files");
 # others (e.g. gc.enabled=false) are permanent and must not be retried.
 CONFLICT_MARKERS = (
@@ -51,49 +60,152 @@ def _error_text(exc: BaseException) -> str:
     return "\n".join(lines[:6])[:2000] or type(exc).__name__
 
 
-def _write(path: str, results: list[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as out:
-        json.dump({"results": results}, out)
+class Reporter:
+    """Prints records (one line each, never interleaved) and keeps the legacy result file."""
+
+    def __init__(self, result_file: str | None) -> None:
+        self._lock = threading.Lock()
+        self._result_file = result_file
+        self._results: list[dict[str, Any]] = []
+        self._closed: set[str] = set()  # tables whose outcome is final (timed out, done)
+        if result_file:
+            self._write()
+
+    def _write(self) -> None:
+        if self._result_file:
+            with open(self._result_file, "w", encoding="utf-8") as out:
+                json.dump({"results": self._results}, out)
+
+    def emit(self, record: dict[str, Any], *, final: bool = False) -> bool:
+        """Print `record` unless its table is closed; `final` closes the table."""
+        with self._lock:
+            table = str(record.get("table", ""))
+            if table in self._closed:
+                return False
+            if final:
+                self._closed.add(table)
+            sys.stdout.write(RECORD_PREFIX + json.dumps(record) + "\n")
+            sys.stdout.flush()
+            if "action" in record:
+                self._results.append(record)
+                self._write()
+            return True
+
+
+class TableRun:
+    """One table's calls in order, in its own job group and FAIR pool."""
+
+    def __init__(self, spark: SparkSession, table: dict[str, Any], reporter: Reporter) -> None:
+        self.spark = spark
+        self.table = table
+        self.key = str(table["key"])
+        self.group = f"reconciler-{table.get('index', 0)}"
+        self.reporter = reporter
+        self.started: float | None = None
+        self.next_call = 0
+        self.finished = threading.Event()
+        self.timed_out = False
+
+    def run(self, limit: threading.Semaphore) -> None:
+        with limit:
+            try:
+                self._calls()
+            finally:
+                self.finished.set()
+                self.reporter.emit({"table": self.key, "done": True}, final=True)
+
+    def _calls(self) -> None:
+        sc = self.spark.sparkContext
+        sc.setJobGroup(self.group, f"maintain {self.key}", interruptOnCancel=True)
+        sc.setLocalProperty("spark.scheduler.pool", str(self.table.get("pool") or "default"))
+        self.started = time.monotonic()
+        for position, call in enumerate(self.table["calls"]):
+            self.next_call = position
+            started = time.monotonic()
+            record: dict[str, Any] = {"table": self.key, "index": position}
+            record["action"] = call["action"]
+            try:
+                rows = [r.asDict(recursive=True) for r in self.spark.sql(call["sql"]).collect()]
+            except Exception as exc:  # reported per action; the next cycle retries
+                if self.timed_out:
+                    return
+                error = _error_text(exc)
+                record.update(status="failed", error=error)
+                record["conflict"] = any(m in error for m in CONFLICT_MARKERS)
+                record["seconds"] = round(time.monotonic() - started, 3)
+                self.reporter.emit(record)
+                if self.table.get("stop_on_failure", True):
+                    return
+                continue
+            record.update(status="ok", result=summarise(call["action"], rows))
+            record["seconds"] = round(time.monotonic() - started, 3)
+            self.reporter.emit(record)
+        self.next_call = len(self.table["calls"])
+
+    def overdue(self, now: float) -> bool:
+        timeout = self.table.get("timeout")
+        if timeout is None or self.started is None or self.finished.is_set() or self.timed_out:
+            return False
+        return now - self.started > float(timeout)
+
+    def cancel(self) -> None:
+        """Cancel the table's job group; its unfinished calls are reported as timed out."""
+        self.timed_out = True
+        self.spark.sparkContext.cancelJobGroup(self.group)
+        calls = self.table["calls"]
+        for position in range(self.next_call, len(calls)):
+            self.reporter.emit(
+                {
+                    "table": self.key,
+                    "index": position,
+                    "action": calls[position]["action"],
+                    "status": "timeout",
+                    "error": f"timed out after {float(self.table['timeout']):.0f}s; job cancelled",
+                }
+            )
+        self.reporter.emit({"table": self.key, "done": True, "timed_out": True}, final=True)
+
+
+def _tables(job: dict[str, Any]) -> list[dict[str, Any]]:
+    if "tables" in job:
+        return [dict(t, index=i) for i, t in enumerate(job["tables"])]
+    return [
+        {
+            "key": job["app_name"],
+            "index": 0,
+            "calls": job["calls"],
+            "stop_on_failure": job.get("stop_on_failure", True),
+        }
+    ]
 
 
 def main(argv: list[str]) -> int:
     with open(argv[1], encoding="utf-8") as handle:
         job = json.load(handle)
     builder = SparkSession.builder.appName(job["app_name"])
+    builder = builder.config("spark.scheduler.mode", "FAIR")
     for key, value in job.get("secret_conf", {}).items():
         builder = builder.config(key, value)  # never on the command line (ps shows it)
     spark = builder.getOrCreate()
-    results: list[dict[str, Any]] = []
-    _write(job["result_file"], results)
+    reporter = Reporter(job.get("result_file"))
+    reporter.emit({"application_id": spark.sparkContext.applicationId})
+    pools: dict[str, int] = {str(k): max(1, int(v)) for k, v in job.get("pools", {}).items()}
+    limits = {name: threading.BoundedSemaphore(n) for name, n in pools.items()}
+    fallback = threading.BoundedSemaphore(1)
+    runs = [TableRun(spark, t, reporter) for t in _tables(job)]
+    workers = max(1, min(len(runs), sum(pools.values()) or 1))
+    # Not a `with`: its exit would wait for a timed-out call that ignores cancellation.
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="table")
     try:
-        for call in job["calls"]:
-            started = time.monotonic()
-            try:
-                rows = [row.asDict(recursive=True) for row in spark.sql(call["sql"]).collect()]
-            except Exception as exc:  # reported per action; the next cycle retries
-                error = _error_text(exc)
-                results.append(
-                    {
-                        "action": call["action"],
-                        "status": "failed",
-                        "error": error,
-                        "conflict": any(m in error for m in CONFLICT_MARKERS),
-                        "seconds": round(time.monotonic() - started, 3),
-                    }
-                )
-                _write(job["result_file"], results)
-                if job.get("stop_on_failure", True):
-                    break
-                continue
-            results.append(
-                {
-                    "action": call["action"],
-                    "status": "ok",
-                    "result": summarise(call["action"], rows),
-                    "seconds": round(time.monotonic() - started, 3),
-                }
-            )
-            _write(job["result_file"], results)
+        for run in runs:
+            pool.submit(run.run, limits.get(str(run.table.get("pool")), fallback))
+        while not all(r.finished.is_set() or r.timed_out for r in runs):
+            now = time.monotonic()
+            for run in runs:
+                if run.overdue(now):
+                    run.cancel()
+            time.sleep(WATCH_INTERVAL)
+        pool.shutdown(wait=False, cancel_futures=True)
     finally:
         spark.stop()
     return 0

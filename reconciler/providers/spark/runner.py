@@ -91,7 +91,7 @@ def job_env(base: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
     for sig, grace in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)
@@ -195,10 +195,10 @@ def run_table_job(
                 proc.wait(timeout=settings.timeout)
             except subprocess.TimeoutExpired:
                 timed_out = True
-                _kill_group(proc)
+                kill_group(proc)
             finally:
                 if proc.poll() is None:  # interrupted while waiting: leave nothing behind
-                    _kill_group(proc)
+                    kill_group(proc)
         results = _parse_results(result_path, calls)
     finally:
         for path in (Path(job_path), result_path):
