@@ -54,6 +54,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
         from reconciler.cli.validate import cmd_validate
 
         return validate_in_tree(args, load_settings, lambda d: cmd_validate(args.config, d))
+    if command == "show":  # a saved plan alone: no config, no API
+        from reconciler.cli.saved import cmd_show
+
+        return cmd_show(args)
     try:
         settings = load_settings(args.config)
     except Exception as exc:

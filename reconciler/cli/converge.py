@@ -8,12 +8,16 @@ import os
 import sys
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from reconciler.cli.common import confirm, error
 from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_OK, apply_exit_code, plan_exit_code
 from reconciler.deps import Deps
 from reconciler.engine import NotPlanned, Planned, RunOptions, apply_plan, plan_once
 from reconciler.settings import Settings
+
+if TYPE_CHECKING:
+    from reconciler.plan.saved import SavedPlan
 
 
 def run_options(args: argparse.Namespace, command: str) -> RunOptions:
@@ -34,7 +38,17 @@ def cmd_converge(settings: Settings, args: argparse.Namespace, command: str) -> 
     from reconciler.render import render_json, render_text
     from reconciler.wiring import build_deps
 
-    options = run_options(args, command)
+    plan_file = getattr(args, "plan_file", None) if command == "apply" else None
+    saved = None
+    if plan_file is not None:
+        saved, code = _load_saved(settings, args)
+        if saved is None:
+            return code
+        from reconciler.cli.saved import options_from_saved
+
+        options = options_from_saved(saved, apply=not (args.dry_run or args.sub_dry_run))
+    else:
+        options = run_options(args, command)
     deps = build_deps(settings)
     result = plan_once(settings, settings.specs, options, deps)
     planned = result.planned
@@ -43,6 +57,15 @@ def cmd_converge(settings: Settings, args: argparse.Namespace, command: str) -> 
             print(result.error, file=sys.stderr)
         else:
             error(result.error or "no plan")
+        return EXIT_ERROR
+    if saved is not None:  # the fresh plan runs, so it must be the saved one line for line
+        from reconciler.cli.saved import stale
+        from reconciler.plan.saved import stale_reason
+
+        reason = stale_reason(saved, planned.plan)
+        if reason is not None:
+            return stale(reason)
+    if getattr(args, "out", None) is not None and not _save(settings, args, planned, options):
         return EXIT_ERROR
     if options.prune and not settings.apply.allow_prune:
         print(
@@ -68,17 +91,77 @@ def cmd_converge(settings: Settings, args: argparse.Namespace, command: str) -> 
         else apply_exit_code(planned.plan, (), bool(planned.error))
     )
     verbose = getattr(args, "verbose", 0) > 0
-    print(
-        render_json(planned.plan, planned.notes, code)
-        if as_json
-        else render_text(planned.plan, color, planned.notes, verbose=verbose),
-        end="",
-    )
+    if args.output == "markdown":
+        from reconciler.render.markdown import render_plan_markdown
+
+        print(render_plan_markdown(planned.plan, planned.notes), end="")
+    else:
+        print(
+            render_json(planned.plan, planned.notes, code)
+            if as_json
+            else render_text(planned.plan, color, planned.notes, verbose=verbose),
+            end="",
+        )
+    if getattr(args, "out", None) is not None:
+        stream = sys.stdout if args.output == "text" else sys.stderr
+        print(
+            f"\nSaved the plan to: {args.out}\n"
+            f"To perform exactly these actions, run: reconcile apply {args.out}",
+            file=stream,
+        )
     if not options.apply or not runs:
         return code
     if command == "apply" and not args.yes and not confirm():
         return EXIT_ERROR
     return apply_and_report(settings, planned, options, deps, as_json, args) or unreadable
+
+
+def _load_saved(settings: Settings, args: argparse.Namespace) -> tuple[SavedPlan | None, int]:
+    """The saved plan of `apply FILE` if its format, revision and spec tree still hold."""
+    from reconciler.cli.saved import StalePlan, check_source, read_saved, stale
+    from reconciler.plan.saved import SavedPlanError
+
+    given = [
+        flag
+        for flag, value in (
+            ("--target", args.target),
+            ("--prune", args.prune),
+            ("--allow-destructive", args.allow_destructive),
+            ("--allow-restart", args.allow_restart),
+        )
+        if value
+    ]
+    if given:
+        error(f"apply FILE takes its options from the saved plan: drop {', '.join(given)}")
+        return None, EXIT_ERROR
+    try:
+        saved = read_saved(args.plan_file)
+        check_source(settings, args, saved)
+    except SavedPlanError as exc:
+        return None, stale(f"{args.plan_file}: {exc}")
+    except StalePlan as exc:
+        return None, stale(str(exc))
+    except OSError as exc:
+        error(str(exc))
+        return None, EXIT_ERROR
+    return saved, EXIT_OK
+
+
+def _save(
+    settings: Settings, args: argparse.Namespace, planned: Planned, options: RunOptions
+) -> bool:
+    """`plan --out FILE`; a plan with unknown lines is not saved (it could never be applied)."""
+    from reconciler.cli.saved import write_saved
+
+    if planned.error:
+        error(f"not saving the plan to {args.out}: {planned.error}")
+        return False
+    try:
+        write_saved(settings, args, planned, options)
+    except OSError as exc:
+        error(f"cannot write the plan to {args.out}: {exc}")
+        return False
+    return True
 
 
 def apply_and_report(

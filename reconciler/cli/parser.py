@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     }
     for name in ("plan", "apply", "maintain"):
         cmd = sub.add_parser(name, help=helps[name])
-        cmd.add_argument("--output", choices=("text", "json"), default="text")
+        outputs = ("text", "json", "markdown") if name == "plan" else ("text", "json")
+        cmd.add_argument("--output", choices=outputs, default="text")
         cmd.add_argument(
             "--target", action="append", default=[], help="limit to an address (repeatable)"
         )
@@ -66,7 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
             )
         if name == "plan":
             cmd.add_argument("--revision", metavar="REF", help=_REVISION)
+            cmd.add_argument(
+                "--out",
+                type=Path,
+                metavar="FILE",
+                help="also save the plan to FILE (JSON plan format version 2) for `apply FILE`",
+            )
         if name == "apply":
+            cmd.add_argument(
+                "plan_file",
+                nargs="?",
+                type=Path,
+                metavar="FILE",
+                help="apply exactly this saved plan (`plan --out FILE`), refused if stale",
+            )
             cmd.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         if name == "maintain":
             cmd.add_argument("tables", nargs="*", help="table names or addresses")
@@ -86,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     unlock.add_argument("table", metavar="TABLE", help="CATALOG.NAMESPACE.TABLE")
     unlock.add_argument("lock_id", metavar="LOCK_ID", type=int, help="as the failed commit named")
     unlock.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    show = sub.add_parser("show", help="render a saved plan (`plan --out FILE`)")
+    show.add_argument("plan_file", type=Path, metavar="FILE")
+    show.add_argument("--output", choices=("text", "json", "markdown"), default="text")
     sub.add_parser("daemon", help="run continuously (systemd Type=notify)")
     status = sub.add_parser("status", help="the daemon's current revision and last result")
     status.add_argument("--output", choices=("text", "json"), default="text")

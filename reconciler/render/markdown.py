@@ -1,10 +1,12 @@
-"""Drift report views (Markdown for Gitea, plain text for terminals) over DriftReport; no logic."""
+"""Markdown views (plans, drift reports for Gitea) and the drift report's plain text; no logic."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
-from reconciler.plan.change import JSONValue
+from reconciler.plan.change import Action, JSONValue, Plan
+from reconciler.render.text import SYMBOLS, format_field, format_value, summary_line
 from reconciler.report.drift import DriftEntry, DriftReport, counts_by_kind
 
 
@@ -96,3 +98,45 @@ def render_drift_text(report: DriftReport) -> str:
     kinds = ", ".join(f"{k}: {v}" for k, v in counts_by_kind(drift).items())
     lines += ["", f"{n} drifted resource(s) ({kinds})."]
     return "\n".join(lines + _health_text(health)) + "\n"
+
+
+def render_plan_markdown(
+    plan: Plan, notes: Sequence[tuple[str, str]] = (), header: Sequence[str] = ()
+) -> str:
+    """A plan as Markdown (`plan --output markdown`, `show FILE`): the summary, one table row
+    per line, then each line's fields; `header` lines go under the title (a saved plan's
+    revision and digest)."""
+    lines = ["# Plan", ""]
+    if header:
+        lines += [*header, ""]
+    if not plan.changes:
+        lines += ["**No changes.** Your infrastructure matches the configuration."]
+    else:
+        lines += [f"**{summary_line(plan)}**", ""]
+        lines += ["| | address | action | reason |", "| --- | --- | --- | --- |"]
+        for c in plan.changes:
+            symbol = SYMBOLS[c.action][0]
+            never = "" if c.action.executes else " (never executed)"
+            lines.append(
+                f"| {_cell(symbol)} | `{_cell(c.address)}` | {c.action.value}{never} |"
+                f" {_cell(c.reason)} |"
+            )
+        for c in plan.changes:
+            if not (c.fields or c.options or c.depends_on):
+                continue
+            lines += ["", f"## `{_cell(c.address)}` ({c.action.value})", ""]
+            if c.fields:
+                lines += ["| field | before | after |", "| --- | --- | --- |"]
+                for f in c.fields:
+                    before = "" if c.action is Action.CREATE else format_field(f.path, f.before)
+                    after = format_field(f.path, f.after)
+                    lines.append(f"| `{_cell(f.path)}` | {_cell(before)} | {_cell(after)} |")
+            if c.options:
+                lines += [""] if c.fields else []
+                lines += [f"- option `{k}`: {_cell(format_value(v))}" for k, v in c.options]
+            if c.depends_on:
+                lines += ["", f"Depends on: {', '.join(f'`{d}`' for d in c.depends_on)}"]
+    if notes:
+        lines += ["", "## Not due (no action needed)", ""]
+        lines += [f"- `{_cell(a)}`: {_cell(r)}" for a, r in sorted(notes)]
+    return "\n".join(lines) + "\n"
