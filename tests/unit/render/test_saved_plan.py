@@ -17,6 +17,7 @@ from reconciler.plan.saved import (
     stale_reason,
 )
 from reconciler.render.markdown import render_plan_markdown
+from tests.docs_json import plan_md_examples, shape
 
 MINIO = Change(
     "container/minio",
@@ -138,3 +139,22 @@ def test_markdown_escapes_cells_and_says_no_changes() -> None:
     md = render_plan_markdown(Plan((odd,)))
     assert "| ! | `container/a\\|b` | refuse (never executed) | shrink<br>refused |" in md
     assert "**No changes.**" in render_plan_markdown(Plan())
+
+
+def test_the_docs_example_has_the_shape_plan_out_writes() -> None:
+    example = next(d for d in plan_md_examples() if d["format_version"] == "2")
+    change = Change(
+        "container/spark",
+        Action.UPDATE,
+        "memory differs from the spec; applied live",
+        fields=(FieldChange("memory", 1024, 4096),),
+        preconditions=(("vmid", 108), ("node", "pve")),
+    )
+    written = json.loads(
+        saved_to_json(
+            replace(SAVED, plan=Plan((change,)), notes=(), revision=None, options=SavedOptions())
+        )
+    )
+    assert shape(example) == shape(written)
+    assert example["source"]["revision"] is None and written["source"]["revision"] is None
+    assert saved_from_dict(example).plan == Plan((change,))
