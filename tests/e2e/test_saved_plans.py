@@ -79,13 +79,29 @@ def test_a_hand_edit_after_plan_out_refuses_the_whole_plan_before_any_write(
     ]
     lxc(107).config.put(memory=1536)  # a hand edit after the plan was saved
     before = _state(ws)
+    ws.sim.clear_requests()
     done = ws.run("apply", str(out), "--yes")
     assert done.returncode == 1
     assert done.stderr.startswith(STALE), done.stderr
     assert "container/minio (update): fields differ" in done.stderr
     assert "memory 1024 -> 2048" in done.stderr and "memory 1536 -> 2048" in done.stderr
+    assert [r for r in ws.sim.requests() if r.method != "GET"] == []  # not a single write
     assert _state(ws) == before  # spark's line, still valid, was not applied either
     assert dict(lxc(108).config.get())["cores"] == 1
+
+    fresh = _save(ws)  # reviewed again: now the saved plan runs, and only its lines
+    ws.sim.clear_requests()
+    done = ws.run("apply", str(fresh), "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    writes = [r for r in ws.sim.requests() if r.method != "GET"]
+    assert all("digest" in r.params for r in writes)  # each write guarded by the config read
+    assert sorted(
+        (r.method, r.path, {k: v for k, v in r.params.items() if k != "digest"}) for r in writes
+    ) == [
+        ("PUT", "/nodes/pve/lxc/107/config", {"memory": "2048"}),
+        ("PUT", "/nodes/pve/lxc/108/config", {"cores": "2"}),
+    ]
+    assert ws.plan_json()["changes"] == []
 
 
 def test_a_spec_edit_after_plan_out_makes_the_plan_stale(workspace: Workspace) -> None:
