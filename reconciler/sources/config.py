@@ -154,6 +154,27 @@ def _clear_text_token(doc: Document, raw: dict[str, Any] | None) -> Iterator[Spe
         )
 
 
+_BEARER_KEYS = ("token_env", "credential_env")
+
+
+def _clear_text_catalog_token(doc: Document, catalogs: Any) -> Iterator[SpecError]:
+    """A REST catalog's token or credential (or an HTTP header) over plain http://: refused
+    unless the catalog is on loopback."""
+    if not isinstance(catalogs, dict):
+        return
+    for name, props in catalogs.items():
+        if not isinstance(props, dict) or not isinstance(props.get("uri"), str):
+            continue
+        bearer = [k for k in props if k in _BEARER_KEYS or str(k).startswith("header.")]
+        parts = urlsplit(props["uri"])
+        if bearer and parts.scheme == "http" and not _loopback(parts.hostname):
+            yield doc.error(
+                ("catalogs", name, "uri"),
+                f"an http:// URI would send {bearer[0]} in clear text; use https:// "
+                "(plain http:// is allowed to loopback only)",
+            )
+
+
 def _daemon(doc: Document, raw: dict[str, Any], errors: list[SpecError]) -> DaemonSettings:
     webhook = raw.get("webhook", {})
     return DaemonSettings(
@@ -256,6 +277,7 @@ def settings_from(doc: Document, config_file: Path) -> Settings:
         daemon=_daemon(doc, data.get("daemon", {}), errors),
     )
     errors.extend(_clear_text_token(doc, data.get("source", {}).get("git")))
+    errors.extend(_clear_text_catalog_token(doc, data.get("catalogs")))
     if errors:
         raise ConfigError(tuple(errors))
     return settings
