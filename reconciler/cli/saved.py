@@ -11,11 +11,14 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_OK
-from reconciler.engine import Planned, RunOptions
 from reconciler.plan.saved import SavedOptions, SavedPlan, SavedPlanError, saved_from_dict
-from reconciler.settings import Settings
+
+if TYPE_CHECKING:  # `show` reads a file only: it loads neither the engine nor the config
+    from reconciler.engine import Planned, RunOptions
+    from reconciler.settings import Settings
 
 
 class StalePlan(RuntimeError):
@@ -113,6 +116,8 @@ def check_source(settings: Settings, args: argparse.Namespace, saved: SavedPlan)
 
 
 def options_from_saved(saved: SavedPlan, apply: bool) -> RunOptions:
+    from reconciler.engine import RunOptions
+
     o = saved.options
     return RunOptions(
         apply=apply,
