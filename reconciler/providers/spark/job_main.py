@@ -15,12 +15,16 @@ result file is rewritten after every call so a killed job still tells what ran.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
+from pyspark import SparkConf
 from pyspark.sql import SparkSession
 
 RECORD_PREFIX = "@@reconciler-record "
@@ -179,17 +183,37 @@ def _tables(job: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def allocation_file(pools: dict[str, int]) -> str:
+    """A FAIR scheduler allocation file declaring each policy's pool (weight 1), so Spark
+    neither warns about nor guesses unknown pools."""
+    body = "".join(
+        f"<pool name={quoteattr(name)}><schedulingMode>FIFO</schedulingMode>"
+        "<weight>1</weight><minShare>0</minShare></pool>"
+        for name in sorted({*pools, "default"})
+    )
+    fd, path = tempfile.mkstemp(prefix="fairscheduler-", suffix=".xml")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(f'<?xml version="1.0"?><allocations>{body}</allocations>')
+    return path
+
+
 def main(argv: list[str]) -> int:
     with open(argv[1], encoding="utf-8") as handle:
         job = json.load(handle)
+    pools: dict[str, int] = {str(k): max(1, int(v)) for k, v in job.get("pools", {}).items()}
     builder = SparkSession.builder.appName(job["app_name"])
     builder = builder.config("spark.scheduler.mode", "FAIR")
+    allocations = None
+    if not SparkConf().contains("spark.scheduler.allocation.file"):  # the operator's wins
+        allocations = allocation_file(pools)
+        builder = builder.config("spark.scheduler.allocation.file", allocations)
     for key, value in job.get("secret_conf", {}).items():
         builder = builder.config(key, value)  # never on the command line (ps shows it)
     spark = builder.getOrCreate()
     reporter = Reporter(job.get("result_file"))
+    if allocations:
+        os.unlink(allocations)  # read when the context started
     reporter.emit({"application_id": spark.sparkContext.applicationId})
-    pools: dict[str, int] = {str(k): max(1, int(v)) for k, v in job.get("pools", {}).items()}
     limits = {name: threading.BoundedSemaphore(n) for name, n in pools.items()}
     fallback = threading.BoundedSemaphore(1)
     runs = [TableRun(spark, t, reporter) for t in _tables(job)]
