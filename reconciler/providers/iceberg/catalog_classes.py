@@ -26,7 +26,7 @@ from reconciler.providers.iceberg.metadata_cache import MetadataCache
 # Hive's own key and unit (seconds, "60" or "60s"); bounds connect and every read.
 TIMEOUT_PROPERTY = "hive.metastore.client.socket.timeout"
 DEFAULT_TIMEOUT_SECONDS = 60.0
-_SECONDS = re.compile(r"(?P<n>\d+(\.\d+)?)\s*s?")
+_SECONDS = re.compile(r"(?P<n>[0-9]+(\.[0-9]+)?) *s?")
 LIST_BATCH = 300  # Hive's own hive.metastore.batch.retrieve.max
 _LOCK_FAILURE = ("Failed to acquire lock", "Failed to check lock")
 
