@@ -119,7 +119,7 @@ def cmd_converge(settings: Settings, args: argparse.Namespace, command: str) -> 
 def _load_saved(settings: Settings, args: argparse.Namespace) -> tuple[SavedPlan | None, int]:
     """The saved plan of `apply FILE` if its format, revision and spec tree still hold."""
     from reconciler.cli.saved import StalePlan, check_source, read_saved, stale
-    from reconciler.plan.saved import SavedPlanError
+    from reconciler.plan.saved import SavedPlanError, SavedPlanVersionError
 
     given = [
         flag
@@ -137,8 +137,11 @@ def _load_saved(settings: Settings, args: argparse.Namespace) -> tuple[SavedPlan
     try:
         saved = read_saved(args.plan_file)
         check_source(settings, args, saved)
-    except SavedPlanError as exc:
+    except SavedPlanVersionError as exc:
         return None, stale(f"{args.plan_file}: {exc}")
+    except SavedPlanError as exc:  # hand-edited or truncated: not a plan, nothing runs
+        error(f"{args.plan_file} is not a valid saved plan: {exc}")
+        return None, EXIT_ERROR
     except StalePlan as exc:
         return None, stale(str(exc))
     except OSError as exc:

@@ -19,6 +19,10 @@ class SavedPlanError(ValueError):
     """The file is not a saved plan this version can apply (its message names why)."""
 
 
+class SavedPlanVersionError(SavedPlanError):
+    """The file is of another plan format version (its message names the version)."""
+
+
 @dataclass(frozen=True)
 class SavedOptions:
     """The options the plan was made with; `apply FILE` re-plans with exactly these."""
@@ -130,11 +134,11 @@ def saved_from_dict(doc: object) -> SavedPlan:
     version = doc.get("format_version")
     if version != SAVED_FORMAT_VERSION:
         if version is None:
-            raise SavedPlanError(
+            raise SavedPlanVersionError(
                 "it has no format_version: not a saved plan (plan --out writes version 2)"
             )
         hint = " (the `plan --output json` document, not a saved plan)" if version == "1" else ""
-        raise SavedPlanError(
+        raise SavedPlanVersionError(
             f"format version {version!r}{hint}: this reconciler applies saved plans of "
             f"format version {SAVED_FORMAT_VERSION} only (write one with `plan --out FILE`)"
         )

@@ -126,6 +126,11 @@ def test_a_version_1_document_is_refused_naming_its_version(workspace: Workspace
     assert ws.sim.api().nodes("pve").lxc.get() == []
     shown = ws.run("show", str(v1))
     assert shown.returncode == 1 and "format version '1'" in shown.stderr
+    broken = ws.root / "broken.json"
+    broken.write_text('{"format_version": "2", "changes": []}')
+    refused = ws.run("apply", str(broken), "--yes")
+    assert refused.returncode == 1
+    assert "is not a valid saved plan: field 'source' is missing" in refused.stderr
 
 
 def test_apply_file_takes_its_options_from_the_saved_plan(workspace: Workspace) -> None:
