@@ -39,6 +39,7 @@ from reconciler.settings import SparkSettings
 
 log = structlog.get_logger(__name__)
 RECORD_PREFIX = b"@@reconciler-record "  # job_main.RECORD_PREFIX (not imported: pyspark)
+STARTUP_ALLOWANCE = 300.0  # JVM start, package resolution, catalog connections
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,10 @@ class SparkApplication:
         app_name: str,
         pools: Mapping[str, int],
         env: Mapping[str, str] | None = None,
+        startup_allowance: float = STARTUP_ALLOWANCE,
     ) -> None:
         self._settings = settings
+        self._startup_allowance = startup_allowance
         self._catalog = catalog
         self._tables = {t.key: _Table(t) for t in tables}
         self._state_dir = state_dir
@@ -171,7 +174,7 @@ class SparkApplication:
         that hangs as a whole (start-up, a stuck session)."""
         workers = max(1, min(len(self._tables), sum(self._pools.values()) or 1))
         rounds = math.ceil(len(self._tables) / workers)
-        return self._settings.timeout * (rounds + 1)
+        return self._settings.timeout * rounds + self._startup_allowance
 
     def _watch(self) -> None:
         proc = self._proc

@@ -53,6 +53,7 @@ def _application(tmp_path: Path, timeout: float = 60) -> SparkApplication:
         app_name="maintain-2-tables",
         pools={"p": 2},
         env={"PATH": os.environ["PATH"]},
+        startup_allowance=1,
     )
 
 
@@ -83,7 +84,7 @@ def test_one_tables_results_arrive_while_another_still_runs(tmp_path: Path) -> N
 
 def test_a_hung_application_is_killed_at_its_deadline(tmp_path: Path) -> None:
     (tmp_path / "hang").touch()
-    app = _application(tmp_path, timeout=1)  # deadline: 1 s x (1 round + 1)
+    app = _application(tmp_path, timeout=1)  # deadline: 1 s x 1 round + 1 s
     app.start()
     result = app.result("table/lake.a")
     app.close()
