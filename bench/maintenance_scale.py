@@ -35,7 +35,7 @@ SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("name",
 def make_tables(catalog: SqlCatalog, prefix: str, tables: int, files: int) -> list[str]:
     names = []
     for t in range(tables):
-        table = catalog.create_table(f"bench.{prefix}{t}", SCHEMA)
+        table = catalog.create_table(f"ns.{prefix}{t}", SCHEMA)
         for n in range(files):
             ids = list(range(n * 100, n * 100 + 100))
             table.append(pa.table({"id": ids, "name": [str(i) for i in ids]}, SCHEMA))
@@ -56,14 +56,14 @@ def main() -> int:
         props = {"uri": f"sqlite:///{root / 'c.db'}", "warehouse": (root / "wh").as_uri()}
         (root / "wh").mkdir()
         catalog = SqlCatalog("bench", **props)
-        catalog.create_namespace("bench")
+        catalog.create_namespace("ns")
         old = make_tables(catalog, "per_submit_", args.tables, args.files)
         new = make_tables(catalog, "one_app_", args.tables, args.files)
         conf = catalog_conf("bench", {"type": "sql", **props})
 
         def calls(name: str) -> tuple[ProcedureCall, ...]:
-            change = Change(f"table/bench.bench.{name}", Action.REWRITE_DATA_FILES, "bench")
-            return (procedure_call("bench", ("bench", name), change),)
+            change = Change(f"table/bench.ns.{name}", Action.REWRITE_DATA_FILES, "bench")
+            return (procedure_call("bench", ("ns", name), change),)
 
         started = time.perf_counter()
         for name in old:
@@ -88,7 +88,7 @@ def main() -> int:
         one_app = time.perf_counter() - started
         assert all(r.ok for job in results for r in job.results), app.log_file.read_text()[-2000:]
         for name in new:
-            assert len(catalog.load_table(f"bench.{name}").inspect.files()) == 1
+            assert len(catalog.load_table(f"ns.{name}").inspect.files()) == 1
     print(f"tables: {args.tables} x {args.files} small files, maxConcurrentJobs {args.parallel}")
     print(f"one spark-submit per table: {per_submit:6.1f} s wall")
     print(f"one Spark application:      {one_app:6.1f} s wall ({one_app / per_submit:.2f}x)")

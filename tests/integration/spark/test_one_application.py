@@ -24,7 +24,9 @@ from reconciler.model.tables import ColumnSpec, PrimitiveType, TableSpec
 from reconciler.model.units import MIB
 from reconciler.plan.change import Action, Plan
 from reconciler.providers.iceberg.health import read_health
+from reconciler.providers.spark.application import SparkApplication, TableJob
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
+from reconciler.providers.spark.jobs import ProcedureCall, catalog_conf
 from reconciler.report.outcome import Outcome, Status
 from reconciler.settings import Settings, SparkSettings
 from tests.integration.spark.spark_env import local_jars
@@ -141,3 +143,35 @@ def test_one_tables_failure_leaves_the_others_applied(run: Run) -> None:
     assert [o.status for o in got[1:]] == [Status.SKIPPED]
     assert run.after[BAD] == run.before[BAD]
     assert all(o.status is Status.APPLIED for n in GOOD for o in run.outcomes[n])
+
+
+def test_a_table_over_its_timeout_is_cancelled_and_the_others_complete(tmp_path: Path) -> None:
+    """A real Spark job that sleeps in its task stands in for a slow procedure: at the
+    per-table timeout its job group is cancelled; the other table's calls, in the same
+    application, complete."""
+    settings = SparkSettings(master="local[2]", jars=local_jars(), timeout=6.0)
+    slow = ProcedureCall(
+        Action.REWRITE_DATA_FILES,
+        "SELECT reflect('java.lang.Thread', 'sleep', CAST(300000 AS BIGINT)) FROM range(1)",
+    )
+    quick = ProcedureCall(Action.REWRITE_MANIFESTS, "SELECT 1 AS rewritten_manifests_count")
+    app = SparkApplication(
+        settings,
+        catalog_conf("lake", {"type": "sql", "uri": f"sqlite:///{tmp_path / 'c.db'}"}),
+        [
+            TableJob("table/lake.slow", (slow, quick), "p"),
+            TableJob("table/lake.quick", (quick, quick), "p"),
+        ],
+        state_dir=tmp_path / "state",
+        app_name="maintain-2-tables",
+        pools={"p": 2},
+    )
+    app.start()
+    try:
+        timed = app.result("table/lake.slow")
+        done = app.result("table/lake.quick")
+    finally:
+        app.close()
+    assert timed.timed_out and [r.ran for r in timed.results] == [False, False]
+    assert not done.timed_out and [r.ok for r in done.results] == [True, True]
+    assert "cancelled job group reconciler-0" in app.log_file.read_text()  # Spark did it
