@@ -95,6 +95,7 @@ class SparkMaintenanceApplier:
         self._start_lock = threading.Lock()
         self._application: SparkApplication | None = None
         self._started = False
+        self._solo: set[str] = set()
         self._in_application: dict[str, list[Change]] = {}  # address -> lines it runs
         # Re-checked right before a job: orphan removal in a table that is not ours could
         # delete someone else's files.
@@ -106,6 +107,10 @@ class SparkMaintenanceApplier:
             for change in changes:
                 if self.handles(change):
                     self._pending.setdefault(change.address, []).append(change)
+                else:
+                    # Its maintenance waits for this line (skipped if it fails): such a
+                    # table is not in the shared application, it runs when its turn comes.
+                    self._solo.add(change.address)
 
     def handles(self, change: Change) -> bool:
         return change.action in MAINTENANCE_ACTIONS
@@ -191,7 +196,11 @@ class SparkMaintenanceApplier:
         """Once, at the first line applied: one spark-submit for every registered table
         (ownership re-checked right before, per table)."""
         with self._guard:
-            pending = {a: list(lines) for a, lines in self._pending.items() if lines}
+            pending = {
+                a: list(lines)
+                for a, lines in self._pending.items()
+                if lines and a not in self._solo and not any(c.depends_on for c in lines)
+            }
         catalogs: list[CatalogConf] = []
         jobs: list[TableJob] = []
         for address, lines in pending.items():
