@@ -149,7 +149,8 @@ def test_a_table_over_its_timeout_is_cancelled_and_the_others_complete(tmp_path:
     """A real Spark job that sleeps in its task stands in for a slow procedure: at the
     per-table timeout its job group is cancelled; the other table's calls, in the same
     application, complete."""
-    settings = SparkSettings(master="local[2]", jars=local_jars(), timeout=6.0)
+    # Generous: a cold session on a loaded 2-core CI host takes seconds for its first query.
+    settings = SparkSettings(master="local[2]", jars=local_jars(), timeout=30.0)
     slow = ProcedureCall(
         Action.REWRITE_DATA_FILES,
         "SELECT reflect('java.lang.Thread', 'sleep', CAST(300000 AS BIGINT)) FROM range(1)",
