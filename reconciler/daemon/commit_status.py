@@ -6,7 +6,6 @@ line, never a cycle. The token travels in the Authorization header only.
 
 from __future__ import annotations
 
-import ipaddress
 import queue
 import threading
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ import structlog
 
 from reconciler.daemon.logs import mask_text
 from reconciler.settings import GitSourceSettings
+from reconciler.sources.config import loopback_host
 
 log = structlog.get_logger("reconciler.daemon")
 
@@ -52,15 +52,6 @@ def status_url_template(clone_url: str, api_url: str | None = None) -> str:
     )
 
 
-def _loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False
-
-
 def describe(result: str, summary: Mapping[str, int] | None, error: str | None) -> str:
     """One line for Gitea: the plan summary on success, the first problem otherwise."""
     if result == "pending":
@@ -83,7 +74,9 @@ class CommitStatuses:
 
     def __init__(self, template: str, token: str, timeout: float = TIMEOUT) -> None:
         parts = urlsplit(template)
-        if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(parts.hostname)):
+        if parts.scheme != "https" and not (
+            parts.scheme == "http" and loopback_host(parts.hostname)
+        ):
             raise ValueError("commit statuses send the token over https only (or to loopback)")
         if parts.username or parts.password:
             raise ValueError("credentials in the commit status URL are refused; use token_env")

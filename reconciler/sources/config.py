@@ -132,7 +132,8 @@ def _git(base: Path, raw: dict[str, Any] | None) -> GitSourceSettings | None:
     return GitSourceSettings(**values)
 
 
-def _loopback(host: str | None) -> bool:
+def loopback_host(host: str | None) -> bool:
+    """Traffic to this host never leaves the machine (plain http:// may carry a token)."""
     if host == "localhost":
         return True
     try:
@@ -146,7 +147,7 @@ def _clear_text_token(doc: Document, raw: dict[str, Any] | None) -> Iterator[Spe
     if not isinstance(raw, dict) or not raw.get("token_env") or not isinstance(raw.get("url"), str):
         return
     parts = urlsplit(raw["url"])
-    if parts.scheme == "http" and not _loopback(parts.hostname):
+    if parts.scheme == "http" and not loopback_host(parts.hostname):
         yield doc.error(
             ("source", "git", "url"),
             "an http:// URL would send the token of source.git.token_env in clear text; "
@@ -167,7 +168,7 @@ def _clear_text_catalog_token(doc: Document, catalogs: Any) -> Iterator[SpecErro
             continue
         bearer = [k for k in props if k in _BEARER_KEYS or str(k).startswith("header.")]
         parts = urlsplit(props["uri"])
-        if bearer and parts.scheme == "http" and not _loopback(parts.hostname):
+        if bearer and parts.scheme == "http" and not loopback_host(parts.hostname):
             yield doc.error(
                 ("catalogs", name, "uri"),
                 f"an http:// URI would send {bearer[0]} in clear text; use https:// "
