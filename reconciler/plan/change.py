@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 
 JSONScalar = str | int | float | bool | None
 JSONValue = JSONScalar | list["JSONValue"] | dict[str, "JSONValue"]
@@ -47,6 +48,14 @@ MAINTENANCE_ACTIONS = frozenset(
 )
 
 
+class Operation(Protocol):
+    """One SDK-neutral step of a plan line, produced by the differ only and carried out by
+    an applier as it stands. Implementations are frozen dataclasses (hashable, comparable);
+    `to_dict` gives the JSON object with its name under "op" (plan.operations decodes it)."""
+
+    def to_dict(self) -> dict[str, JSONValue]: ...
+
+
 @dataclass(frozen=True)
 class FieldChange:
     """One field: `path` in spec terms (`memory`, `network[0].ip`), values in spec units."""
@@ -62,7 +71,8 @@ class Change:
 
     `preconditions` are what the executor must still find true when it applies
     the line (e.g. ("digest", "ab12...") or ("schema_id", 3)); a mismatch means
-    re-plan, never overwrite.
+    re-plan, never overwrite. `operations` are the instruction: what the applier
+    writes, in order; `fields` are their display for people.
     """
 
     address: str
@@ -72,6 +82,7 @@ class Change:
     depends_on: tuple[str, ...] = ()
     preconditions: tuple[tuple[str, JSONScalar], ...] = ()
     options: tuple[tuple[str, JSONValue], ...] = ()
+    operations: tuple[Operation, ...] = ()
 
     def precondition(self, key: str) -> JSONScalar:
         return dict(self.preconditions).get(key)

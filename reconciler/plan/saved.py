@@ -8,11 +8,16 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from reconciler.plan.change import Action, Change, FieldChange, JSONScalar, JSONValue, Plan
+from reconciler.plan.operations import (
+    OperationDecodeError,
+    decode_operations,
+    encode_operations,
+)
 from reconciler.plan.serialize import change_to_dict
 
 SAVED_FORMAT_VERSION = "2"
 # What must still be equal, line by line, for a saved plan to run (`reason` is for people).
-_COMPARED = ("fields", "preconditions", "options", "depends_on")
+_COMPARED = ("operations", "fields", "preconditions", "options", "depends_on")
 
 
 class SavedPlanError(ValueError):
@@ -50,6 +55,7 @@ def saved_change_dict(change: Change) -> dict[str, JSONValue]:
     doc["preconditions"] = dict(change.preconditions)
     doc["options"] = dict(change.options)
     doc["depends_on"] = list(change.depends_on)
+    doc["operations"] = encode_operations(change.operations)
     normal: dict[str, JSONValue] = json.loads(json.dumps(doc))  # tuples become lists
     return normal
 
@@ -116,6 +122,10 @@ def _change_from_dict(doc: object, index: int) -> Change:
     pre: Mapping[str, JSONScalar] = _dict(doc, "preconditions")
     opts: Mapping[str, JSONValue] = _dict(doc, "options")
     deps = _list(doc, "depends_on")
+    try:
+        operations = decode_operations(doc.get("operations", []), f"changes[{index}]")
+    except OperationDecodeError as exc:
+        raise SavedPlanError(str(exc)) from None
     return Change(
         address=str(_need(doc, "address", str)),
         action=action,
@@ -124,6 +134,7 @@ def _change_from_dict(doc: object, index: int) -> Change:
         depends_on=tuple(str(d) for d in deps),
         preconditions=tuple(pre.items()),
         options=tuple(opts.items()),
+        operations=operations,
     )
 
 

@@ -7,11 +7,13 @@ transaction. Paths use the names a table has before that transaction.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from reconciler.model.tables import ColumnSpec, IcebergType, PrimitiveType
-from reconciler.plan.change import FieldChange, JSONValue
+from reconciler.plan.change import FieldChange, JSONValue, Operation
 
 _DECIMAL = re.compile(r"^decimal\((\d+),(\d+)\)$")
 _PROMOTIONS = {("int", "long"), ("float", "double")}
@@ -75,3 +77,8 @@ def widens(before: PrimitiveType, after: PrimitiveType) -> bool:
     if old and new:
         return int(new.group(2)) == int(old.group(2)) and int(new.group(1)) > int(old.group(1))
     return False
+
+
+# JSON name ("op") -> rebuild one from its dict (see plan.operations); empty until
+# TableOp carries its own encoding.
+DECODERS: Mapping[str, Callable[[Mapping[str, Any]], Operation]] = {}
