@@ -60,6 +60,7 @@ class DaemonSettings:
     drift_interval: int = 600
     webhook_listen: str | None = None
     webhook_secret_env: str | None = None
+    webhook_rate_limit: int = 30  # requests per minute per source address
     metrics_listen: str | None = None
     stall_timeout: int | None = None  # silent seconds in a cycle before watchdog pings stop
 

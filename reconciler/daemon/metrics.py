@@ -38,6 +38,7 @@ class Metrics:
         self._rejected = ""
         self._next_run = 0.0
         self._webhooks: dict[str, int] = {}
+        self._rejections: dict[str, int] = {}
         self._registry = CollectorRegistry(auto_describe=False)
         self._registry.register(self)
 
@@ -68,6 +69,11 @@ class Metrics:
         with self._guard:
             key = str(status)
             self._webhooks[key] = self._webhooks.get(key, 0) + 1
+
+    def rejected(self, reason: str) -> None:
+        """An HTTP request refused (malformed header, rate limit, replay...), by reason."""
+        with self._guard:
+            self._rejections[reason] = self._rejections.get(reason, 0) + 1
 
     def render(self) -> str:
         """The text exposition of every metric, as `/metrics` serves it."""
@@ -140,6 +146,14 @@ class Metrics:
             for code, count in sorted(self._webhooks.items()):
                 webhooks.add_metric([code], count)
             yield webhooks
+            rejections = CounterMetricFamily(
+                "reconciler_http_rejected_requests",
+                "HTTP requests refused by the daemon's endpoints, by reason.",
+                labels=["reason"],
+            )
+            for reason, count in sorted(self._rejections.items()):
+                rejections.add_metric([reason], count)
+            yield rejections
 
     @staticmethod
     def _labelled_gauge(

@@ -40,6 +40,7 @@ class Services:
             trigger=lambda delivery: self._daemon.request("webhook"),
             branch=git.branch if git is not None else None,
             on_result=self._daemon.metrics.webhook,
+            rate_limit=cfg.webhook_rate_limit,
         )
 
     def start(self) -> Services:
@@ -56,7 +57,7 @@ class Services:
             routes.setdefault(cfg.metrics_listen, {})[("GET", "/metrics")] = (None, metrics)
         try:
             for listen, table in routes.items():
-                listener = Listener(listen, table).start()
+                listener = Listener(listen, table, self._daemon.metrics.rejected).start()
                 self._listeners.append(listener)
                 if ("POST", PATH) in table:
                     self.webhook_address = listener.address

@@ -187,6 +187,7 @@ def _daemon(doc: Document, raw: dict[str, Any], errors: list[SpecError]) -> Daem
         ),
         webhook_listen=webhook.get("listen"),
         webhook_secret_env=webhook.get("secret_env"),
+        webhook_rate_limit=webhook.get("rate_limit", DaemonSettings.webhook_rate_limit),
         metrics_listen=raw.get("metrics", {}).get("listen"),
         stall_timeout=None
         if raw.get("stall_timeout") is None
