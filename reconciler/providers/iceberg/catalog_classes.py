@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import urlparse
 
-from hive_metastore.ttypes import LockState, LockType, ShowLocksRequest, UnlockRequest
+from hive_metastore.ttypes import (
+    ConfigValSecurityException,
+    ShowLocksRequest,
+    UnlockRequest,
+)
 from hive_metastore.ttypes import Table as HiveTable
 from pyiceberg.catalog.hive import HiveCatalog, _HiveClient
 from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
@@ -19,15 +21,21 @@ from pyiceberg.table import CommitTableResponse, Table
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.update import TableRequirement, TableUpdate
 from pyiceberg.typedef import Identifier
+from thrift.Thrift import TApplicationException
 from thrift.transport import TSocket, TTransport
 
+from reconciler.providers.iceberg.hive_listing import (
+    TRANSACTIONAL_LISTENERS,
+    list_database,
+    trusts_log,
+)
+from reconciler.providers.iceberg.hive_locks import HeldLock, TableLockedError, held_locks
 from reconciler.providers.iceberg.metadata_cache import MetadataCache
 
 # Hive's own key and unit (seconds, "60" or "60s"); bounds connect and every read.
 TIMEOUT_PROPERTY = "hive.metastore.client.socket.timeout"
 DEFAULT_TIMEOUT_SECONDS = 60.0
 _SECONDS = re.compile(r"(?P<n>[0-9]+(\.[0-9]+)?) *s?")
-LIST_BATCH = 300  # Hive's own hive.metastore.batch.retrieve.max
 _LOCK_FAILURE = ("Failed to acquire lock", "Failed to check lock")
 
 
@@ -124,68 +132,12 @@ class _TimedHiveClient(_HiveClient):
         )
 
 
-@dataclass(frozen=True)
-class HeldLock:
-    """One metastore lock on a table, as `show_locks` reports it."""
-
-    lock_id: int
-    state: str
-    kind: str
-    user: str
-    host: str
-    acquired_at: datetime | None
-    last_heartbeat: datetime | None
-
-
-class TableLockedError(CommitFailedException):
-    """A commit gave up waiting for the metastore lock; `locks` are the ones holding it."""
-
-    def __init__(self, identifier: Identifier, locks: tuple[HeldLock, ...], cause: str) -> None:
-        super().__init__(cause)
-        self.identifier = identifier
-        self.locks = locks
-
-    def explain(self, address: str, catalog: str) -> str:
-        """What holds the table and how a person releases it (we never do on our own)."""
-        table = ".".join((catalog, *self.identifier))
-        if not self.locks:
-            return (
-                f"{address}: the metastore did not grant the commit lock in time ({self}); "
-                "no lock is listed on the table now: a concurrent writer held it. Re-plan."
-            )
-        held = "; ".join(_describe(lock) for lock in self.locks)
-        first = self.locks[0].lock_id
-        return (
-            f"{address}: the metastore lock on {table} is held: {held}. A writer that "
-            "crashed mid-commit leaves its lock behind, and the reconciler never releases a "
-            "lock on its own. If no writer (Spark, pyiceberg, Trino) is working on this "
-            f"table, release it with `reconcile force-unlock {table} {first}`, then apply again."
-        )
-
-
-def _describe(lock: HeldLock) -> str:
-    def at(moment: datetime | None) -> str:
-        return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "never"
-
-    return (
-        f"lock {lock.lock_id} ({lock.kind}, {lock.state}) by {lock.user}@{lock.host}, "
-        f"acquired {at(lock.acquired_at)}, last heartbeat {at(lock.last_heartbeat)}"
-    )
-
-
-def _when(millis: int | None) -> datetime | None:
-    return datetime.fromtimestamp(millis / 1000, UTC) if millis else None
-
-
-def _name(enum: Any, value: int | None) -> str:
-    return str(enum._VALUES_TO_NAMES.get(value, value))
-
-
 class CachingHiveCatalog(HiveCatalog):
     """HiveCatalog with cached metadata, a socket timeout, and lock inspection."""
 
     def __init__(self, name: str, *, metadata_cache: MetadataCache, **properties: str) -> None:
         self._metadata_cache = metadata_cache
+        self._log_trusted: bool | None = None  # asked once per catalog object (per cycle)
         super().__init__(name, **properties)
 
     @staticmethod
@@ -224,21 +176,31 @@ class CachingHiveCatalog(HiveCatalog):
     def list_iceberg_tables(
         self, namespace: str | Identifier
     ) -> list[tuple[Identifier, HiveTable]]:
-        """The namespace's Iceberg tables with their metastore entries, in two round trips
-        per batch (pyiceberg's `list_tables` fetches the same objects and drops them)."""
+        """The namespace's Iceberg tables with their metastore entries. A daemon's later
+        cycles bring the last listing up to date from the notification log when the
+        metastore keeps one transactionally; else two round trips per batch of names
+        (pyiceberg's `list_tables` fetches the same objects and drops them)."""
         database = self.identifier_to_database(namespace, NoSuchNamespaceError)
-        found: list[HiveTable] = []
         with self._client as client:
-            names = client.get_all_tables(db_name=database)
-            for start in range(0, len(names), LIST_BATCH):
-                batch = names[start : start + LIST_BATCH]
-                found.extend(client.get_table_objects_by_name(dbname=database, tbl_names=batch))
-        listed = [
-            ((database, str(t.tableName)), t)
-            for t in found
-            if (t.parameters or {}).get("table_type", "").lower() == "iceberg"
-        ]
+            entries = list_database(
+                client,
+                database,
+                self._metadata_cache.listings,
+                self.properties.get("uri", ""),
+                self._trusts_log(client),
+            )
+        listed = [((database, str(t.tableName)), t) for t in entries]
         return sorted(listed, key=lambda pair: pair[0])
+
+    def _trusts_log(self, client: Any) -> bool:
+        if self._log_trusted is None:
+            try:
+                value = client.get_config_value(name=TRANSACTIONAL_LISTENERS, defaultValue="")
+            except (ConfigValSecurityException, TApplicationException):
+                # a metastore that will not say (or is too old to): list in full, always
+                value = ""
+            self._log_trusted = trusts_log(str(value or ""))
+        return self._log_trusted
 
     def table_from_listing(self, entry: HiveTable) -> Table:
         """A listed entry as a Table: no metastore call, a metadata read only on a miss."""
@@ -263,20 +225,7 @@ class CachingHiveCatalog(HiveCatalog):
         database, name = self.identifier_to_database_and_table(identifier, NoSuchTableError)
         with self._client as client:
             response = client.show_locks(ShowLocksRequest(dbname=database, tablename=name))
-        return tuple(
-            HeldLock(
-                lock_id=int(lock.lockid),
-                state=_name(LockState, lock.state),
-                kind=_name(LockType, lock.type),
-                user=str(lock.user or "?"),
-                host=str(lock.hostname or "?"),
-                acquired_at=_when(lock.acquiredat),
-                last_heartbeat=_when(lock.lastheartbeat),
-            )
-            for lock in response.locks or ()
-            if (lock.dbname or "").lower() == database.lower()
-            and (lock.tablename or "").lower() == name.lower()
-        )
+        return held_locks(response, database, name)
 
     def force_unlock(self, identifier: str | Identifier, lock_id: int) -> HeldLock:
         """Release one lock, only if it is on this table; a person asked for it by id."""

@@ -23,6 +23,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--warehouse", default=None, help="warehouse URI (default: STATE/warehouse)")
     p.add_argument("--mariadb-port", type=int, default=0, help="MariaDB TCP port; 0 = free")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the port")
+    p.add_argument(
+        "--no-notifications",
+        action="store_true",
+        help="do not write the notification log (it needs hive-hcatalog-server-extensions)",
+    )
     return p
 
 
@@ -37,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     try:
         hms = start_metastore(
-            args.state, args.port, args.warehouse, args.mariadb_port, args.timeout
+            args.state,
+            args.port,
+            args.warehouse,
+            args.mariadb_port,
+            args.timeout,
+            notifications=not args.no_notifications,
         )
     except (MetastoreError, MariaDBError) as exc:
         print(f"hms: {exc}", file=sys.stderr)
@@ -46,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         print(hms.uri, flush=True)
         print(
             f"hms: warehouse {hms.warehouse}, state {hms.state}, "
-            f"started in {hms.started_seconds:.1f} s",
+            f"started in {hms.started_seconds:.1f} s, "
+            f"notification log {'on' if hms.notifications else 'off'}",
             file=sys.stderr,
             flush=True,
         )

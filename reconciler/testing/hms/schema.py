@@ -108,8 +108,20 @@ CREATE TABLE IF NOT EXISTS WRITE_SET (
 """
 
 
-def hive_site(jdbc_port: int, database: str, user: str, password: str, warehouse: str) -> str:
-    """hive-site.xml for a metastore on MariaDB at 127.0.0.1:`jdbc_port`."""
+NOTIFICATION_LISTENER = "org.apache.hive.hcatalog.listener.DbNotificationListener"
+
+
+def hive_site(
+    jdbc_port: int,
+    database: str,
+    user: str,
+    password: str,
+    warehouse: str,
+    *,
+    notifications: bool = False,
+) -> str:
+    """hive-site.xml for a metastore on MariaDB at 127.0.0.1:`jdbc_port`; `notifications`
+    writes every change to the notification log in the same transaction as the change."""
     url = (
         f"jdbc:mysql://127.0.0.1:{jdbc_port}/{database}"
         "?sessionVariables=sql_mode=ANSI_QUOTES&amp;useMysqlMetadata=true"
@@ -132,6 +144,8 @@ def hive_site(jdbc_port: int, database: str, user: str, password: str, warehouse
         # (e.g. adding one inside a struct) must not be refused as "incompatible".
         "hive.metastore.disallow.incompatible.col.type.changes": "false",
     }
+    if notifications:
+        props["hive.metastore.transactional.event.listeners"] = NOTIFICATION_LISTENER
     body = "".join(
         f"  <property><name>{k}</name><value>{v}</value></property>\n" for k, v in props.items()
     )

@@ -21,6 +21,19 @@ class MetastoreError(RuntimeError):
     """The metastore could not start; the message names the log to read."""
 
 
+def listener_jar(jars: Path, repository: Path | None = None) -> Path | None:
+    """The notification listener's jar (hive-hcatalog-server-extensions, fetched from Maven
+    Central by .ci/jars) for the metastore version in `jars`; None when absent."""
+    found = sorted(jars.glob("hive-metastore-*.jar"))
+    if not found:
+        return None
+    version = found[0].stem.removeprefix("hive-metastore-")
+    repository = repository or Path.home() / ".m2" / "repository"
+    name = f"hive-hcatalog-server-extensions-{version}.jar"
+    jar = repository / "org/apache/hive/hcatalog/hive-hcatalog-server-extensions" / version / name
+    return jar if jar.is_file() else None
+
+
 def pyspark_jars() -> Path:
     """pyspark's `jars/` directory (it ships hive-metastore 2.3 and its dependencies)."""
     import pyspark  # deferred: only the launcher needs pyspark
@@ -40,6 +53,7 @@ class Metastore:
     warehouse: str
     state: Path
     started_seconds: float
+    notifications: bool
     _hms: subprocess.Popen[bytes] = field(repr=False)
     _db: PrivateMariaDB = field(repr=False)
 
@@ -69,8 +83,10 @@ def start_metastore(
     mariadb_port: int = 0,
     timeout: float = 180.0,
     java: str | None = None,
+    notifications: bool = True,
 ) -> Metastore:
-    """MariaDB on `state`/mariadb (created once), then HMS on 127.0.0.1:`port` (0 = free one)."""
+    """MariaDB on `state`/mariadb (created once), then HMS on 127.0.0.1:`port` (0 = free one).
+    `notifications` enables the notification log when its listener jar is at hand."""
     began = time.monotonic()
     state = state.resolve()
     state.mkdir(parents=True, exist_ok=True)
@@ -93,12 +109,21 @@ def start_metastore(
         conf = state / "conf"
         conf.mkdir(exist_ok=True)
         site = conf / "hive-site.xml"
+        jars = pyspark_jars()
+        listener = listener_jar(jars) if notifications else None
         site.write_text(
-            hive_site(database.port, database.name, database.user, database.password, warehouse)
+            hive_site(
+                database.port,
+                database.name,
+                database.user,
+                database.password,
+                warehouse,
+                notifications=listener is not None,
+            )
         )
         site.chmod(0o600)
         port = port or free_port()
-        classpath = f"{conf}:{pyspark_jars()}/*:{MARIADB_JDBC}"
+        classpath = f"{conf}:{jars}/*:{MARIADB_JDBC}" + (f":{listener}" if listener else "")
         log = (state / "metastore.log").open("ab")
         hms = subprocess.Popen(
             [
@@ -130,6 +155,7 @@ def start_metastore(
         warehouse=warehouse,
         state=state,
         started_seconds=time.monotonic() - began,
+        notifications=listener is not None,
         _hms=hms,
         _db=db,
     )
