@@ -61,6 +61,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, PveSim(task_seconds=0.0) as sim:
         work = Path(tmp)
         shutil.copytree(ROOT / "specs" / "containers", work / "cts" / "containers")
+        shutil.copytree(ROOT / "specs" / "defaults", work / "cts" / "defaults")
         shutil.copytree(ROOT / "specs", work / "lake")
         proxmox = (
             f"proxmox:\n  host: {sim.host}\n  port: {sim.port}\n  user: {sim.token_user}\n"

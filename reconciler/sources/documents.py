@@ -55,26 +55,47 @@ def format_path(path: PathKey | list[Any]) -> str:
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a value of an effective spec was written: another file's line and field path."""
+
+    file: str
+    line: int
+    path: PathKey
+
+
+@dataclass(frozen=True)
 class Document:
-    """One YAML document: plain data plus the line of every field (1-based)."""
+    """One YAML document: plain data plus the line of every field (1-based).
+
+    `origins` holds the fields another document gave (Defaults): their file, line and path."""
 
     file: str
     index: int
     line: int
     data: Any
     lines: Mapping[PathKey, int] = field(default_factory=dict)
+    origins: Mapping[PathKey, Origin] = field(default_factory=dict)
+
+    def locate(self, path: PathKey | list[Any]) -> Origin:
+        """File, line and path (in that file) of the deepest known node on `path`."""
+        full = tuple(path)
+        key = full
+        while key:
+            origin = self.origins.get(key)
+            if origin is not None:
+                return Origin(origin.file, origin.line, origin.path + full[len(key) :])
+            if key in self.lines:
+                return Origin(self.file, self.lines[key], full)
+            key = key[:-1]
+        return Origin(self.file, self.line, full)
 
     def line_of(self, path: PathKey | list[Any]) -> int:
         """Line of the deepest known node on `path` (the document start at worst)."""
-        key = tuple(path)
-        while key:
-            if key in self.lines:
-                return self.lines[key]
-            key = key[:-1]
-        return self.line
+        return self.locate(path).line
 
     def error(self, path: PathKey | list[Any], message: str) -> SpecError:
-        return SpecError(self.file, self.line_of(path), format_path(tuple(path)), message)
+        where = self.locate(path)
+        return SpecError(where.file, where.line, format_path(where.path), message)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from jsonschema import ValidationError
 
 from reconciler.model.desired import Desired
 from reconciler.settings import Settings
+from reconciler.sources.defaults import DEFAULTS_KIND, apply_defaults
 from reconciler.sources.documents import Built, Document, Problems, SpecError, read_tree
 from reconciler.sources.kinds import (
     API_VERSION,
@@ -83,7 +84,7 @@ def _envelope(doc: Document, errors: list[SpecError]) -> Kind | None:
     kind_name = data.get("kind")
     kind = KINDS.get(kind_name) if isinstance(kind_name, str) else None
     if kind is None and "kind" in data:
-        names = ", ".join(sorted(KINDS))
+        names = ", ".join(sorted([*KINDS, DEFAULTS_KIND]))
         errors.append(
             doc.error(("kind",), f"unknown kind {show(kind_name)}; expected one of: {names}")
         )
@@ -234,8 +235,10 @@ def check_documents(
 ) -> tuple[tuple[Built, ...], tuple[SpecError, ...]]:
     """Per-document checks, then rules across specs (unique addresses, kind rules, dependsOn,
     and with `catalogs` the config's catalog names). Returns the specs of documents without
-    problems, and every problem of the whole tree."""
-    errors: list[SpecError] = []
+    problems, and every problem of the whole tree. Defaults documents are merged into the
+    specs that name them first: every check runs on the effective specs."""
+    docs, default_errors = apply_defaults(docs)
+    errors: list[SpecError] = list(default_errors)
     built: list[Built] = []
     clean: list[Built] = []
     failed_prefixes: set[str] = set()

@@ -63,6 +63,7 @@ def make_workspace(
     proxmox_lines = "".join(f"  {line}\n" for line in proxmox_extra.splitlines() if line)
     specs = tmp_path / "specs"
     shutil.copytree(ROOT / "specs" / "containers", specs / "containers")
+    shutil.copytree(ROOT / "specs" / "defaults", specs / "defaults")  # what the CTs share
     config = tmp_path / "reconciler.yaml"
     config.write_text(
         f"""specs: specs

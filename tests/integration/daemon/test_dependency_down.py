@@ -35,6 +35,7 @@ def test_a_cycle_applies_containers_while_a_catalog_is_down(
         {
             "specs/hive.yaml": (ROOT / "specs" / "containers" / "hive.yaml").read_text(),
             "specs/minio.yaml": (ROOT / "specs" / "containers" / "minio.yaml").read_text(),
+            "specs/lxc.yaml": (ROOT / "specs" / "defaults" / "lxc.yaml").read_text(),
             "specs/events.yaml": TABLE,
         },
         "hive and one table",

@@ -26,7 +26,7 @@ SEED = {
 
 
 def test_example_specs_build_the_seed_containers() -> None:
-    result = load_desired(REPO / "specs" / "containers")
+    result = load_desired(REPO / "specs")  # the containers name specs/defaults/lxc.yaml
     assert result.errors == ()
     assert result.desired is not None
     built = {spec.name: spec for spec in result.desired.containers}
