@@ -188,11 +188,11 @@ def _handler(
         def _refuse(
             length: Response | int | None, entry: tuple[Gate | None, Route] | None
         ) -> Response | None:
-            """A malformed length, an unknown path, or a body sent where none is taken."""
-            if isinstance(length, Response):
-                return length
+            """An unknown path, a malformed length, or a body sent where none is taken."""
             if entry is None:
                 return refusal(404, "not_found", "not found")
+            if isinstance(length, Response):
+                return length
             if entry[0] is None and length:
                 return refusal(413, "body_not_allowed", "this endpoint takes no body")
             return None

@@ -94,6 +94,7 @@ def test_contract_example_loads(tmp_path: Path) -> None:
     assert (settings.daemon.poll_interval, settings.daemon.drift_interval) == (60, 600)
     assert settings.daemon.webhook_listen == "127.0.0.1:9464"
     assert settings.daemon.webhook_secret_env == "WEBHOOK_SECRET"
+    assert settings.daemon.webhook_rate_limit == 30  # the default: 30 a minute per source
     assert settings.daemon.metrics_listen == "127.0.0.1:9465"
 
 
@@ -180,6 +181,10 @@ def test_empty_config_file_means_defaults_next_to_it(tmp_path: Path) -> None:
             ],
         ),
         ("apply: {parallelism: 0}\n", ["1: apply.parallelism: 0 is less than the minimum of 1"]),
+        (
+            "daemon:\n  webhook: {rate_limit: 0}\n",
+            ["2: daemon.webhook.rate_limit: 0 is less than the minimum of 1"],
+        ),
         ("specs: a\n---\nspecs: b\n", ["3: the config file must hold a single document"]),
         ("- a\n", ["1: the config must be a mapping"]),
     ],
