@@ -63,6 +63,7 @@ class DaemonSettings:
     webhook_rate_limit: int = 30  # requests per minute per source address
     metrics_listen: str | None = None
     stall_timeout: int | None = None  # silent seconds in a cycle before watchdog pings stop
+    previews: bool = False  # plan previews on Gitea pull requests (needs webhook and source.git)
 
 
 @dataclass(frozen=True)

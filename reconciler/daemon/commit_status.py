@@ -52,6 +52,26 @@ def status_url_template(clone_url: str, api_url: str | None = None) -> str:
     )
 
 
+def check_token_url(url: str, what: str) -> None:
+    """A Gitea token travels over https only (plain http to loopback), never in the URL."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback_host(parts.hostname)):
+        raise ValueError(f"{what} send the token over https only (or to loopback)")
+    if parts.username or parts.password:
+        raise ValueError(f"credentials in the {what} URL are refused; use token_env")
+
+
+def gitea_token(cfg: GitSourceSettings, env: Mapping[str, str], key: str) -> str:
+    """The token of `source.git.token_env`; ValueError naming `key` when it is unset."""
+    token = env.get(cfg.token_env or "", "") if cfg.token_env else ""
+    if not token:
+        raise ValueError(
+            f"{key} needs source.git.token_env naming a non-empty environment "
+            "variable (a Gitea token; scopes: docs/daemon.md)"
+        )
+    return token
+
+
 def describe(result: str, summary: Mapping[str, int] | None, error: str | None) -> str:
     """One line for Gitea: the plan summary on success, the first problem otherwise."""
     if result == "pending":
@@ -73,13 +93,7 @@ class CommitStatuses:
     """Queue of (sha, state, description) posted by a worker thread; `close` drains briefly."""
 
     def __init__(self, template: str, token: str, timeout: float = TIMEOUT) -> None:
-        parts = urlsplit(template)
-        if parts.scheme != "https" and not (
-            parts.scheme == "http" and loopback_host(parts.hostname)
-        ):
-            raise ValueError("commit statuses send the token over https only (or to loopback)")
-        if parts.username or parts.password:
-            raise ValueError("credentials in the commit status URL are refused; use token_env")
+        check_token_url(template, "commit statuses")
         self._template = template
         self._token = token
         self._timeout = timeout
@@ -145,13 +159,16 @@ def make_statuses(cfg: GitSourceSettings | None, env: Mapping[str, str]) -> Comm
     """The poster for `source.git.commit_status: true`; ValueError on an unusable config."""
     if cfg is None or not cfg.commit_status:
         return None
-    token = env.get(cfg.token_env or "", "") if cfg.token_env else ""
-    if not token:
-        raise ValueError(
-            "source.git.commit_status needs token_env naming a non-empty "
-            "environment variable (a Gitea token allowed to write statuses)"
-        )
+    token = gitea_token(cfg, env, "source.git.commit_status")
     return CommitStatuses(status_url_template(cfg.url, cfg.api_url), token)
 
 
-__all__ = ["CONTEXT", "CommitStatuses", "describe", "make_statuses", "status_url_template"]
+__all__ = [
+    "CONTEXT",
+    "CommitStatuses",
+    "check_token_url",
+    "describe",
+    "gitea_token",
+    "make_statuses",
+    "status_url_template",
+]

@@ -13,6 +13,7 @@ from reconciler.daemon.webhook import PATH, GiteaWebhook
 if TYPE_CHECKING:
     from reconciler.daemon.http import Gate
     from reconciler.daemon.loop import Daemon
+    from reconciler.daemon.previews import Previews
     from reconciler.sources.watch import DirWatcher
 
 log = structlog.get_logger("reconciler.daemon")
@@ -25,6 +26,7 @@ class Services:
         self._daemon = daemon
         self._listeners: list[Listener] = []
         self._watcher: DirWatcher | None = None
+        self._previews: Previews | None = None
         self.webhook_address: str | None = None
         self.metrics_address: str | None = None
 
@@ -35,13 +37,20 @@ class Services:
         if not secret:
             raise ValueError(f"daemon.webhook needs a secret: set secret_env and ${name or '...'}")
         git = self._daemon.settings.git
-        return GiteaWebhook(
+        hook = GiteaWebhook(
             secret.encode(),
             trigger=lambda delivery: self._daemon.request("webhook"),
             branch=git.branch if git is not None else None,
             on_result=self._daemon.metrics.webhook,
             rate_limit=cfg.webhook_rate_limit,
         )
+        if cfg.previews:  # plan previews on pull requests, on their own worker thread
+            from reconciler.daemon.previews import make_previews
+
+            self._previews = make_previews(self._daemon.settings, self._daemon.env)
+            if self._previews is not None:
+                hook.events["pull_request"] = self._previews.handle
+        return hook
 
     def start(self) -> Services:
         cfg = self._daemon.settings.daemon
@@ -79,6 +88,9 @@ class Services:
         return self
 
     def close(self) -> None:
+        if self._previews is not None:
+            self._previews.close()
+            self._previews = None
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None

@@ -192,7 +192,22 @@ def _daemon(doc: Document, raw: dict[str, Any], errors: list[SpecError]) -> Daem
         stall_timeout=None
         if raw.get("stall_timeout") is None
         else _seconds(raw.get("stall_timeout"), ("daemon", "stall_timeout"), 0, doc, errors),
+        previews=raw.get("previews", {}).get("enabled", False) is True,
     )
+
+
+def _previews_problems(doc: Document, data: dict[str, Any]) -> Iterator[SpecError]:
+    """Previews arrive as webhook deliveries and are fetched from the git source."""
+    daemon = data.get("daemon", {})
+    if daemon.get("previews", {}).get("enabled", False) is not True:
+        return
+    where = ("daemon", "previews", "enabled")
+    if not daemon.get("webhook", {}).get("listen"):
+        yield doc.error(where, "needs daemon.webhook (pull_request events come through it)")
+    if not data.get("source", {}).get("git"):
+        yield doc.error(where, "needs source.git (the pull requests' repository)")
+    elif not data["source"]["git"].get("token_env"):
+        yield doc.error(where, "needs source.git.token_env (a Gitea token to comment with)")
 
 
 # group:artifact:version, as spark-submit --packages takes them.
@@ -280,6 +295,7 @@ def settings_from(doc: Document, config_file: Path) -> Settings:
     )
     errors.extend(_clear_text_token(doc, data.get("source", {}).get("git")))
     errors.extend(_clear_text_catalog_token(doc, data.get("catalogs")))
+    errors.extend(_previews_problems(doc, data))
     if errors:
         raise ConfigError(tuple(errors))
     return settings

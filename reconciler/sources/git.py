@@ -148,6 +148,20 @@ class GitSource:
         except git.GitCommandError as exc:
             raise GitSourceError(f"fetch {self.url}: {_short(exc)}") from None
 
+    def fetch_ref(self, remote_ref: str, local_ref: str) -> None:
+        """Fetch one remote ref (e.g. Gitea's `refs/pull/7/head`) into `local_ref`."""
+        repo = self._open()
+        try:
+            repo.git.fetch(
+                "--no-tags",
+                "origin",
+                f"+{remote_ref}:{local_ref}",
+                env=auth_environment(self.cfg, self._env),
+                kill_after_timeout=FETCH_TIMEOUT,
+            )
+        except git.GitCommandError as exc:
+            raise GitSourceError(f"fetch {self.url} {remote_ref}: {_short(exc)}") from None
+
     def resolve(self, ref: str) -> str | None:
         """The commit SHA a ref names (SHA, tag, origin/BRANCH or BRANCH), or None."""
         repo = self._open()
