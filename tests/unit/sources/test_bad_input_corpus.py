@@ -53,6 +53,15 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
             "spec": {"expireSnapshots": {"olderThan": "7d", "retainLast": 5}},
         },
     ),
+    "defaults": (  # written for every case; no spec names it unless a case's `also` says so
+        "specs/defaults/base.yaml",
+        {
+            "apiVersion": "reconciler/v1",
+            "kind": "Defaults",
+            "metadata": {"name": "base"},
+            "spec": {"container": {"swap": "512MiB"}, "table": {"formatVersion": 2}},
+        },
+    ),
     "config": (
         "reconciler.yaml",
         {
@@ -98,9 +107,11 @@ def test_validate_refuses_with_file_line_and_field(
 ) -> None:
     for name, (relative, base) in BASES.items():
         data = copy.deepcopy(base)
+        edits = {**case.get("also", {}).get(name, {})}  # e.g. a spec naming the defaults
         if name == case["base"]:
-            for dotted, value in case["set"].items():
-                _set(data, dotted, value)
+            edits.update(case["set"])
+        for dotted, value in edits.items():
+            _set(data, dotted, value)
         _write(tmp_path, relative, data)
     code = main(["--config", str(tmp_path / "reconciler.yaml"), "validate"])
     captured = capsys.readouterr()
