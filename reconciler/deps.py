@@ -11,6 +11,7 @@ from reconciler.apply.executor import Listener
 from reconciler.apply.ports import Applier
 from reconciler.diff.backoff import MaintenanceFailure
 from reconciler.model.desired import Desired
+from reconciler.observe.backups import BackupObserver
 from reconciler.observe.ports import ContainerObserver, HealthObserver, TableObserver
 from reconciler.plan.change import Plan
 
@@ -32,6 +33,7 @@ class Deps:
     observe_containers: ContainerObserver | None = None
     observe_tables: TableObserver | None = None
     observe_health: HealthObserver | None = None
+    observe_backups: BackupObserver | None = None  # lists policies' backup targets
     appliers: Callable[[Desired, Plan], Sequence[Applier]] = _no_appliers
     privileged_api: bool = False
     default_node: str = "pve"

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import structlog
 
 from reconciler.deps import Deps
 from reconciler.diff.backoff import MaintenanceFailure
+from reconciler.model.backups import BackupListing
 from reconciler.model.containers import ContainerSpec
 from reconciler.model.desired import Desired
+from reconciler.model.health import TableHealth
+from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableInventory, TableSpec
 from reconciler.plan.change import Action, Change, Plan
 from reconciler.settings import Settings
@@ -174,11 +178,40 @@ def make_full_plan(
             changes += due
             notes += skipped
             notes += maintenance_noops(present, policies, health, now)
+            changes, notes = _with_backups(
+                deps, present, policies, health, now, options, changes, notes
+            )
     if options.targets:
         changes = [c for c in changes if _targeted(c.address, options.targets)]
         notes = [n for n in notes if _targeted(n[0], options.targets)]
         errors = errors if any(c.action is Action.UNKNOWN for c in changes) else []
     return Planned(desired, make_plan(changes, _depends(desired)), tuple(notes), tuple(errors))
+
+
+def _with_backups(
+    deps: Deps,
+    present: Sequence[TableSpec],
+    policies: Mapping[str, MaintenancePolicy],
+    health: Mapping[str, TableHealth],
+    now: datetime,
+    options: RunOptions,
+    changes: list[Change],
+    notes: list[tuple[str, str]],
+) -> tuple[list[Change], list[tuple[str, str]]]:
+    """Backup lines of policies with `backup:`, from the backups listed on their targets."""
+    from reconciler.diff.backup import plan_backups, wants_backup
+
+    if deps.observe_backups is None or not wants_backup(present, policies):
+        return changes, notes
+    try:
+        listings = deps.observe_backups(present, policies)
+    except Exception as exc:  # every target unreadable: the tables' backups are unknown
+        log.warning("observe.backups_failed", error=str(exc))
+        listings = {t.address: BackupListing(error=str(exc)) for t in present}
+    due, why = plan_backups(
+        present, policies, health, listings, now, ignore_window=options.ignore_window
+    )
+    return changes + list(due), notes + list(why)
 
 
 def unmatched_targets(desired: Desired, targets: Sequence[str]) -> tuple[str, ...]:

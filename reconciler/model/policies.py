@@ -29,6 +29,8 @@ DEFAULT_RETAIN_LAST = 10
 DEFAULT_ORPHAN_OLDER_THAN = 3 * DAY
 DEFAULT_MIN_MANIFESTS = 100
 DEFAULT_MAX_CONCURRENT_JOBS = 1
+DEFAULT_BACKUP_EVERY = DAY
+DEFAULT_BACKUP_KEEP_LAST = 7
 
 
 class CompactionStrategy(StrEnum):
@@ -76,12 +78,37 @@ class ManifestRewrite:
 
 
 @dataclass(frozen=True)
+class BackupCredentials:
+    """Names of the environment variables holding the target's keys (never the keys)."""
+
+    access_key_id_env: str | None = None
+    secret_access_key_env: str | None = None
+    session_token_env: str | None = None
+
+
+@dataclass(frozen=True)
+class Backup:
+    """Export of the current snapshot to Parquet plus a manifest under `target` (`file://`
+    or `s3://`), due `every` seconds after the last complete backup, inside `window` (the
+    policy's window when None); the newest `keep_last` complete backups are kept."""
+
+    target: str
+    every: int = DEFAULT_BACKUP_EVERY
+    keep_last: int = DEFAULT_BACKUP_KEEP_LAST
+    window: Window | None = None
+    credentials: BackupCredentials = BackupCredentials()
+    endpoint: str | None = None  # s3:// only: an S3-compatible endpoint (MinIO), path-style
+    region: str | None = None
+
+
+@dataclass(frozen=True)
 class MaintenancePolicy:
     name: str
     compaction: Compaction | None = None
     expire_snapshots: SnapshotExpiry | None = None
     remove_orphan_files: OrphanRemoval | None = None
     rewrite_manifests: ManifestRewrite | None = None
+    backup: Backup | None = None
     window: Window | None = None
     max_concurrent_jobs: int = DEFAULT_MAX_CONCURRENT_JOBS
     source: SourceRef | None = None

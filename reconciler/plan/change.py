@@ -27,6 +27,7 @@ class Action(str, Enum):
     EXPIRE_SNAPSHOTS = "expire_snapshots"
     REMOVE_ORPHAN_FILES = "remove_orphan_files"
     REWRITE_MANIFESTS = "rewrite_manifests"
+    BACKUP = "backup"  # export the current snapshot to the policy's backup target
     DEFERRED = "deferred"  # due, but outside its window (or backing off)
     UNKNOWN = "unknown"  # the resource could not be read: nothing is planned for it
 
@@ -46,6 +47,8 @@ MAINTENANCE_ACTIONS = frozenset(
         Action.REWRITE_MANIFESTS,
     }
 )
+# Table jobs that are not Spark procedures: health-driven like maintenance, applied elsewhere.
+BACKUP_ACTIONS = frozenset({Action.BACKUP})
 
 
 class Operation(Protocol):

@@ -25,6 +25,7 @@ SYMBOLS: dict[Action, tuple[str, str, str]] = {
     Action.EXPIRE_SNAPSHOTS: ("*", "maintenance", "34"),
     Action.REMOVE_ORPHAN_FILES: ("*", "maintenance", "34"),
     Action.REWRITE_MANIFESTS: ("*", "maintenance", "34"),
+    Action.BACKUP: ("*", "backup", "34"),
     Action.DEFERRED: ("…", "deferred, outside its window or busy", "2"),
     Action.UNKNOWN: ("×", "unknown, could not be read: nothing planned", "1;35"),
 }
@@ -45,6 +46,7 @@ RISK_ORDER: tuple[Action, ...] = (
     Action.EXPIRE_SNAPSHOTS,
     Action.REMOVE_ORPHAN_FILES,
     Action.REWRITE_MANIFESTS,
+    Action.BACKUP,
     Action.ORPHAN,
     Action.DEFERRED,
 )
@@ -161,6 +163,7 @@ def summary_line(plan: Plan) -> str:
         (counts.get(Action.STOP, 0), "to stop"),
         (counts.get(Action.DELETE, 0), "to delete"),
         (maintenance, "maintenance jobs to run"),
+        (counts.get(Action.BACKUP, 0), "backups to take"),
         (counts.get(Action.REFUSE, 0), "refused"),
         (counts.get(Action.DEFERRED, 0), "deferred"),
         (counts.get(Action.UNKNOWN, 0), "unknown (could not be read)"),

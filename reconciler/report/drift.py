@@ -61,7 +61,7 @@ def kind_of(address: str) -> str:
 
 def is_health(change: Change) -> bool:
     """A maintenance line: due now, or deferred to the table's window (a CT's lock is drift)."""
-    if change.action in MAINTENANCE_ACTIONS:
+    if change.action in MAINTENANCE_ACTIONS or change.action is Action.BACKUP:
         return True
     return change.action is Action.DEFERRED and kind_of(change.address) == "table"
 

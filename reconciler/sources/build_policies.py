@@ -12,6 +12,8 @@ from croniter import croniter
 
 from reconciler.model.containers import SourceRef
 from reconciler.model.policies import (
+    DEFAULT_BACKUP_EVERY,
+    DEFAULT_BACKUP_KEEP_LAST,
     DEFAULT_EXPIRE_OLDER_THAN,
     DEFAULT_MAX_CONCURRENT_JOBS,
     DEFAULT_MIN_MANIFESTS,
@@ -21,6 +23,8 @@ from reconciler.model.policies import (
     DEFAULT_SMALL_FILE_SIZE,
     DEFAULT_TARGET_FILE_SIZE,
     ORPHAN_FLOOR_SECONDS,
+    Backup,
+    BackupCredentials,
     Compaction,
     CompactionStrategy,
     MaintenancePolicy,
@@ -130,6 +134,35 @@ def _cron_period(schedule: str) -> int:
     return int(min((b - a).total_seconds() for a, b in itertools.pairwise(starts)))
 
 
+def _backup(problems: Problems, raw: dict[str, Any]) -> Backup | None:
+    at: PathKey = ("spec", "backup")
+    target = raw.get("target")
+    every = _seconds(problems, (*at, "every"), raw.get("every"), DEFAULT_BACKUP_EVERY)
+    if every <= 0:
+        problems.add((*at, "every"), "every must be greater than zero")
+    window = raw.get("window")
+    built_window = None if window is None else parse_window(problems, window, (*at, "window"))
+    creds = raw.get("credentials") or {}
+    s3_only = [k for k in ("endpoint", "region", "credentials") if k in raw]
+    if isinstance(target, str) and not target.startswith("s3://") and s3_only:
+        problems.add((*at, s3_only[0]), f"{s3_only[0]} applies to an s3:// target only")
+    if not isinstance(target, str):
+        return None  # the schema reports it
+    return Backup(
+        target=target.rstrip("/"),
+        every=every,
+        keep_last=raw.get("keepLast", DEFAULT_BACKUP_KEEP_LAST),
+        window=built_window,
+        credentials=BackupCredentials(
+            access_key_id_env=creds.get("access_key_id_env"),
+            secret_access_key_env=creds.get("secret_access_key_env"),
+            session_token_env=creds.get("session_token_env"),
+        ),
+        endpoint=raw.get("endpoint"),
+        region=raw.get("region"),
+    )
+
+
 def build_policy(doc: Document, problems: Problems) -> MaintenancePolicy | None:
     """A MaintenancePolicy document -> MaintenancePolicy, every problem reported through
     `problems`; None when its name is missing (the schema reports that)."""
@@ -153,6 +186,8 @@ def build_policy(doc: Document, problems: Problems) -> MaintenancePolicy | None:
     built_compaction = None if compaction is None else _compaction(problems, compaction)
     built_orphans = None if orphans is None else _orphans(problems, orphans)
     built_window = None if window is None else parse_window(problems, window)
+    backup = spec.get("backup")
+    built_backup = None if backup is None else _backup(problems, backup)
     if "name" not in doc.data["metadata"]:
         return None
     return MaintenancePolicy(
@@ -163,6 +198,7 @@ def build_policy(doc: Document, problems: Problems) -> MaintenancePolicy | None:
         rewrite_manifests=None
         if manifests is None
         else ManifestRewrite(min_manifests=manifests.get("minManifests", DEFAULT_MIN_MANIFESTS)),
+        backup=built_backup,
         window=built_window,
         max_concurrent_jobs=spec.get("maxConcurrentJobs", DEFAULT_MAX_CONCURRENT_JOBS),
         source=SourceRef(doc.file, doc.line),
