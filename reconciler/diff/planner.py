@@ -42,6 +42,7 @@ _ACTION_RANK = {
             Action.REWRITE_MANIFESTS,
             Action.EXPIRE_SNAPSHOTS,
             Action.REMOVE_ORPHAN_FILES,
+            Action.BACKUP,
             Action.DEFERRED,
             Action.UNKNOWN,
             Action.REFUSE,
