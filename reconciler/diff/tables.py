@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from reconciler.model.containers import DriftMode
 from reconciler.model.tables import (
+    MANAGED_BY_PROPERTY,
+    MANAGED_BY_VALUE,
     ObservedTable,
     TableInventory,
     TableSpec,
@@ -21,7 +23,7 @@ from reconciler.plan.table_operations import (
     sort_text,
     table_operations,
 )
-from reconciler.plan.table_ops import TableOp, column_doc
+from reconciler.plan.table_ops import CreateTable, DropTable, TableOp, column_doc
 
 
 def plan_tables(
@@ -119,6 +121,7 @@ def _drop(spec: TableSpec, table: ObservedTable, allow_destructive: bool) -> Cha
         spec.depends_on,
         preconditions(table),
         (("allow_destructive", True),),
+        (DropTable(),),
     )
 
 
@@ -156,6 +159,21 @@ def _create(spec: TableSpec, namespace_exists: bool) -> Change:
         f"table absent: create it{where}, marked as managed by the reconciler",
         fields=tuple(fields),
         depends_on=spec.depends_on,
+        operations=(create_operation(spec),),
+    )
+
+
+def create_operation(spec: TableSpec) -> CreateTable:
+    """The whole new table as data: the spec's properties plus our ownership marker."""
+    properties = dict(spec.properties)
+    properties[MANAGED_BY_PROPERTY] = MANAGED_BY_VALUE
+    return CreateTable(
+        columns=spec.fields,
+        partition_by=spec.partition_by,
+        sort_by=spec.sort_by,
+        properties=tuple(sorted(properties.items())),
+        location=spec.location,
+        format_version=spec.format_version,
     )
 
 
@@ -182,7 +200,7 @@ def _update(spec: TableSpec, table: ObservedTable, allow_destructive: bool) -> C
         )
     options: tuple[tuple[str, JSONValue], ...] = (("allow_destructive", True),) if risky else ()
     reason = "; ".join(("DESTRUCTIVE, allowed: " if op.destructive else "") + op.why for op in ops)
-    return Change(spec.address, Action.UPDATE, reason, fields, spec.depends_on, pre, options)
+    return Change(spec.address, Action.UPDATE, reason, fields, spec.depends_on, pre, options, ops)
 
 
 def _held(ops: tuple[TableOp, ...], refused: list[TableOp]) -> str:

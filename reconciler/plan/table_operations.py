@@ -1,8 +1,9 @@
 """Every step turning an observed Iceberg table into its spec (TableOps, in transaction order)
 and the preconditions a table update carries; pure.
 
-The differ plans with these, and the Iceberg writer re-derives them from a fresh load at
-apply time (so a commit never applies steps computed against an older table).
+The differ is their only caller: the steps travel in the plan line, and the Iceberg writer
+replays them after checking the line's preconditions (so a commit never applies steps
+computed against another version of the table).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def table_operations(spec: TableSpec, observed: ObservedTable) -> tuple[TableOp,
                 OpKind.UPGRADE_FORMAT,
                 FieldChange("formatVersion", observed.format_version, spec.format_version),
                 "format upgrade: metadata only, existing files stay valid",
+                format_version=spec.format_version,
             )
         )
     elif spec.format_version < observed.format_version:
@@ -90,6 +92,7 @@ def _partition_ops(
             OpKind.SET_PARTITION,
             FieldChange("partitionBy", partition_text(tuple(have)), partition_text(tuple(want))),
             "partition evolution: new data uses the new spec, existing files keep theirs",
+            partition_by=spec.partition_by,
         )
     ]
 
@@ -106,6 +109,7 @@ def _sort_ops(spec: TableSpec, observed: ObservedTable, renames: dict[str, str])
             OpKind.SET_SORT,
             FieldChange("sortBy", sort_text(have), sort_text(spec.sort_by)),
             "sort order: applies to future writes and compaction, existing data is kept",
+            sort_by=spec.sort_by,
         )
     ]
 

@@ -73,7 +73,7 @@ def test_a_stale_lock_fails_the_commit_clearly_and_stays_until_released(lake: Ca
     evolved = table_spec(EVENTS + "    - {name: body, type: string}\n")
     (line,) = plan(lake, (evolved,))
     assert line.action is Action.UPDATE
-    applier = IcebergApplier(lake, (evolved,))
+    applier = IcebergApplier(lake)
     with pytest.raises(PermanentError) as failed:
         applier.apply(line)
     message = str(failed.value)

@@ -50,7 +50,7 @@ def test_twelve_parallel_creates_in_three_new_namespaces_all_land(hive: Catalogs
     specs = tuple(table_spec(TEMPLATE.format(n=n, ns=n % 3)) for n in range(12))
     lines = plan(hive, specs)
     assert [c.action for c in lines] == [Action.CREATE] * 12
-    applier = IcebergApplier(hive, specs)
+    applier = IcebergApplier(hive)
     with ThreadPoolExecutor(max_workers=8) as pool:
         outcomes = list(pool.map(applier.apply, lines))
     assert [o.status for o in outcomes] == [Status.APPLIED] * 12, [o.message for o in outcomes]

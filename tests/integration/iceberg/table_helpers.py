@@ -31,7 +31,7 @@ def plan(
 
 
 def apply_all(cats: Catalogs, specs: tuple[TableSpec, ...], changes: tuple[Change, ...]) -> None:
-    applier = IcebergApplier(cats, specs)
+    applier = IcebergApplier(cats)
     for change in changes:
         if change.action in (Action.CREATE, Action.UPDATE):
             assert applier.apply(change).status is Status.APPLIED

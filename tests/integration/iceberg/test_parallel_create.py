@@ -27,7 +27,7 @@ def test_parallel_creates_share_one_new_namespace(catalogs: Catalogs) -> None:
     specs = tuple(table_spec(TEMPLATE.format(n=n)) for n in range(6))
     lines = plan(catalogs, specs)
     assert [c.action for c in lines] == [Action.CREATE] * 6
-    applier = IcebergApplier(catalogs, specs)
+    applier = IcebergApplier(catalogs)
     with ThreadPoolExecutor(max_workers=6) as pool:
         outcomes = list(pool.map(applier.apply, lines))
     assert [o.status for o in outcomes] == [Status.APPLIED] * 6

@@ -58,7 +58,7 @@ def test_adopt_sets_only_the_property_then_the_plan_evolves_the_table(catalogs: 
 
     line = _adoption(catalogs, spec)
     assert line.action is Action.UPDATE
-    outcome = IcebergApplier(catalogs, (spec,)).apply(line)
+    outcome = IcebergApplier(catalogs).apply(line)
     assert outcome.status is Status.APPLIED
 
     after = catalogs.get("lake").load_table(("raw", "events")).metadata
@@ -92,7 +92,7 @@ def test_a_table_changed_since_the_adoption_plan_is_not_marked(catalogs: Catalog
     with catalogs.get("lake").load_table(("raw", "events")).update_schema() as update:
         update.add_column("late", StringType())
     with pytest.raises(PreconditionFailed):
-        IcebergApplier(catalogs, (spec,)).apply(line)
+        IcebergApplier(catalogs).apply(line)
     table = catalogs.get("lake").load_table(("raw", "events"))
     assert MANAGED_BY_PROPERTY not in table.properties
     assert [c.action for c in plan(catalogs, (spec,))] == [Action.CONFLICT]
@@ -102,7 +102,7 @@ def test_a_repeated_adoption_line_writes_nothing_new(catalogs: Catalogs) -> None
     spec = table_spec(EVENTS)
     _handmade(catalogs)
     line = _adoption(catalogs, spec)
-    applier = IcebergApplier(catalogs, (spec,))
+    applier = IcebergApplier(catalogs)
     assert applier.apply(line).status is Status.APPLIED
     location = catalogs.get("lake").load_table(("raw", "events")).metadata_location
     assert applier.apply(line).status is Status.APPLIED  # e.g. a retry after a lost answer

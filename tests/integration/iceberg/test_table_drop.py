@@ -57,7 +57,7 @@ def test_drop_needs_both_opt_ins_and_keeps_the_files(catalogs: Catalogs) -> None
     spec = table_spec(_absent(True))
     (line,) = plan(catalogs, (spec,), allow_destructive=True)
     assert line.action is Action.DELETE and "not purged" in line.reason
-    outcome = IcebergApplier(catalogs, (spec,)).apply(line)
+    outcome = IcebergApplier(catalogs).apply(line)
     assert "files kept" in outcome.message
     assert not catalogs.get("lake").table_exists(("raw", "events"))
     # HMS writes locations as file:/path, the SQL catalog as file:///path.
@@ -73,7 +73,7 @@ def test_a_table_changed_since_the_plan_is_not_dropped(catalogs: Catalogs) -> No
     with table.update_schema() as update:
         update.add_column("late", StringType())
     try:
-        IcebergApplier(catalogs, (spec,)).apply(line)
+        IcebergApplier(catalogs).apply(line)
     except PreconditionFailed:
         pass
     else:

@@ -18,6 +18,7 @@ from reconciler.model.tables import (
     TableSpec,
 )
 from reconciler.plan.change import Change
+from reconciler.plan.operations import decode_operations
 from reconciler.sources.build_tables import parse_fields
 from reconciler.sources.documents import Document, Problems, SpecError
 from reconciler.sources.validate import check_document
@@ -87,6 +88,10 @@ def test_table_case(case: Path) -> None:
     assert sorted(f.path for f in change.fields) == sorted(expect["paths"])
     assert dict(change.options) == expect.get("options", {})
     assert change.reason
+    # The instruction itself: the operations the writer replays, as the saved plan holds them.
+    encoded = [op.to_dict() for op in change.operations]
+    assert encoded == expect.get("operations", []), json.dumps(encoded)
+    assert decode_operations(encoded, "case") == change.operations  # round trip
     if change.fields:
         assert dict(change.preconditions) == {"schema_id": 3, "spec_id": 1, "sort_order_id": 0}
 
