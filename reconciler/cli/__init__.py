@@ -70,6 +70,12 @@ def _main(argv: Sequence[str] | None = None) -> int:
         if command == "plan":
             return run_in_tree(settings, args, argv, lambda s: cmd_converge(s, args, command))
         return run_in_tree(settings, args, argv, lambda s: _locked(s, args, command))
+    if command in ("backups", "restore"):
+        from reconciler.cli.backups import cmd_backups, cmd_restore
+        from reconciler.cli.trees import run_in_tree
+
+        run = cmd_backups if command == "backups" else cmd_restore
+        return run_in_tree(settings, args, argv, lambda s: run(s, args))
     if command == "force-unlock":
         from reconciler.cli.unlock import cmd_force_unlock
 

@@ -100,9 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     unlock.add_argument("table", metavar="TABLE", help="CATALOG.NAMESPACE.TABLE")
     unlock.add_argument("lock_id", metavar="LOCK_ID", type=int, help="as the failed commit named")
     unlock.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    show = sub.add_parser("show", help="render a saved plan (`plan --out FILE`)")
-    show.add_argument("plan_file", type=Path, metavar="FILE")
+    show = sub.add_parser(
+        "show", help="render a saved plan (`plan --out FILE`), or a spec with --effective"
+    )
+    show.add_argument(
+        "plan_file", type=Path, metavar="FILE|ADDRESS", help="a saved plan, or container/NAME ..."
+    )
     show.add_argument("--output", choices=("text", "json", "markdown"), default="text")
+    show.add_argument(
+        "--effective",
+        action="store_true",
+        help="ADDRESS's spec with its Defaults applied, each value's file:line beside it",
+    )
     sub.add_parser("daemon", help="run continuously (systemd Type=notify)")
     status = sub.add_parser("status", help="the daemon's current revision and last result")
     status.add_argument("--output", choices=("text", "json"), default="text")
@@ -114,6 +123,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", "--format", dest="output", choices=("text", "json", "markdown"), default="text"
     )
     drift.add_argument("--revision", metavar="REF", help=_REVISION)
+    backups = sub.add_parser("backups", help="a table's backups on its policy's target")
+    backups.add_argument("table", metavar="TABLE", help="table address or name")
+    backups.add_argument("--output", choices=("text", "json"), default="text")
+    restore = sub.add_parser(
+        "restore", help="restore a backup into a new table, or in place as a new snapshot"
+    )
+    restore.add_argument("table", metavar="TABLE", help="table address or name")
+    restore.add_argument("--from", dest="backup", required=True, metavar="BACKUP", help="backup id")
+    restore.add_argument(
+        "--as",
+        dest="as_table",
+        metavar="NEW_TABLE",
+        help="name of the new table (default <table>_restored_<id>); refused if it exists",
+    )
+    restore.add_argument(
+        "--in-place",
+        action="store_true",
+        help="restore as a new snapshot of TABLE itself (asks for confirmation)",
+    )
+    restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    restore.add_argument("--output", choices=("text", "json"), default="text")
     return parser
 
 
