@@ -13,7 +13,7 @@ from reconciler.deps import Deps
 from reconciler.model.desired import Desired
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableInventory, TableSpec
-from reconciler.plan.change import MAINTENANCE_ACTIONS, Plan
+from reconciler.plan.change import BACKUP_ACTIONS, MAINTENANCE_ACTIONS, Plan
 from reconciler.settings import Settings
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def build_deps(
             specs = {spec.address: spec for spec in desired.containers}
             built.append(ProxmoxApplier(client(), specs, settings.apply))
         if any(
-            c.address.startswith("table/") and c.action not in MAINTENANCE_ACTIONS
+            c.address.startswith("table/") and c.action not in MAINTENANCE_ACTIONS | BACKUP_ACTIONS
             for c in executable
         ):
             from reconciler.providers.iceberg.writer import IcebergApplier
@@ -149,7 +149,17 @@ def build_deps(
             )
             spark.prepare(executable)
             built.append(spark)
+        if any(c.action in BACKUP_ACTIONS for c in executable):
+            from reconciler.providers.iceberg.backup import BackupApplier
+
+            policies = {p.name: p for p in desired.policies}
+            built.append(BackupApplier(catalogs(), tuple(desired.tables), policies))
         return built
+
+    def backups(specs: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy]) -> Any:
+        from reconciler.providers.iceberg.backup import list_backups
+
+        return list_backups(catalogs(), specs, policies)
 
     def store() -> Any:
         from reconciler.store import Store
@@ -162,6 +172,7 @@ def build_deps(
         observe_containers=containers,
         observe_tables=tables if settings.catalogs else None,
         observe_health=health if settings.catalogs else None,
+        observe_backups=backups if settings.catalogs else None,
         appliers=appliers,
         privileged_api=settings.proxmox.backend == "local",
         default_node=settings.proxmox.node,
