@@ -127,8 +127,7 @@ def build_deps(
         built: list[Applier] = []
         executable = plan.executable()
         if any(c.address.startswith("container/") for c in executable):
-            specs = {spec.address: spec for spec in desired.containers}
-            built.append(ProxmoxApplier(client(), specs, settings.apply))
+            built.append(ProxmoxApplier(client(), settings.apply))  # operations only
         if any(
             c.address.startswith("table/") and c.action not in MAINTENANCE_ACTIONS | BACKUP_ACTIONS
             for c in executable

@@ -20,6 +20,7 @@ from reconciler.model.tables import (
     TableSpec,
 )
 from reconciler.plan.change import Action, Change, FieldChange, JSONValue
+from reconciler.plan.container_ops import AddTags
 from reconciler.plan.table_operations import preconditions as table_preconditions
 
 ADOPT_OPTION: tuple[tuple[str, JSONValue], ...] = (("adopt", True),)
@@ -153,6 +154,7 @@ def _container(spec: ContainerSpec, inventory: ContainerView | None) -> Change |
         fields=(FieldChange("tags", before, [*before, OWNER_TAG]),),
         preconditions=(("digest", observed.digest), *where),
         options=ADOPT_OPTION,
+        operations=(AddTags((OWNER_TAG,), observed.settings.tags),),
     )
 
 

@@ -40,6 +40,11 @@ from reconciler.diff.container_rules import (
     restart_why,
     root_reason,
 )
+from reconciler.diff.container_writes import (
+    config_operations,
+    create_operation,
+    resize_operation,
+)
 from reconciler.diff.normalize import (
     flatten,
     ignore_matcher,
@@ -58,6 +63,7 @@ from reconciler.model.containers import (
     PowerState,
 )
 from reconciler.plan.change import Action, Change, FieldChange
+from reconciler.plan.container_ops import Power
 
 __all__ = ["TOKEN_REASON", "PlanOptions", "diff_container", "plan_containers"]
 
@@ -107,6 +113,7 @@ def _create(spec: ContainerSpec, options: PlanOptions) -> tuple[Change, ...]:
             fields=tuple(fields),
             depends_on=spec.depends_on,
             preconditions=(("vmid", spec.vmid), ("node", node)),
+            operations=(create_operation(spec, node, spec.state == PowerState.RUNNING),),
         ),
     )
 
@@ -191,12 +198,14 @@ def _existing(
             reason += "; adopting a CT left half-created by an interrupted run"
         note, opts = _opt_in(live, destructive)
         reason += note
+        ops = config_operations(live, desired, actual)
         changes.append(
-            Change(spec.address, Action.UPDATE, reason, tuple(live), deps, guarded, opts)
+            Change(spec.address, Action.UPDATE, reason, tuple(live), deps, guarded, opts, ops)
         )
     for field, reason in resizes:
         text = f"{reason} from {field.before} to {field.after}"
-        changes.append(Change(spec.address, Action.RESIZE, text, (field,), deps, guarded))
+        grow = (resize_operation(field, desired),)
+        changes.append(Change(spec.address, Action.RESIZE, text, (field,), deps, guarded, (), grow))
     holding = stays_running and spec.drift != DriftMode.IGNORE
     waiting = sorted(observed.pending_keys) if holding else []
     if pending or waiting:
@@ -206,17 +215,29 @@ def _existing(
         note, opts = _opt_in(pending, destructive)
         held = "; ".join(parts)
         blocked = restart_blocked(spec, options)
+        ops = config_operations(pending, desired, actual)
         if blocked is None:
             reason = held + "; restart to apply" + restart_why(spec, options) + note
-            changes.append(
-                Change(spec.address, Action.RESTART, reason, tuple(pending), deps, guarded, opts)
+            ops += (Power("reboot"),)
+            line = Change(
+                spec.address, Action.RESTART, reason, tuple(pending), deps, guarded, opts, ops
             )
+            changes.append(line)
         else:
             why, extra = blocked
             if pending:  # the values are written now; PVE keeps them pending, no reboot
                 reason = f"{held}; set now, not rebooted ({why})" + note
                 changes.append(
-                    Change(spec.address, Action.UPDATE, reason, tuple(pending), deps, guarded, opts)
+                    Change(
+                        spec.address,
+                        Action.UPDATE,
+                        reason,
+                        tuple(pending),
+                        deps,
+                        guarded,
+                        opts,
+                        ops,
+                    )
                 )
             keys = sorted({*(f.path for f in pending), *waiting})
             text = f"values of {', '.join(keys)} stay pending until the CT reboots; {why}"
@@ -254,6 +275,7 @@ def _power(spec: ContainerSpec, observed: ObservedContainer, want: PowerState) -
         fields=(FieldChange("state", have.value, want.value),),
         depends_on=spec.depends_on,
         preconditions=(("vmid", observed.vmid), ("node", observed.node)),
+        operations=(Power("start" if action is Action.START else "stop"),),
     )
 
 

@@ -11,6 +11,7 @@ from graphlib import CycleError, TopologicalSorter
 
 from reconciler.model.containers import OWNER_TAG, GuestSummary, ObservedContainer
 from reconciler.plan.change import Action, Change, FieldChange, Plan
+from reconciler.plan.container_ops import Delete
 
 
 @dataclass(frozen=True)
@@ -220,5 +221,8 @@ def plan_unclaimed(
             )
         else:
             reason = f"CT {guest.vmid} carries {OWNER_TAG} but no spec names it; --prune deletes it"
-            changes.append(Change(names[guest.vmid], Action.DELETE, reason, fields, (), precond))
+            gone = (Delete(guest.vmid),)
+            changes.append(
+                Change(names[guest.vmid], Action.DELETE, reason, fields, (), precond, (), gone)
+            )
     return tuple(changes)

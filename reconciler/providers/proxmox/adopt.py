@@ -1,7 +1,7 @@
 """Executes an `adopt` plan line on a CT: one digest-guarded PUT of `tags`; decides nothing.
 
-The tags written are the CT's own tags as PVE spells them plus OWNER_TAG, i.e. the
-plan's `after` list (which holds them normalised), so a user's tag is never dropped
+The tags written are the CT's own tags as PVE spells them plus the AddTags operation's
+`add` (OWNER_TAG), when they are still the operation's `expect`, so a user's tag is never dropped
 or respelled. The digest check makes a CT that changed since the plan fail as
 PreconditionFailed instead of being overwritten.
 """
@@ -16,10 +16,11 @@ from reconciler.apply.errors import PermanentError
 from reconciler.apply.retry import RetryPolicy
 from reconciler.model.containers import OWNER_TAG
 from reconciler.plan.change import Change
+from reconciler.plan.container_ops import AddTags
+from reconciler.plan.pve_text import normalise_tags, split_list
 from reconciler.providers.proxmox.client import PveClient
 from reconciler.providers.proxmox.errors import PvePreconditionFailed
 from reconciler.providers.proxmox.guard import DigestLedger
-from reconciler.providers.proxmox.propstring import normalise_tags, split_list
 
 log = structlog.get_logger(__name__)
 
@@ -32,11 +33,11 @@ class Adopter:
         self._retry = retry
         self._ledger = ledger
 
-    def adopt(self, change: Change) -> str:
+    def adopt(self, change: Change, op: AddTags) -> str:
         vmid, node = change.precondition("vmid"), change.precondition("node")
         if not isinstance(vmid, int) or isinstance(vmid, bool) or not isinstance(node, str):
             raise PermanentError(f"{change.address}: an adopt line needs vmid and node")
-        tags = _planned_tags(change)
+        tags = _planned_tags(change, op)
         return self._retry.call(f"adopt CT {vmid}", lambda: self._put(change, vmid, node, tags))
 
     def _put(self, change: Change, vmid: int, node: str, tags: tuple[list[str], list[str]]) -> str:
@@ -62,14 +63,9 @@ class Adopter:
         return f"marked CT {vmid} as managed by the reconciler (tags {';'.join(write)})"
 
 
-def _planned_tags(change: Change) -> tuple[list[str], list[str]]:
-    """The plan's `tags` field: (before, after) as lists of strings; anything else is a bug."""
-    fields = [f for f in change.fields if f.path == "tags"]
-    if len(fields) != 1 or len(change.fields) != 1:
-        raise PermanentError(f"{change.address}: an adopt line changes exactly `tags`")
-    before, after = fields[0].before, fields[0].after
-    if not isinstance(before, list) or not isinstance(after, list):
-        raise PermanentError(f"{change.address}: adopt tags must be lists")
-    if OWNER_TAG not in after or not set(map(str, before)) <= set(map(str, after)):
-        raise PermanentError(f"{change.address}: adopt must keep every tag and add {OWNER_TAG}")
-    return [str(t) for t in before], [str(t) for t in after]
+def _planned_tags(change: Change, op: AddTags) -> tuple[list[str], list[str]]:
+    """(tags the plan saw, tags after) from the operation; it must add OWNER_TAG."""
+    if OWNER_TAG not in op.add:
+        raise PermanentError(f"{change.address}: adopt must add {OWNER_TAG}")
+    before = list(op.expect)
+    return before, [*before, *(t for t in op.add if t not in before)]

@@ -20,7 +20,7 @@ import structlog
 
 from reconciler.apply.retry import RetryPolicy
 from reconciler.model.containers import GuestSummary, ObservedContainer
-from reconciler.providers.proxmox.codec import parse_guest, parse_observed, parse_pending
+from reconciler.providers.proxmox.decode import parse_guest, parse_observed, parse_pending
 from reconciler.providers.proxmox.errors import is_missing
 
 log = structlog.get_logger(__name__)

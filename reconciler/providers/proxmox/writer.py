@@ -1,38 +1,50 @@
-"""ProxmoxApplier: executes `container/*` plan lines as PVE calls; decides nothing itself.
+"""ProxmoxApplier: carries out the operations of `container/*` plan lines as PVE calls.
 
-Every config write carries the digest just read, after checking it against
-the plan's precondition (see guard.DigestLedger). Tasks are awaited with our
-own poller. This applier owns the retry of its PVE calls (the executor retries
-nothing): each call is retried with the shared RetryPolicy, and a retry first
-checks whether the previous attempt already took effect.
+It never sees the specs and decides nothing: it checks the line's preconditions
+(vmid, node, digest) and translates each operation into its API call. Every config
+write carries the digest just read, after checking it against the plan's precondition
+(see guard.DigestLedger). Tasks are awaited with our own poller. This applier owns
+the retry of its PVE calls (the executor retries nothing): each call is retried
+with the shared RetryPolicy, and a retry first checks whether the previous attempt
+already took effect.
 """
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 
 from reconciler.apply.errors import PermanentError, TransientError
 from reconciler.apply.retry import RetryPolicy
-from reconciler.model.containers import OWNER_TAG, ContainerSpec, ObservedContainer
-from reconciler.plan.change import Action, Change, is_adoption
+from reconciler.model.containers import OWNER_TAG
+from reconciler.plan.change import Action, Change, Operation, is_adoption
+from reconciler.plan.container_fields import disk_bytes
+from reconciler.plan.container_ops import (
+    CONFIG_OPS,
+    AddTags,
+    Create,
+    Delete,
+    Power,
+    ResizeDisk,
+)
+from reconciler.plan.pve_text import (
+    CodecError,
+    format_disk_size,
+    normalise_tags,
+    parse_bool,
+    split_list,
+)
 from reconciler.providers.proxmox.adopt import Adopter
 from reconciler.providers.proxmox.client import PveClient
-from reconciler.providers.proxmox.codec import encode_update, parse_observed
+from reconciler.providers.proxmox.concurrent import created_message
+from reconciler.providers.proxmox.config_put import config_body
 from reconciler.providers.proxmox.create import Creator
 from reconciler.providers.proxmox.errors import PvePermanentError, is_missing
-from reconciler.providers.proxmox.fieldpaths import (
-    disk_for_path,
-    disk_size,
-    scope_violation,
-    wanted_size,
-)
 from reconciler.providers.proxmox.guard import DigestLedger
-from reconciler.providers.proxmox.propstring import CodecError, format_disk_size
 from reconciler.providers.proxmox.tasks import TaskWaiter
 from reconciler.report.outcome import Outcome, Status
 from reconciler.settings import ApplySettings
@@ -54,12 +66,11 @@ SHUTDOWN_TIMEOUT = 60
 
 
 class ProxmoxApplier:
-    """Applier for `container/<name>` lines, built with the desired specs by address."""
+    """Applier for `container/<name>` lines: their operations alone, no desired model."""
 
     def __init__(
         self,
         client: PveClient,
-        specs: Mapping[str, ContainerSpec],
         settings: ApplySettings | None = None,
         *,
         backoff_base: float = 1.0,
@@ -68,7 +79,6 @@ class ProxmoxApplier:
     ) -> None:
         settings = settings or ApplySettings()
         self._client = client
-        self._specs = dict(specs)
         self._waiter = TaskWaiter(
             client, timeout=settings.task_timeout, first_interval=poll_interval, sleep=sleep
         )
@@ -94,21 +104,12 @@ class ProxmoxApplier:
         started = time.monotonic()
         bound = log.bind(address=change.address, action=change.action.value)
         bound.info("apply.start")
-        handler = {
-            Action.CREATE: self._create,
-            Action.UPDATE: self._update,
-            Action.RESTART: self._update,
-            Action.RESIZE: self._resize,
-            Action.START: self._start,
-            Action.STOP: self._stop,
-            Action.DELETE: self._delete,
-        }.get(change.action)
-        if is_adoption(change):  # `reconcile adopt`: only the ownership tag is written
-            handler = self._adopter.adopt
-        if handler is None:
+        if change.action not in _HANDLED:
             raise PermanentError(f"{change.address}: {change.action.value} is not a PVE action")
+        if not change.operations:
+            raise PermanentError(f"{change.address}: the line carries no operations; re-plan")
         try:
-            message = handler(change)
+            message = "; ".join(self._run(change))
         except CodecError as exc:
             raise PermanentError(f"{change.address}: {exc}") from exc
         seconds = time.monotonic() - started
@@ -117,45 +118,61 @@ class ProxmoxApplier:
         result = (("vmid", vmid), ("node", node))
         return Outcome(change.address, change.action, Status.APPLIED, message, seconds, result)
 
-    # -- actions -------------------------------------------------------------------------
+    def _run(self, change: Change) -> list[str]:
+        """Each operation in order; consecutive config operations go out as one PUT."""
+        done: list[str] = []
+        ops = list(change.operations)
+        while ops:
+            if isinstance(ops[0], CONFIG_OPS):
+                batch: list[Operation] = []
+                while ops and isinstance(ops[0], CONFIG_OPS):
+                    batch.append(ops.pop(0))
+                put = self._retry.call(
+                    f"update CT {self._vmid(change)}", functools.partial(self._put, change, batch)
+                )
+                done.append(put or "nothing left to change")
+                continue
+            done.append(self._one(change, ops.pop(0)))
+        return done
 
-    def _create(self, change: Change) -> str:
-        spec = self._spec(change)
-        created = self._creator.create(spec, self._node(change))
-        what = "adopted half-created" if created.adopted else "created"
-        tail = " and started" if created.started else ""
-        return f"{what} CT {spec.vmid} on {created.node}{tail}"
+    def _one(self, change: Change, op: Operation) -> str:
+        if isinstance(op, Create):
+            return self._create(change, op)
+        if isinstance(op, ResizeDisk):
+            return self._resize(change, op)
+        if isinstance(op, Power):
+            return {"start": self._start, "stop": self._stop, "reboot": self._reboot}[op.action](
+                change
+            )
+        if isinstance(op, Delete):
+            return self._delete(change, op)
+        if isinstance(op, AddTags) and is_adoption(change):  # `reconcile adopt`
+            return self._adopter.adopt(change, op)
+        raise PermanentError(f"{change.address}: cannot carry out {op.to_dict()['op']} here")
 
-    def _update(self, change: Change) -> str:
-        spec, vmid, node = self._spec(change), self._vmid(change), self._node(change)
-        paths = [field.path for field in change.fields]
-        changed = ""
-        if paths:
-            changed = self._retry.call(f"update CT {vmid}", lambda: self._put(change, spec, paths))
-        if change.action != Action.RESTART:
-            return changed or "nothing left to change"
-        before = self._current(vmid, node)[1]
-        if self._status(vmid, node) != "running":
-            return f"{changed}; CT is stopped, pending values apply at its next start".lstrip("; ")
-        self._retry.call(
-            f"reboot CT {vmid}", lambda: self._task("POST", f"{self._base(change)}/status/reboot")
+    # -- operations ----------------------------------------------------------------------
+
+    def _create(self, change: Change, op: Create) -> str:
+        if op.vmid != self._vmid(change):
+            raise PermanentError(
+                f"{change.address}: create of {op.vmid} on a line for another vmid"
+            )
+        created = self._creator.create(op, self._node(change))
+        return created_message(
+            op.vmid,
+            created.node,
+            adopted=created.adopted,
+            elsewhere=created.elsewhere,
+            started=created.started,
         )
-        self._ledger.record(
-            vmid, (change.precondition("digest"), before), self._current(vmid, node)[1]
-        )
-        return f"{changed}; rebooted to apply pending values".lstrip("; ")
 
-    def _put(self, change: Change, spec: ContainerSpec, paths: list[str]) -> str:
+    def _put(self, change: Change, ops: list[Operation]) -> str:
         vmid, node = self._vmid(change), self._node(change)
         raw, digest = self._current(vmid, node)
-        observed = self._observed(raw, vmid, node)
-        params, delete = encode_update(spec, observed, paths, raw)
-        opted_in = spec.allow_destructive and dict(change.options).get("allow_destructive") is True
-        problem = scope_violation(paths, params, delete, observed, opted_in)
-        if problem is not None:  # last guard: never write what the line does not name
-            raise PermanentError(f"{change.address}: {problem}")
+        destructive = dict(change.options).get("allow_destructive") is True
+        params, delete = config_body(ops, raw, destructive)
         if not params and not delete:
-            return ""  # already as desired (e.g. a retried PUT that had gone through)
+            return ""  # already as planned (e.g. a retried PUT that had gone through)
         self._ledger.check(vmid, change.precondition("digest"), digest)
         extra: dict[str, Any] = {"delete": ",".join(delete)} if delete else {}
         self._client.put(f"{self._base(change)}/config", digest=digest, **params, **extra)
@@ -164,35 +181,43 @@ class ProxmoxApplier:
         )
         return "set " + ", ".join([*params, *(f"-{key}" for key in delete)])
 
-    def _resize(self, change: Change) -> str:
-        spec = self._spec(change)
-        done: list[str] = []
-        for field in change.fields:
-            disk = disk_for_path(field.path)
-            if disk is None:
-                raise PermanentError(f"{change.address}: {field.path} is not a disk size")
-            want = wanted_size(spec, disk, field.after)
-            grow = functools.partial(self._grow, change, disk, want)
-            if self._retry.call(f"resize {disk}", grow):
-                done.append(f"{disk} to {format_disk_size(want)}")
-        return "grew " + ", ".join(done) if done else "disks already at their size"
+    def _reboot(self, change: Change) -> str:
+        vmid, node = self._vmid(change), self._node(change)
+        before = self._current(vmid, node)[1]
+        if self._status(vmid, node) != "running":
+            return "CT is stopped, pending values apply at its next start"
+        self._retry.call(
+            f"reboot CT {vmid}", lambda: self._task("POST", f"{self._base(change)}/status/reboot")
+        )
+        self._ledger.record(
+            vmid, (change.precondition("digest"), before), self._current(vmid, node)[1]
+        )
+        return "rebooted to apply pending values"
 
-    def _grow(self, change: Change, disk: str, want: int) -> bool:
+    def _resize(self, change: Change, op: ResizeDisk) -> str:
+        grown = self._retry.call(f"resize {op.disk}", lambda: self._grow(change, op))
+        size = format_disk_size(op.size_bytes)
+        return f"grew {op.disk} to {size}" if grown else f"{op.disk} already at {size}"
+
+    def _grow(self, change: Change, op: ResizeDisk) -> bool:
         vmid, node = self._vmid(change), self._node(change)
         raw, digest = self._current(vmid, node)
-        have = disk_size(self._observed(raw, vmid, node), disk)
-        if have == want:
+        text = raw.get(op.disk)
+        if text is None:
+            raise PvePermanentError(f"CT {vmid} has no disk {op.disk}")
+        have = disk_bytes(str(text))
+        if have == op.size_bytes:
             return False  # done already (e.g. by a retried call that had gone through)
-        if want < have:
+        if op.size_bytes < have:
             raise PvePermanentError(
-                f"{disk} of CT {vmid} is {have} bytes; never shrinking to {want}"
+                f"{op.disk} of CT {vmid} is {have} bytes; never shrinking to {op.size_bytes}"
             )
         self._ledger.check(vmid, change.precondition("digest"), digest)
         self._task(
             "PUT",
             f"{self._base(change)}/resize",
-            disk=disk,
-            size=format_disk_size(want),
+            disk=op.disk,
+            size=format_disk_size(op.size_bytes),
             digest=digest,
         )
         self._ledger.record(
@@ -215,14 +240,15 @@ class ProxmoxApplier:
         )
         return f"shut down CT {self._vmid(change)}"
 
-    def _delete(self, change: Change) -> str:
+    def _delete(self, change: Change, op: Delete) -> str:
         vmid, node, base = self._vmid(change), self._node(change), self._base(change)
+        if op.vmid != vmid:
+            raise PermanentError(f"{change.address}: delete of {op.vmid} on a line for {vmid}")
         raw, digest = self._current(vmid, node)
         self._ledger.check(vmid, change.precondition("digest"), digest)
-        settings = self._observed(raw, vmid, node).settings
-        if OWNER_TAG not in settings.tags:
+        if OWNER_TAG not in normalise_tags(split_list(raw.get("tags"))):
             raise PermanentError(f"CT {vmid} does not carry {OWNER_TAG}; never deleting it")
-        if settings.protection:
+        if parse_bool(raw.get("protection")):
             raise PermanentError(f"CT {vmid} has protection=1; PVE forbids deleting it")
         if self._status(vmid, node) == "running":
             self._retry.call("stop", lambda: self._power(f"{base}/status/stop", "not running"))
@@ -269,27 +295,17 @@ class ProxmoxApplier:
         current = self._client.get(f"nodes/{node}/lxc/{vmid}/status/current")
         return str(current.get("status", "")) if isinstance(current, dict) else ""
 
-    def _observed(self, raw: Mapping[str, Any], vmid: int, node: str) -> ObservedContainer:
-        return parse_observed(raw, vmid=vmid, node=node, status="unknown")
-
-    def _spec(self, change: Change) -> ContainerSpec:
-        spec = self._specs.get(change.address)
-        if spec is None:
-            raise PermanentError(f"{change.address}: no desired spec for this address")
-        return spec
-
     def _vmid(self, change: Change) -> int:
         value = change.precondition("vmid")
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        return self._spec(change).vmid
+        raise PermanentError(f"{change.address}: the line has no vmid precondition")
 
     def _node(self, change: Change) -> str:
         value = change.precondition("node")
         if isinstance(value, str) and value:
             return value
-        spec = self._specs.get(change.address)
-        return (spec.node if spec is not None else None) or self._client.default_node
+        return self._client.default_node
 
     def _base(self, change: Change) -> str:
         return f"nodes/{self._node(change)}/lxc/{self._vmid(change)}"

@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from reconciler.diff.container_writes import (
+    config_operations,
+    create_operation,
+    resize_operation,
+)
+from reconciler.diff.normalize import normalize_settings
 from reconciler.model.containers import (
     OWNER_TAG,
     ContainerSettings,
@@ -17,7 +23,8 @@ from reconciler.model.containers import (
     Volume,
 )
 from reconciler.model.units import GIB
-from reconciler.plan.change import Action, Change, FieldChange, JSONScalar
+from reconciler.plan.change import Action, Change, FieldChange, JSONScalar, Operation
+from reconciler.plan.container_ops import Delete, Power
 from reconciler.providers.proxmox.client import PveClient, build_client
 from reconciler.providers.proxmox.observe import observe_containers
 from reconciler.providers.proxmox.writer import ProxmoxApplier
@@ -64,9 +71,11 @@ def make_spec(name: str = "minio", vmid: int = 107, **overrides: Any) -> Contain
 
 
 def make_applier(client: PveClient, *specs: ContainerSpec, retries: int = 4) -> ProxmoxApplier:
+    """An applier that sees operations only: `specs` never reach it (call sites name them
+    for the reader)."""
+    del specs
     settings = ApplySettings(retries=retries, task_timeout=30)
-    by_address = {spec.address: spec for spec in specs}
-    return ProxmoxApplier(client, by_address, settings, backoff_base=0.01, poll_interval=0.01)
+    return ProxmoxApplier(client, settings, backoff_base=0.01, poll_interval=0.01)
 
 
 def change(
@@ -75,12 +84,37 @@ def change(
     *fields: FieldChange,
     digest: str | None = None,
     node: str = "pve",
+    actual: ContainerSettings | None = None,
 ) -> Change:
     pre: list[tuple[str, JSONScalar]] = []
     if digest is not None:
         pre.append(("digest", digest))
     pre += [("vmid", spec.vmid), ("node", node)]
-    return Change(spec.address, action, "test", tuple(fields), (), tuple(pre))
+    ops = operations_for(action, spec, fields, node, actual)
+    return Change(spec.address, action, "test", tuple(fields), (), tuple(pre), (), ops)
+
+
+def operations_for(
+    action: Action,
+    spec: ContainerSpec,
+    fields: tuple[FieldChange, ...],
+    node: str = "pve",
+    actual: ContainerSettings | None = None,
+) -> tuple[Operation, ...]:
+    """The operations the differ would put on this hand-built line (built here, in the test:
+    the applier only ever sees them)."""
+    desired = normalize_settings(spec.settings, desired=True)
+    have = normalize_settings(actual, desired=False) if actual is not None else desired
+    if action is Action.CREATE:
+        return (create_operation(spec, node, spec.state == PowerState.RUNNING),)
+    if action in (Action.START, Action.STOP):
+        return (Power("start" if action is Action.START else "stop"),)
+    if action is Action.DELETE:
+        return (Delete(spec.vmid),)
+    if action is Action.RESIZE:
+        return tuple(resize_operation(f, desired) for f in fields)
+    ops = config_operations(fields, desired, have)
+    return (*ops, Power("reboot")) if action is Action.RESTART else ops
 
 
 def observe_one(client: PveClient, spec: ContainerSpec) -> ObservedContainer:

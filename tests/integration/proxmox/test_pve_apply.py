@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from reconciler.apply.errors import PermanentError, PreconditionFailed
+from reconciler.diff.container_writes import create_operation
 from reconciler.model.containers import (
     CREATE_PENDING_TAG,
     OWNER_TAG,
@@ -19,7 +20,6 @@ from reconciler.model.containers import (
 from reconciler.model.units import GIB
 from reconciler.plan.change import Action, FieldChange
 from reconciler.providers.proxmox.client import PveClient
-from reconciler.providers.proxmox.encode import encode_create
 from reconciler.report.outcome import Status
 from reconciler.testing.pvesim import PveSim
 
@@ -142,7 +142,11 @@ def test_create_adopts_a_ct_left_by_a_crash_instead_of_duplicating(pvesim: PveSi
     client = make_client(pvesim)
     spec = make_spec()
     # A previous run crashed right after its POST: the CT exists with our pending tag.
-    upid = pvesim.api().nodes("pve").lxc.post(**encode_create(spec, "pve"))
+    upid = (
+        pvesim.api()
+        .nodes("pve")
+        .lxc.post(**_post_params(spec))
+    )
     assert upid
     pvesim.clear_requests()
     outcome = make_applier(client, spec).apply(change(Action.CREATE, spec))
@@ -158,7 +162,7 @@ def test_create_adopts_a_ct_left_by_a_crash_instead_of_duplicating(pvesim: PveSi
 def test_create_refuses_a_vmid_taken_by_someone_else(pvesim: PveSim) -> None:
     client = make_client(pvesim)
     spec = make_spec()
-    params = dict(encode_create(spec, "pve"), tags="theirs")
+    params = dict(_post_params(spec), tags="theirs")
     pvesim.api().nodes("pve").lxc.post(**params)
     with pytest.raises(PermanentError):
         make_applier(client, spec).apply(change(Action.CREATE, spec))
@@ -172,10 +176,17 @@ def test_create_waits_for_a_running_create_of_ours_then_adopts_it(
     sim = pvesim_factory(task_seconds=1.5)
     client = make_client(sim)
     spec = make_spec()
-    sim.api().nodes("pve").lxc.post(**encode_create(spec, "pve"))  # the "lost" first POST
+    sim.api().nodes("pve").lxc.post(
+        **_post_params(spec)
+    )  # the "lost" first POST
     assert sim.api().nodes("pve").lxc(spec.vmid).config.get()["lock"] == "create"
     outcome = make_applier(client, spec).apply(change(Action.CREATE, spec))
     assert "adopted" in outcome.message
     creates = [r for r in sim.requests() if r.method == "POST" and r.path == "/nodes/pve/lxc"]
     assert [r.status for r in creates] == [200, 500]  # ours, then the refused duplicate
     assert CREATE_PENDING_TAG not in observe_one(client, spec).settings.tags
+
+
+def _post_params(spec: ContainerSpec) -> dict[str, str | int]:
+    """What the Create operation would POST (for a CT made behind the applier's back)."""
+    return dict(create_operation(spec, "pve", start=False).params)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from reconciler.model.containers import PowerState
-from reconciler.providers.proxmox.codec import (
+from reconciler.providers.proxmox.decode import (
     CodecError,
     parse_config,
     parse_guest,

@@ -1,10 +1,12 @@
-"""An update touches only the mpN / netN its field paths name; the applier's last guard."""
+"""An update touches only the mpN / netN sub-keys its field paths name (the differ's
+operations as the applier sends them over the current config)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import pytest
+from pve_update_helper import encode_update
 
 from reconciler.model.containers import (
     OWNER_TAG,
@@ -16,8 +18,7 @@ from reconciler.model.containers import (
     Volume,
 )
 from reconciler.model.units import GIB
-from reconciler.providers.proxmox.codec import CodecError, encode_update, parse_config
-from reconciler.providers.proxmox.fieldpaths import item_scopes, keys_for_paths, scope_violation
+from reconciler.providers.proxmox.decode import CodecError, parse_config
 
 # A CT as PVE returns it: mp0 in backups, mp1 a second volume, mp2 a bind mount, two NICs.
 RAW: dict[str, object] = {
@@ -59,9 +60,9 @@ def test_backup_update_leaves_a_refused_removal_and_other_mounts_alone() -> None
 def test_nic_update_leaves_an_ignored_nic_alone() -> None:
     eth0 = replace(ETH0, ip="192.168.4.32/24")
     params, delete = encode_update(_spec(nics=(eth0,)), OBSERVED, ["network[0].ip"], RAW)
+    # only the named sub-key changes; firewall (absent) stays absent, net1 is not touched
     assert params == {
-        "net0": "name=eth0,bridge=vmbr0,firewall=0,hwaddr=BC:24:11:00:00:00,"
-        "ip=192.168.4.32/24,type=veth"
+        "net0": "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:00,ip=192.168.4.32/24,type=veth"
     }
     assert delete == []
 
@@ -84,40 +85,20 @@ def test_named_removals_delete_only_their_keys() -> None:
     assert delete == ["mp1", "net1"]
 
 
-def test_scopes_and_keys_of_paths() -> None:
-    paths = ["mountpoints[0].backup", "mountpoints[0].path", "network[1]", "network[1].ip"]
-    mounts, nics = item_scopes(paths)
-    assert mounts == {0: frozenset({"backup", "path"})}
-    assert nics == {1: None}
-    assert keys_for_paths([*paths, "memory", "dns.servers", "features.nesting"]) == {
-        "mp0",
-        "net1",
-        "memory",
-        "nameserver",
-        "features",
-    }
-
-
-@pytest.mark.parametrize("path", ["mountpoints", "network.ip", "mountpoints[0].colour"])
+@pytest.mark.parametrize("path", ["mountpoints", "network.ip", "mountpoints[0].colour", "net"])
 def test_paths_that_name_no_single_item_are_refused(path: str) -> None:
     with pytest.raises(CodecError):
-        keys_for_paths([path])
+        encode_update(_spec(), OBSERVED, [path], RAW)
 
 
-def test_guard_names_keys_no_path_maps_to() -> None:
-    problem = scope_violation(["mountpoints[0].backup"], ["mp0"], ["mp1"], OBSERVED, True)
-    assert problem is not None and "mp1" in problem and "mp0" not in problem
-    assert scope_violation(["memory"], ["memory", "net1"], [], OBSERVED, True) is not None
-    assert scope_violation(["mountpoints[0].backup"], ["mp0"], [], OBSERVED, False) is None
-
-
-def test_guard_detaching_a_volume_needs_the_opt_in() -> None:
+def test_detaching_a_volume_needs_the_lines_opt_in() -> None:
     paths = ["mountpoints[1].path", "mountpoints[2].path"]
-    problem = scope_violation(paths, [], ["mp1", "mp2"], OBSERVED, False)
-    assert problem is not None and "mp1" in problem and "mp2" not in problem
-    assert scope_violation(paths, [], ["mp1", "mp2"], OBSERVED, True) is None
+    with pytest.raises(CodecError, match="mp1"):
+        encode_update(_spec(), OBSERVED, paths, RAW, destructive=False)
+    assert encode_update(_spec(), OBSERVED, paths, RAW, destructive=True) == ({}, ["mp1", "mp2"])
     # a bind mount carries no volume: removing it needs no opt-in
-    assert scope_violation(["mountpoints[2].path"], [], ["mp2"], OBSERVED, False) is None
+    only_bind = encode_update(_spec(), OBSERVED, ["mountpoints[2].path"], RAW, destructive=False)
+    assert only_bind == ({}, ["mp2"])
 
 
 def test_keys_the_model_does_not_manage_are_re_sent_as_pve_has_them() -> None:
@@ -132,9 +113,8 @@ def test_keys_the_model_does_not_manage_are_re_sent_as_pve_has_them() -> None:
     paths = ["mountpoints[0].backup", "network[0].ip"]
     params, _ = encode_update(_spec(nics=(eth0,)), observed, paths, raw)
     assert params["mp0"] == (
-        "local-lvm:vm-107-disk-1,mp=/data,backup=0,acl=1,mountoptions=noatime,size=100G"
+        "local-lvm:vm-107-disk-1,mp=/data,acl=1,backup=0,mountoptions=noatime,size=100G"
     )
     assert params["net0"] == (
-        "name=eth0,bridge=vmbr0,firewall=0,hwaddr=BC:24:11:00:00:00,ip=192.168.4.32/24,"
-        "type=veth,trunks=10;20"
+        "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:00,ip=192.168.4.32/24,trunks=10;20,type=veth"
     )
