@@ -28,12 +28,15 @@ class GiteaError(RuntimeError):
 
 def repo_api_base(clone_url: str, api_url: str | None = None) -> str:
     """`https://host/api/v1/repos/OWNER/REPO`, from the clone URL or the status `api_url`."""
-    template = status_url_template(clone_url, api_url)
+    try:
+        template = status_url_template(clone_url, api_url)
+    except ValueError:
+        template = ""
     match = _REPO_BASE.fullmatch(template)
     if match is None:
         raise ValueError(
-            "daemon.previews needs source.git.api_url of the form "
-            "https://HOST/api/v1/repos/OWNER/REPO/statuses/{sha}"
+            "daemon.previews needs an https://HOST/OWNER/REPO.git source.git.url or "
+            "source.git.api_url of the form https://HOST/api/v1/repos/OWNER/REPO/statuses/{sha}"
         )
     return match.group("base")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -138,3 +139,30 @@ def test_an_invalid_comment_fences_every_problem_unbroken() -> None:
     body = invalid_comment(Head(2, SHA, "f"), problems)
     assert body.startswith(MARKER + "\n# Plan")
     assert "\n````text\n" + "\n".join(problems) + "\n````\n" in body
+
+
+def test_make_previews_refuses_what_it_cannot_use(tmp_path: Any) -> None:
+    from reconciler.daemon.previews import make_previews
+    from reconciler.settings import DaemonSettings, GitSourceSettings, Settings
+
+    def settings(url: str, api_url: str | None = None) -> Settings:
+        git = GitSourceSettings(url=url, token_env="GITEA_TOKEN", api_url=api_url)
+        daemon = DaemonSettings(previews=True)
+        return Settings(None, tmp_path / "specs", tmp_path / "state", git=git, daemon=daemon)
+
+    env = {"GITEA_TOKEN": "tok-1234"}
+    with pytest.raises(ValueError, match=r"daemon\.previews needs source\.git\.token_env"):
+        make_previews(settings("https://gitea.example/a/b.git"), {})
+    with pytest.raises(ValueError, match=r"daemon.previews needs an https://HOST/OWNER/REPO\.git"):
+        make_previews(settings("ssh://git@gitea.example:2222/a/b.git"), env)
+    with pytest.raises(ValueError, match=r"plan previews send the token over https only"):
+        make_previews(settings("http://gitea.example/a/b.git"), env)
+    assert make_previews(replace(settings("x"), daemon=DaemonSettings()), env) is None
+    previews = make_previews(
+        settings(
+            "ssh://git@gitea.example:2222/a/b.git", "https://g.example/api/v1/repos/a/b/statuses"
+        ),
+        env,
+    )
+    assert previews is not None
+    previews.close()
