@@ -144,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     restore.add_argument("--output", choices=("text", "json"), default="text")
+    report = sub.add_parser(
+        "report", help="the lake as one self-contained HTML page (or JSON); exit 0 written"
+    )
+    report.add_argument("--output", choices=("html", "json"), default="html")
+    report.add_argument("file", type=Path, metavar="FILE", help="where to write it (- : stdout)")
+    report.add_argument("--revision", metavar="REF", help=_REVISION)
     return parser
 
 

@@ -134,7 +134,27 @@ def stale(message: str) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    """`reconcile show FILE`: the saved plan through the same renderers as `plan`."""
+    """`reconcile show FILE`: the saved plan through the same renderers as `plan`;
+    `show ADDRESS --effective` is a spec instead (cli/effective.py)."""
+    if args.effective:
+        from reconciler.cli.effective import cmd_show_effective
+        from reconciler.sources.effective import is_address
+
+        if is_address(str(args.plan_file)) and args.output == "text":
+            return cmd_show_effective(args)
+        print(
+            f"error: show {args.plan_file} --effective: --effective takes an address "
+            "(container/NAME, table/NAMESPACE.NAME, policy/NAME) and --output text",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    if not args.plan_file.exists() and _looks_like_address(str(args.plan_file)):
+        print(
+            f"error: {args.plan_file}: no such saved plan; for the spec with its Defaults "
+            f"applied: reconcile show {args.plan_file} --effective",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     from reconciler.plan.saved import saved_to_json
     from reconciler.render import render_text
     from reconciler.render.markdown import render_plan_markdown
@@ -153,6 +173,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         color = not args.no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
         print(render_text(saved.plan, color, saved.notes), end="")
     return EXIT_OK
+
+
+def _looks_like_address(text: str) -> bool:
+    from reconciler.sources.effective import is_address
+
+    return is_address(text)
 
 
 def header_lines(saved: SavedPlan) -> list[str]:
