@@ -11,8 +11,12 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pytest
+from daemon_gitrepo import Origin, free_port
+from daemon_harness import DaemonProcess, container, write_config
 
 from reconciler.daemon.http import Listener, Request, Response, parse_listen
 from reconciler.daemon.metrics import CONTENT_TYPE, Metrics
@@ -292,3 +296,47 @@ def test_many_parallel_clients_are_each_answered(served: Served) -> None:
     for thread in threads:
         thread.join(10)
     assert sorted(statuses) == [202] * 20 and len(served.deliveries) == 20
+
+
+def test_the_real_daemon_acts_once_per_signed_push_and_survives_hostile_requests(
+    origin: Origin, pvesim: Any, tmp_path: Path, daemons: list[DaemonProcess]
+) -> None:
+    origin.commit({"specs/a.yaml": container("a", 211)})
+    hook, scrape = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    config = write_config(tmp_path, origin.url, pvesim, poll="1h", webhook=hook, metrics=scrape)
+    text = config.read_text().replace(
+        "secret_env: WEBHOOK_SECRET}", "secret_env: WEBHOOK_SECRET, rate_limit: 5}"
+    )
+    config.write_text(text)
+    daemon = DaemonProcess(config, pvesim).start()
+    daemons.append(daemon)
+    daemon.until("start cycle", lambda: daemon.status()["last_result"] == "success")
+    head = origin.commit({"specs/a.yaml": container("a", 211, "2GiB")})
+    body = json.dumps({"ref": "refs/heads/main", "before": "0" * 40, "after": head}).encode()
+
+    assert post(hook, body, "d-1").status == 202
+    daemon.until("webhook cycle", lambda: any(c["trigger"] == "webhook" for c in daemon.history()))
+    assert [post(hook, body, d).status for d in ("d-2", "d-3")] == [200, 200]  # replays
+    assert raw(hook, b"POST /hooks/gitea HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n").status == 400
+    assert post(hook, b"{}", sig="é".encode() * 32).status == 401
+    get = b"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 500000000\r\n\r\n"
+    assert raw(scrape, get).status == 413  # answered although the 500 MB never came
+    assert post(hook, b"{}", sig=b"0" * 64).status == 401  # the 5th request this minute
+    # 5 a minute refill one every 12 s: within a few more the source is held back.
+    limited = [post(hook, body, f"d-{n}") for n in range(4, 7)]
+    assert limited[-1].status == 429 and limited[-1].headers["retry-after"].isdigit()
+
+    time.sleep(1.0)
+    assert [c["trigger"] for c in daemon.history()].count("webhook") == 1
+    metrics = raw(scrape, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").body.decode()
+    for reason, count in (
+        ("replayed", 2 + sum(a.status == 200 for a in limited)),
+        ("content_length_invalid", 1),
+        ("signature_malformed", 1),
+        ("body_not_allowed", 1),
+        ("signature_mismatch", 1),
+        ("rate_limited", sum(a.status == 429 for a in limited)),
+    ):
+        assert f'reconciler_http_rejected_requests_total{{reason="{reason}"}} {count}.0' in metrics
+    assert daemon.proc is not None and daemon.proc.poll() is None
+    assert "Traceback" not in daemon.output()
