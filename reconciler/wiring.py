@@ -134,17 +134,16 @@ def build_deps(
         ):
             from reconciler.providers.iceberg.writer import IcebergApplier
 
-            built.append(IcebergApplier(catalogs(), tuple(desired.tables)))
+            built.append(IcebergApplier(catalogs()))  # the plan's operations only
         if any(c.action in MAINTENANCE_ACTIONS for c in executable):
             from reconciler.providers.iceberg.reader import table_owned
             from reconciler.providers.spark.applier import SparkMaintenanceApplier
 
-            policies = {p.name: p for p in desired.policies}
+            # The applier runs the lines' procedure calls alone; ownership is re-read fresh.
+            named = {t.address: t for t in desired.tables}
             spark = SparkMaintenanceApplier(
                 settings,
-                tuple(desired.tables),
-                policies,
-                still_owned=lambda spec: table_owned(catalogs(), spec),
+                still_owned=lambda a: a in named and table_owned(catalogs(), named[a]),
             )
             spark.prepare(executable)
             built.append(spark)
@@ -175,4 +174,14 @@ def build_deps(
         appliers=appliers,
         privileged_api=settings.proxmox.backend == "local",
         default_node=settings.proxmox.node,
+    )
+
+
+def build_catalogs(settings: Settings) -> Catalogs:
+    """The configured Iceberg catalogs for a read-only report outside a cycle (`report`)."""
+    require_extra("pyiceberg", "iceberg", "Iceberg catalogs")
+    from reconciler.providers.iceberg.catalog import Catalogs
+
+    return Catalogs(
+        {name: dict(props) for name, props in settings.catalogs}, state_dir=settings.state_dir
     )

@@ -80,6 +80,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
         from reconciler.cli.unlock import cmd_force_unlock
 
         return cmd_force_unlock(settings, args)
+    if command == "report":
+        from reconciler.cli.report import cmd_report
+
+        return cmd_report(settings, args)
     from reconciler.cli.state import cmd_state
 
     return cmd_state(settings, args, command)

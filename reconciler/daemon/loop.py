@@ -30,6 +30,7 @@ from reconciler.daemon.recorder import Recorder, crash_error, report_error
 from reconciler.daemon.schedule import BUSY_RETRY, MANUAL, Cadence, drive, stall_allowance
 from reconciler.daemon.secret_values import secret_values
 from reconciler.daemon.services import Services
+from reconciler.daemon.table_metrics import CycleTables, TableMetrics
 from reconciler.daemon.triggers import Triggers
 from reconciler.report.conditions import CycleError, CycleResult, Reason, Scope
 from reconciler.report.outcome import Status
@@ -60,6 +61,8 @@ class Daemon:
         self.env = dict(os.environ if env is None else env)
         self.store = Store(settings.state_dir)
         self.metrics = Metrics()
+        self.table_metrics = TableMetrics(clock)  # per-table gauges, from what cycles observed
+        self.metrics.register(self.table_metrics)
         self.notifier = Notifier(self.env)
         self.source = spec_dirs.make_source(settings, self.env)
         self.statuses = make_statuses(settings.git, self.env)
@@ -85,6 +88,7 @@ class Daemon:
         self.rejected: str | None = self.store.get("rejected_revision")
         self.retry: Scope | None = None  # what the backoff timer re-runs
         self.metrics.revisions(self.good, self.rejected)
+        self.table_metrics.seed(self.store.cycles(200))
         self.recorder = Recorder(
             self.store,
             self.metrics,
@@ -248,7 +252,7 @@ class Daemon:
         )
         return CycleResult.REJECTED
 
-    def _deps(self) -> Any:
+    def _deps(self, seen: CycleTables) -> Any:
         from reconciler.wiring import build_deps, new_metadata_cache
 
         if self.settings.catalogs and self.metadata_cache is None:
@@ -263,7 +267,7 @@ class Daemon:
             log_action(bound, event, change, outcome)
 
         return replace(
-            build_deps(self.settings, metadata_cache=self.metadata_cache),
+            seen.wrap(build_deps(self.settings, metadata_cache=self.metadata_cache)),
             stop_requested=lambda: self.stopping,
             listener=listener,
         )
@@ -277,7 +281,9 @@ class Daemon:
             if specs is None:
                 raise FileNotFoundError(f"no copy of revision {self.good}")
             options = RunOptions(apply=True, drift_only=not full)
-            report = reconcile_once(self.settings, specs, options, self.good, self._deps())
+            seen = CycleTables()
+            report = reconcile_once(self.settings, specs, options, self.good, self._deps(seen))
+            self.table_metrics.finish(seen, report, self.clock())
         except Exception as exc:  # a broken edge must not kill the daemon: recorded, retried
             log.exception("cycle.crashed")
             self.retry = Scope.FULL if full else Scope.DRIFT

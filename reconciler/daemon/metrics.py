@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -74,6 +75,10 @@ class Metrics:
         """An HTTP request refused (malformed header, rate limit, replay...), by reason."""
         with self._guard:
             self._rejections[reason] = self._rejections.get(reason, 0) + 1
+
+    def register(self, collector: Any) -> None:
+        """Another collector served on the same `/metrics` (daemon.table_metrics)."""
+        self._registry.register(collector)
 
     def render(self) -> str:
         """The text exposition of every metric, as `/metrics` serves it."""
