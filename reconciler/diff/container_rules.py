@@ -9,6 +9,7 @@ from reconciler.diff.maintenance import window_is_open
 from reconciler.diff.planner import PlanOptions
 from reconciler.model.containers import ContainerSettings, ContainerSpec, RestartMode
 from reconciler.plan.change import FieldChange, JSONValue
+from reconciler.plan.container_fields import is_live
 
 TOKEN_REASON = "API tokens cannot set bind mounts; use the local backend (root@pam) on the host"
 FEATURE_REASON = (
@@ -17,11 +18,6 @@ FEATURE_REASON = (
 )
 PENDING_REASON = "PVE keeps it pending until the CT restarts"
 
-# Keys PVE applies to a running CT at once; the rest wait in `pending` for a restart.
-_LIVE = re.compile(
-    r"^(hostname|description|onBoot|startup\..+|protection|cores|cpuLimit|memory|swap|tags"
-    r"|network\[\d+\]\..+|mountpoints\[\d+\]\.backup)$"
-)
 _MP = re.compile(r"^mountpoints\[(\d+)\]\.(\w+)$")
 
 
@@ -102,7 +98,7 @@ def classify(
     if match is not None:
         mp_id, key = int(match.group(1)), match.group(2)
         return _classify_mp(mp_id, key, desired, actual, options, spec_opt_in)
-    if _LIVE.fullmatch(path):
+    if is_live(path):  # the registry says PVE applies it to a running CT at once
         return "live", ""
     return "pending", PENDING_REASON
 
