@@ -161,3 +161,40 @@ def test_show_renders_a_saved_plan_as_markdown_text_and_json(workspace: Workspac
     assert text.returncode == 0 and "+ container/minio: create" in text.stdout
     shown = ws.run("show", str(out), "--output", "json")
     assert json.loads(shown.stdout) == json.loads(out.read_text())
+
+
+def test_apply_file_sends_exactly_the_saved_operations(workspace: Workspace) -> None:
+    """The simulator's write log equals the saved plan's operations, one call each."""
+    ws = workspace
+    _converge(ws)
+    lxc = ws.sim.api().nodes("pve").lxc
+    lxc(107).config.put(memory=1024, delete="cores")
+    lxc(108).status.stop.post()
+    saved = json.loads(_save(ws).read_text())["changes"]
+    expected = []
+    for line in saved:
+        vmid, node = line["preconditions"]["vmid"], line["preconditions"]["node"]
+        for op in line["operations"]:
+            base = f"/nodes/{node}/lxc/{vmid}"
+            if op["op"] == "set_config":
+                params = {k: str(v) for k, v in op["values"].items()}
+                if op["delete"]:
+                    params["delete"] = ",".join(op["delete"])
+                expected.append(("PUT", f"{base}/config", params))
+            elif op["op"] == "power":
+                assert op["action"] == "start"
+                expected.append(("POST", f"{base}/status/start", {}))
+            else:
+                raise AssertionError(f"unexpected operation {op}")
+    assert ("PUT", "/nodes/pve/lxc/107/config", {"cores": "2", "memory": "2048"}) in expected
+    assert ("POST", "/nodes/pve/lxc/108/status/start", {}) in expected
+    ws.sim.clear_requests()
+    done = ws.run("apply", str(ws.root / "tfplan.json"), "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    writes = [r for r in ws.sim.requests() if r.method != "GET"]
+    sent = [
+        (r.method, r.path, {k: str(v) for k, v in r.params.items() if k != "digest"})
+        for r in writes
+    ]
+    assert sorted(sent, key=repr) == sorted(expected, key=repr)
+    assert ws.plan_json()["changes"] == []
