@@ -26,7 +26,10 @@ from reconciler.testing.pvesim import PveSim
 from reconciler.testing.pvesim.cli import parse_args as pvesim_args
 from tests.docs.fences import ROOT, Block, Command, blocks, commands
 
-SPEC_KINDS = {"Container": "containers", "Table": "tables", "MaintenancePolicy": "policies"}
+SPEC_KINDS = {
+    "Container": "containers", "Table": "tables", "MaintenancePolicy": "policies",
+    "Defaults": "defaults",
+}  # fmt: skip
 CONFIG_KEYS = {
     "specs", "state_dir", "proxmox", "apply", "catalogs", "spark", "source", "daemon",
 }  # fmt: skip
