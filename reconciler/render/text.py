@@ -163,7 +163,7 @@ def summary_line(plan: Plan) -> str:
         (counts.get(Action.STOP, 0), "to stop"),
         (counts.get(Action.DELETE, 0), "to delete"),
         (maintenance, "maintenance jobs to run"),
-        (counts.get(Action.BACKUP, 0), "backups to take"),
+        (counts.get(Action.BACKUP, 0), "to back up"),
         (counts.get(Action.REFUSE, 0), "refused"),
         (counts.get(Action.DEFERRED, 0), "deferred"),
         (counts.get(Action.UNKNOWN, 0), "unknown (could not be read)"),
