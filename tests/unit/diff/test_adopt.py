@@ -32,6 +32,7 @@ from reconciler.model.tables import (
     TableSpec,
 )
 from reconciler.plan.change import Action, Change, FieldChange, is_adoption
+from reconciler.plan.container_ops import AddTags
 
 TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 MINIO = ContainerSpec(
@@ -104,6 +105,7 @@ def test_an_unowned_ct_gets_only_the_ownership_tag_with_the_digest_precondition(
         fields=(FieldChange("tags", ["prod", "team-a"], ["prod", "team-a", OWNER_TAG]),),
         preconditions=(("digest", "d1g3st"), ("vmid", 107), ("node", "pve")),
         options=(("adopt", True),),
+        operations=(AddTags((OWNER_TAG,), ("prod", "team-a")),),
     )  # no depends_on: marking a CT needs nothing else to exist
     assert is_adoption(change) and change.action.executes
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from reconciler.plan.change import Action, Change, FieldChange, Plan
+from reconciler.plan.container_ops import SetConfig
 from reconciler.plan.saved import (
     SavedOptions,
     SavedPlan,
@@ -141,6 +142,9 @@ def test_markdown_escapes_cells_and_says_no_changes() -> None:
     assert "**No changes.**" in render_plan_markdown(Plan())
 
 
+DOC_DIGEST = "3f2a9c0d41e5b7a8c6d2e1f0a9b8c7d6e5f4a3b2"
+
+
 def test_the_docs_example_has_the_shape_plan_out_writes() -> None:
     example = next(d for d in plan_md_examples() if d["format_version"] == "2")
     change = Change(
@@ -148,7 +152,8 @@ def test_the_docs_example_has_the_shape_plan_out_writes() -> None:
         Action.UPDATE,
         "memory differs from the spec; applied live",
         fields=(FieldChange("memory", 1024, 4096),),
-        preconditions=(("vmid", 108), ("node", "pve")),
+        preconditions=(("digest", DOC_DIGEST), ("vmid", 108), ("node", "pve")),
+        operations=(SetConfig((("memory", 4096),)),),
     )
     written = json.loads(
         saved_to_json(
