@@ -47,6 +47,7 @@ class StatusServer:
     def __init__(self) -> None:
         self.posted: list[Posted] = []
         self.comments: dict[int, dict[str, Any]] = {}
+        self._next_id = 1000  # comment ids, never reused (as in Gitea)
         self.gate = threading.Event()
         self.gate.set()
         self._lock = threading.Lock()
@@ -91,8 +92,9 @@ class StatusServer:
                 number = int(match["number"])
                 return 200, [c for c in self.comments.values() if c["number"] == number]
             if match and method == "POST":
+                self._next_id += 1
                 made = {
-                    "id": 1000 + len(self.comments),
+                    "id": self._next_id - 1,
                     "number": int(match["number"]),
                     "body": json.loads(raw)["body"],
                     "user": {"login": BOT},

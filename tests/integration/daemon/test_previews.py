@@ -138,15 +138,30 @@ def test_an_unreachable_proxmox_gives_status_error_and_says_why(
         settings = _settings(tmp_path, origin, pvesim, server)
         down = replace(settings, proxmox=replace(settings.proxmox, port=free_port()))
         outcome = _previewer(down, server, pvesim).run(Head(5, head, "down"))
-        gone = _previewer(settings, server, pvesim).run(Head(5, "f" * 40, "down"))
+        previewer = _previewer(settings, server, pvesim)
+        gone = previewer.run(Head(5, "f" * 40, "down"))
+        server.comments.clear()  # someone deleted our comment: the next preview makes a new one
+        assert previewer.run(Head(5, head, "down")).state == "success"
     assert outcome.state == "error"
     assert outcome.description.startswith("plan incomplete (2 unknown (could not be read)):")
     assert "proxmox" in outcome.description
     assert "**The plan is incomplete:** observe failed: proxmox:" in outcome.comment
     assert gone.state == "error" and "is not on refs/pull/5/head" in gone.description
     assert "**No plan could be made:**" in gone.comment
-    assert [p.body["state"] for p in server.statuses()][-1] == "error"
-    assert len(server.comments) == 1  # the same comment, edited
+    assert [p.body["state"] for p in server.statuses()] == [
+        *("pending", "error") * 2,
+        *("pending", "success"),
+    ]
+    calls = [(p.method, p.path.rsplit("/", 2)[-2:]) for p in server.comment_requests()]
+    assert calls == [
+        ("GET", ["5", "comments"]),
+        ("POST", ["5", "comments"]),
+        ("GET", ["5", "comments"]),  # a new previewer (restart) looks for it
+        ("PATCH", ["comments", "1000"]),
+        ("PATCH", ["comments", "1000"]),  # 404: gone
+        ("POST", ["5", "comments"]),
+    ]
+    assert list(server.comments) == [1001]  # the new one
 
 
 def test_previews_need_the_webhook_and_a_token(tmp_path: Path, pvesim: Any) -> None:
