@@ -88,12 +88,12 @@ class Services:
         return self
 
     def close(self) -> None:
-        if self._previews is not None:
-            self._previews.close()
-            self._previews = None
         if self._watcher is not None:
             self._watcher.stop()
             self._watcher = None
         for listener in self._listeners:
             listener.close()
         self._listeners.clear()
+        if self._previews is not None:  # after the listener: no event arrives any more
+            self._previews.close()
+            self._previews = None
