@@ -65,10 +65,9 @@ def check_defaults(doc: Document) -> tuple[Defaults | None, list[SpecError]]:
         if "defaults" in partial:
             message = "Defaults cannot name other Defaults; list every name in the spec's defaults"
             errors.append(doc.error(("spec", key, "defaults"), message))
-    name = doc.data.get("metadata", {}).get("name") if isinstance(doc.data, dict) else None
-    if not isinstance(name, str) or not isinstance(doc.data.get("metadata"), dict):
-        return None, errors
-    return Defaults(name, doc), errors
+    metadata = doc.data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return (Defaults(name, doc) if isinstance(name, str) else None), errors
 
 
 def split_defaults(
