@@ -28,6 +28,17 @@ class SizeBucket:
             f"< {_short(self.high)}" if self.low == 0 else f"{_short(self.low)}-{_short(self.high)}"
         )
 
+    @property
+    def axis(self) -> str:
+        """A compact label for a histogram axis: `<64K`, `1-8M`, `>=512M`."""
+        if self.high is None:
+            return f">={_tiny(self.low)}"
+        return f"<{_tiny(self.high)}" if self.low == 0 else f"{_tiny(self.low)}-{_tiny(self.high)}"
+
+
+def _tiny(size: int) -> str:
+    return f"{size // MIB}M" if size >= MIB else f"{size // KIB}K"
+
 
 def _short(size: int) -> str:
     return f"{size // MIB} MiB" if size >= MIB else f"{size // KIB} KiB"

@@ -71,7 +71,7 @@ def histogram_svg(name: str, buckets: tuple[SizeBucket, ...]) -> str:
             f'<rect class="bar" x="{x}" y="{y}" width="{width}" height="{h}"></rect>'
             f'<text class="count" x="{mid}" y="{y - 4}" text-anchor="middle">{b.files}</text>'
             f'<text class="range" x="{mid}" y="{top + plot + 16}" text-anchor="middle">'
-            f"{_e(b.label)}</text></g>"
+            f"{_e(b.axis)}</text></g>"
         )
     out.append("</svg>")
     return "".join(out)
