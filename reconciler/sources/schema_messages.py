@@ -70,6 +70,11 @@ PATTERN_HINTS: dict[str, str] = {
     "^(identity|year|month|day|hour|void|bucket\\[[1-9][0-9]*\\]|truncate\\[[1-9][0-9]*\\])$": (
         f"is not a transform; {_TRANSFORM}"
     ),
+    "^(file|s3)://[^\\u0000-\\u001f\\u007f ]+$": "is not a backup target; write "
+    "file:///path or s3://bucket/prefix (no spaces or control characters)",
+    "^https?://[^\\u0000-\\u001f\\u007f ]+$": "is not an endpoint URL; write "
+    "http://host:port or https://host (no spaces or control characters)",
+    "^[a-z0-9-]+$": "is not a region name; use lowercase letters, digits and '-' (eu-west-1)",
     "^ *[0-9]+ *[smhdw] *$": "is not a duration; use a whole number with s, m, h, d or w: "
     "30s, 10m, 4h, 7d, 1w",
     "^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$": "is not a PVE user; write USER@REALM, e.g. reconciler@pve",
