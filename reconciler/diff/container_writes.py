@@ -11,15 +11,14 @@ from collections.abc import Iterable
 
 from reconciler.model.containers import ContainerSettings, ContainerSpec
 from reconciler.plan.change import FieldChange, Operation
-from reconciler.plan.container_fields import (
-    encode,
+from reconciler.plan.container_encode import (
     encode_mount,
     encode_nic,
     encode_tags,
-    field_for,
     mount_props,
     sub_value,
 )
+from reconciler.plan.container_fields import encode, field_for
 from reconciler.plan.container_ops import (
     AttachMount,
     Create,

@@ -15,7 +15,7 @@ from reconciler.model.containers import (
     PowerState,
 )
 from reconciler.plan import container_fields
-from reconciler.plan.container_fields import decode_mount, decode_nic
+from reconciler.plan.container_decode import decode_mount, decode_nic
 from reconciler.plan.pve_text import (
     CodecError,
     get_str,

@@ -22,7 +22,7 @@ from reconciler.apply.errors import PermanentError, TransientError
 from reconciler.apply.retry import RetryPolicy
 from reconciler.model.containers import OWNER_TAG
 from reconciler.plan.change import Action, Change, Operation, is_adoption
-from reconciler.plan.container_fields import disk_bytes
+from reconciler.plan.container_decode import disk_bytes
 from reconciler.plan.container_ops import (
     CONFIG_OPS,
     AddTags,
