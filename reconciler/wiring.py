@@ -159,6 +159,36 @@ def build_deps(
 
         return list_backups(catalogs(), specs, policies)
 
+    def with_ssh(
+        inner: Callable[[Desired, Plan], Sequence[Applier]],
+    ) -> Callable[[Desired, Plan], Sequence[Applier]]:
+        """Adds the SSH applier when the plan has provision or await lines."""
+
+        def appliers_and_ssh(desired: Desired, plan: Plan) -> Sequence[Applier]:
+            from reconciler.plan.change import Action
+
+            built = list(inner(desired, plan))
+            lines = (Action.PROVISION, Action.AWAIT)
+            if settings.provision is not None and any(c.action in lines for c in plan.executable()):
+                from reconciler.providers.ssh.applier import SshApplier
+
+                cfg, specs = settings.provision, desired.containers
+                built.append(SshApplier(cfg, specs, settings.state_dir))
+            return built
+
+        return appliers_and_ssh
+
+    def provision_records() -> Any:
+        from reconciler.providers.ssh.records import read_records
+
+        return read_records(settings.state_dir)
+
+    def probe_readiness(specs: Sequence[Any]) -> Any:
+        from reconciler.providers.ssh.probes import probe_all
+
+        assert settings.provision is not None
+        return probe_all(specs, settings.provision)
+
     def store() -> Any:
         from reconciler.store import Store
 
@@ -171,9 +201,11 @@ def build_deps(
         observe_tables=tables if settings.catalogs else None,
         observe_health=health if settings.catalogs else None,
         observe_backups=backups if settings.catalogs else None,
-        appliers=appliers,
+        appliers=with_ssh(appliers),
         privileged_api=settings.proxmox.backend == "local",
         default_node=settings.proxmox.node,
+        provision_records=provision_records if settings.provision else None,
+        probe_readiness=probe_readiness if settings.provision else None,
     )
 
 

@@ -37,6 +37,8 @@ _ACTION_RANK = {
             Action.RESIZE,
             Action.RESTART,
             Action.START,
+            Action.PROVISION,
+            Action.AWAIT,
             Action.STOP,
             Action.DELETE,
             Action.REWRITE_DATA_FILES,
@@ -49,6 +51,7 @@ _ACTION_RANK = {
             Action.REFUSE,
             Action.CONFLICT,
             Action.ORPHAN,
+            Action.UNREADY,
         )
     )
 }

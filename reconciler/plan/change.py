@@ -28,6 +28,9 @@ class Action(str, Enum):
     REMOVE_ORPHAN_FILES = "remove_orphan_files"
     REWRITE_MANIFESTS = "rewrite_manifests"
     BACKUP = "backup"  # export the current snapshot to the policy's backup target
+    PROVISION = "provision"  # run a CT's provision steps / write its authorized_keys over SSH
+    AWAIT = "await"  # wait until a CT's readiness probe passes (dependents start after it)
+    UNREADY = "unready"  # a provisioned CT whose readiness probe fails now: reported only
     DEFERRED = "deferred"  # due, but outside its window (or backing off)
     UNKNOWN = "unknown"  # the resource could not be read: nothing is planned for it
 
@@ -37,7 +40,14 @@ class Action(str, Enum):
 
 
 _REPORT_ONLY = frozenset(
-    {Action.REFUSE, Action.ORPHAN, Action.CONFLICT, Action.DEFERRED, Action.UNKNOWN}
+    {
+        Action.REFUSE,
+        Action.ORPHAN,
+        Action.CONFLICT,
+        Action.DEFERRED,
+        Action.UNKNOWN,
+        Action.UNREADY,
+    }
 )
 MAINTENANCE_ACTIONS = frozenset(
     {

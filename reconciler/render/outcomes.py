@@ -21,6 +21,7 @@ def closing_line(plan: Plan, outcomes: Iterable[Outcome]) -> str:
         (Action.CONFLICT, "in conflict (not ours, not touched)"),
         (Action.DEFERRED, "deferred"),
         (Action.UNKNOWN, "unknown (could not be read)"),
+        (Action.UNREADY, "unready (reported only)"),
     ):
         if lines[action]:
             parts.append(f"{lines[action]} {label}")

@@ -23,6 +23,7 @@ from reconciler.model.containers import (
 from reconciler.model.units import UnitError, parse_bytes, parse_duration, parse_mib
 from reconciler.model.windows import Window
 from reconciler.sources.build_policies import parse_window
+from reconciler.sources.build_provision import build_provision, build_readiness
 from reconciler.sources.documents import Built, Document, PathKey, Problems, SpecError
 from reconciler.sources.ignore_paths import check_ignore
 
@@ -266,6 +267,8 @@ def build_container(doc: Document, problems: Problems) -> ContainerSpec | None:
         allow_destructive=bool(spec.get("allowDestructive", False)),
         restart=restart,
         restart_window=window,
+        provision=build_provision(doc, problems, spec.get("provision")),
+        readiness=build_readiness(doc, problems, spec.get("readiness")),
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         source=SourceRef(doc.file, doc.line),
     )

@@ -14,6 +14,7 @@ from reconciler.settings import (
     ApplySettings,
     DaemonSettings,
     GitSourceSettings,
+    ProvisionSettings,
     ProxmoxSettings,
     Settings,
     SparkSettings,
@@ -130,6 +131,15 @@ def _git(base: Path, raw: dict[str, Any] | None) -> GitSourceSettings | None:
         if key in values:
             values[key] = str(_resolve(base, values[key]))
     return GitSourceSettings(**values)
+
+
+def _provision(base: Path, raw: dict[str, Any] | None) -> ProvisionSettings | None:
+    if raw is None:
+        return None
+    values = dict(raw)
+    for key in ("key_file", "known_hosts_file"):
+        values[key] = str(_resolve(base, values[key]))
+    return ProvisionSettings(**values)
 
 
 def loopback_host(host: str | None) -> bool:
@@ -292,6 +302,7 @@ def settings_from(doc: Document, config_file: Path) -> Settings:
         spark=_spark(base, data.get("spark", {})),
         git=_git(base, data.get("source", {}).get("git")),
         daemon=_daemon(doc, data.get("daemon", {}), errors),
+        provision=_provision(base, data.get("provision")),
     )
     errors.extend(_clear_text_token(doc, data.get("source", {}).get("git")))
     errors.extend(_clear_text_catalog_token(doc, data.get("catalogs")))

@@ -75,6 +75,7 @@ class Document:
     data: Any
     lines: Mapping[PathKey, int] = field(default_factory=dict)
     origins: Mapping[PathKey, Origin] = field(default_factory=dict)
+    root: str = ""  # the specs tree it was read from (files a spec names must stay inside)
 
     def locate(self, path: PathKey | list[Any]) -> Origin:
         """File, line and path (in that file) of the deepest known node on `path`."""
@@ -307,6 +308,6 @@ def read_tree(root: Path) -> tuple[tuple[Document, ...], tuple[SpecError, ...]]:
         is_config = len(relative.parts) == 1 and file.path.name in CONFIG_NAMES
         if file.path.suffix in SPEC_SUFFIXES and not is_config:
             file_docs, file_errors = read_file(file.real, str(file.path))
-            docs.extend(file_docs)
+            docs.extend(replace(doc, root=str(root)) for doc in file_docs)
             errors.extend(file_errors)
     return tuple(docs), tuple(errors)
