@@ -162,40 +162,46 @@ def _handler(
 
         def _dispatch(self, method: str) -> None:
             try:
-                self._send(self._answer(method))
+                response = self._answer(method)
             except Exception as exc:  # the last resort: a 500 naming nothing but the type
                 log.error("http.handler_error", error=type(exc).__name__, path=self.path[:200])
                 self.close_connection = True
-                self._send(refusal(500, "internal_error", "internal error"))
+                response = refusal(500, "internal_error", "internal error")
+            self._send(response)
 
         def _answer(self, method: str) -> Response:
             path = self.path.split("?", 1)[0]
-            entry = routes.get((method, path))
-            length = body_length(self.headers, entry is not None and entry[0] is not None)
-            head = Request(method, path, Headers(self.headers.items()), b"", self.client_address[0])
-            early = self._refuse(length, entry)
-            if early is None and entry is not None and entry[0] is not None:
-                early = entry[0](head)
-            if early is not None:
+            early, entry, length = self._early(method, path)
+            if early is not None or entry is None:
                 # Whatever body follows is never read: the connection must not be reused.
                 self.close_connection = True
-                return early
-            assert entry is not None and not isinstance(length, Response)
+                return early or refusal(404, "not_found", "not found")
             body = self.rfile.read(length) if length else b""
-            return entry[1](Request(method, path, head.headers, body, head.client))
+            return entry[1](Request(method, path, self._headers(), body, self._client()))
 
-        @staticmethod
-        def _refuse(
-            length: Response | int | None, entry: tuple[Gate | None, Route] | None
-        ) -> Response | None:
-            """An unknown path, a malformed length, or a body sent where none is taken."""
+        def _early(
+            self, method: str, path: str
+        ) -> tuple[Response | None, tuple[Gate | None, Route] | None, int]:
+            """The answer given before (and instead of) reading a body: an unknown path, a
+            malformed length, a body where none is taken, or the route's own gate."""
+            entry = routes.get((method, path))
             if entry is None:
-                return refusal(404, "not_found", "not found")
+                return refusal(404, "not_found", "not found"), None, 0
+            gate = entry[0]
+            length = body_length(self.headers, takes_body=gate is not None)
             if isinstance(length, Response):
-                return length
-            if entry[0] is None and length:
-                return refusal(413, "body_not_allowed", "this endpoint takes no body")
-            return None
+                return length, entry, 0
+            if gate is None:
+                refused = refusal(413, "body_not_allowed", "this endpoint takes no body")
+                return (refused if length else None), entry, 0
+            head = Request(method, path, self._headers(), b"", self._client())
+            return gate(head), entry, length or 0
+
+        def _headers(self) -> Headers:
+            return Headers(self.headers.items())
+
+        def _client(self) -> str:
+            return str(self.client_address[0])
 
         def do_GET(self) -> None:
             self._dispatch("GET")
