@@ -210,3 +210,21 @@ def test_the_unknown_kind_message_lists_defaults() -> None:
     _, errors = check_documents(docs)
     assert any("expected one of: Container, Defaults, MaintenancePolicy, Table" in e.message
                for e in errors)  # fmt: skip
+
+
+def test_malformed_defaults_are_located_problems(tmp_path: Path) -> None:
+    text = (
+        "apiVersion: reconciler/v1\nkind: Defaults\nmetadata: [x]\nspec: [1]\n---\n"
+        "apiVersion: reconciler/v1\nkind: Defaults\nmetadata: {name: ok}\nspec:\n"
+        "  container: 5\n  table: {schema: 3}\n"
+    )
+    errors, _ = _load(tmp_path, {"defaults/bad.yaml": text, "containers/web.yaml": _web("[ok]")})
+    assert errors == [
+        "containers/web.yaml:5: spec.template: required key is missing",
+        "containers/web.yaml:6: spec.defaults[0]: Defaults 'ok' "
+        "(defaults/bad.yaml:6) has no container: section",
+        'defaults/bad.yaml:3: metadata: ["x"] is not a mapping',
+        "defaults/bad.yaml:4: spec: [1] is not a mapping",
+        "defaults/bad.yaml:10: spec.container: 5 is not a mapping",
+        "defaults/bad.yaml:11: spec.table.schema: 3 is not a list",
+    ]
