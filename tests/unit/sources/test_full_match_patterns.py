@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.providers.proxmox.propstring import CodecError, format_propstring
+from reconciler.plan.pve_text import CodecError, format_propstring
 from reconciler.sources.kinds import schema_text, validator_for
 from reconciler.testing.pvesim.formats import check_format
 
