@@ -2,8 +2,8 @@
 
 Both sides are expressed as `ContainerSettings` in the same units (MiB for
 memory, bytes for disks, 1/0 booleans as `bool`) so the differ compares like
-with like. Parsing PVE's config text and encoding PVE parameters happen at the
-edge (providers/proxmox), never here.
+with like. Encoding and decoding PVE config values happen in the field registry
+(plan.container_fields), never here.
 """
 
 from __future__ import annotations
