@@ -10,7 +10,10 @@ from datetime import datetime, timedelta
 
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableSpec
-from reconciler.plan.change import MAINTENANCE_ACTIONS, Action, Change, JSONValue
+from reconciler.plan.change import BACKUP_ACTIONS, MAINTENANCE_ACTIONS, Action, Change, JSONValue
+
+# A failing backup backs its table off like failing maintenance (one record per table).
+_BACKS_OFF = MAINTENANCE_ACTIONS | BACKUP_ACTIONS
 
 BASE_DELAY = timedelta(minutes=5)  # after the first failure
 MAX_DELAY = timedelta(hours=6)  # the delay doubles per failure up to this cap
@@ -106,7 +109,7 @@ def results(outcomes: Iterable[tuple[str, Action, str, str]]) -> tuple[Maintenan
     failed: dict[str, str] = {}
     applied: set[str] = set()
     for address, action, status, message in outcomes:
-        if action not in MAINTENANCE_ACTIONS:
+        if action not in _BACKS_OFF:
             continue
         if status == "failed":
             named = message if message.startswith(action.value) else f"{action.value}: {message}"
@@ -154,7 +157,7 @@ def apply_backoff(
         failure = holding.get(change.address)
         if failure is None:
             out.append(change)
-        elif change.action in MAINTENANCE_ACTIONS:
+        elif change.action in _BACKS_OFF:
             due.setdefault(change.address, []).append(change)
         elif change.action is Action.DEFERRED:
             out.append(replace(change, reason=f"{change.reason}; {backoff_reason(failure)}"))

@@ -214,6 +214,10 @@ def _with_backups(
     due, why = plan_backups(
         present, policies, health, listings, now, ignore_window=options.ignore_window
     )
+    if not options.ignore_backoff:
+        from reconciler.diff.backoff import apply_backoff, fingerprints
+
+        due = apply_backoff(due, read_failures(deps), fingerprints(present, policies), now)
     return changes + list(due), notes + list(why)
 
 

@@ -107,3 +107,28 @@ def test_plan_backups_collects_lines_and_notes() -> None:
 
 def test_span() -> None:
     assert [span(s) for s in (5, 120, 3600 * 26, 86400 * 3)] == ["5 s", "2 min", "26 h", "3 d"]
+
+
+def test_a_failing_backup_backs_its_table_off() -> None:
+    from reconciler.diff.backoff import (
+        MaintenanceFailure,
+        apply_backoff,
+        fingerprint,
+        results,
+    )
+
+    [done] = results([(TABLE.address, Action.BACKUP, "failed", "access denied")])
+    assert done.error == "backup: access denied"
+    line = assess_backup(TABLE, POLICY, BackupListing(), HEALTH, NOW)
+    assert isinstance(line, Change)
+    failure = MaintenanceFailure(
+        TABLE.address,
+        1,
+        "backup: access denied",
+        NOW - timedelta(minutes=1),
+        fingerprint(TABLE, POLICY),
+    )
+    current = {TABLE.address: fingerprint(TABLE, POLICY)}
+    [held] = apply_backoff([line], {TABLE.address: failure}, current, NOW)
+    assert held.action is Action.DEFERRED and dict(held.options)["actions"] == ["backup"]
+    assert apply_backoff([line], {}, current, NOW) == (line,)
