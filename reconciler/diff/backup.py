@@ -63,6 +63,7 @@ def assess_backup(
         if age < rule.every:
             return f"{said}; policy wants every {every}: no backup needed"
         reason = f"{said}; policy wants every {every}"
+    # The applier exports the snapshot current when it runs (a newer one is as good).
     options: dict[str, JSONValue] = {"target": rule.target, "keep_last": rule.keep_last}
     window = rule.window or policy.window
     if window is not None and not ignore_window:
@@ -83,7 +84,6 @@ def assess_backup(
         table.address,
         Action.BACKUP,
         f"{reason}; to {rule.target}, keeping the last {rule.keep_last}",
-        preconditions=(("snapshot_id", current),),
         options=tuple(options.items()),
     )
 
