@@ -87,6 +87,11 @@ class RateLimit:
             return 0.0 if allowed else (1.0 - tokens) / self._per_second
 
 
+def _printable(value: str, limit: int = 100) -> str:
+    """An unsigned header as it may appear in a log line or an answer: printable ASCII, short."""
+    return "".join(c for c in value.strip()[:limit] if c.isascii() and c.isprintable())
+
+
 def _json(code: int, **doc: str) -> Response:
     return Response(code, json.dumps(doc).encode())
 
@@ -137,7 +142,7 @@ class GiteaWebhook:
         refused = self._verify(request)
         if refused is not None:
             return self._done(refused)
-        delivery = request.headers.get("X-Gitea-Delivery", "").strip()[:100]
+        delivery = _printable(request.headers.get("X-Gitea-Delivery", ""))  # unsigned: logs only
         try:
             doc = json.loads(request.body)
         except ValueError:
@@ -150,7 +155,7 @@ class GiteaWebhook:
         event = request.headers.get("X-Gitea-Event", "push").strip()
         handler = self.events.get(event)
         if handler is None:
-            return self._done(_json(202, status="ignored", reason=f"event {event[:50]}"))
+            return self._done(_json(202, status="ignored", reason=f"event {_printable(event)}"))
         return self._done(handler(doc, delivery))
 
     def _verify(self, request: Request) -> Response | None:
