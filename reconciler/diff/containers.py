@@ -12,6 +12,8 @@ Choices worth knowing (the case files in tests/unit/diff/cases pin each one):
   (`next_window` in its options for `window`). Every such line
   carries the digest read at plan time, so an applier running several lines of one CT must
   expect the digest its own earlier line produced.
+- Every executable line carries its PVE operations (diff.container_writes) next to its
+  display `fields`; the applier sends exactly those.
 - A locked CT (any `lock`, e.g. `create` after a crash) gets one `deferred` line: nothing
   executable, "will retry next cycle". An unlocked CT with CREATE_PENDING_TAG is adopted:
   diffed normally plus a `tags` update that drops the pending tag.
@@ -227,18 +229,8 @@ def _existing(
             why, extra = blocked
             if pending:  # the values are written now; PVE keeps them pending, no reboot
                 reason = f"{held}; set now, not rebooted ({why})" + note
-                changes.append(
-                    Change(
-                        spec.address,
-                        Action.UPDATE,
-                        reason,
-                        tuple(pending),
-                        deps,
-                        guarded,
-                        opts,
-                        ops,
-                    )
-                )
+                held_line = (tuple(pending), deps, guarded, opts, ops)
+                changes.append(Change(spec.address, Action.UPDATE, reason, *held_line))
             keys = sorted({*(f.path for f in pending), *waiting})
             text = f"values of {', '.join(keys)} stay pending until the CT reboots; {why}"
             changes.append(Change(spec.address, Action.DEFERRED, text, (), (), guarded, extra))
