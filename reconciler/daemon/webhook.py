@@ -145,7 +145,7 @@ class GiteaWebhook:
         delivery = _printable(request.headers.get("X-Gitea-Delivery", ""))  # unsigned: logs only
         try:
             doc = json.loads(request.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the stack
             doc = None
         if not isinstance(doc, dict):
             return self._done(refusal(400, "payload_invalid", "the payload is not a JSON object"))

@@ -188,6 +188,8 @@ MALFORMED = [
     ("chunked", [b"Transfer-Encoding: chunked"], None, 411, "content_length_missing"),
     ("oversize", [LEN + b"99999999"], b"", 413, "body_too_large"),
     ("not-json", [], NOT_JSON, 400, "payload_invalid"),
+    ("json-nested-past-the-stack", [], b"[" * 4000, 400, "payload_invalid"),
+    ("json-not-utf8", [], b'{"ref": "\xff"}', 400, "payload_invalid"),
 ]
 
 
