@@ -50,10 +50,22 @@ class Workspace:
         return doc
 
     def edit(self, name: str, old: str, new: str) -> None:
+        """Replace `old` in the container's file. A value the container takes from the shared
+        specs/defaults/lxc.yaml is overridden in its own spec instead, as a user would: the
+        Defaults line is appended to the container's spec, then edited there."""
         path = self.specs / "containers" / f"{name}.yaml"
         text = path.read_text()
+        if old not in text:
+            text = text.rstrip("\n") + "\n" + self._shared_line(old) + "\n"
         assert old in text, f"{old!r} not in {path}"
         path.write_text(text.replace(old, new, 1))
+
+    def _shared_line(self, old: str) -> str:
+        shared = self.specs / "defaults" / "lxc.yaml"
+        text = shared.read_text() if shared.is_file() else ""
+        found = [line for line in text.splitlines() if old in line]
+        assert len(found) == 1, f"{old!r} is neither in the container's file nor once in {shared}"
+        return found[0].removeprefix("  ")  # `spec.container.KEY` -> `spec.KEY`
 
 
 def make_workspace(
