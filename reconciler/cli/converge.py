@@ -58,13 +58,15 @@ def cmd_converge(settings: Settings, args: argparse.Namespace, command: str) -> 
         else:
             error(result.error or "no plan")
         return EXIT_ERROR
-    if saved is not None:  # the fresh plan runs, so it must be the saved one line for line
+    if saved is not None:  # a plan made now must be the saved one, line for line
         from reconciler.cli.saved import stale
         from reconciler.plan.saved import stale_reason
 
         reason = stale_reason(saved, planned.plan)
         if reason is not None:
             return stale(reason)
+        # What runs is the saved plan itself: its decoded lines with their operations.
+        planned = replace(planned, plan=saved.plan)
     if getattr(args, "out", None) is not None and not _save(settings, args, planned, options):
         return EXIT_ERROR
     if options.prune and not settings.apply.allow_prune:

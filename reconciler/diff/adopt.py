@@ -22,6 +22,7 @@ from reconciler.model.tables import (
 from reconciler.plan.change import Action, Change, FieldChange, JSONValue
 from reconciler.plan.container_ops import AddTags
 from reconciler.plan.table_operations import preconditions as table_preconditions
+from reconciler.plan.table_ops import OpKind, TableOp
 
 ADOPT_OPTION: tuple[tuple[str, JSONValue], ...] = (("adopt", True),)
 Note = tuple[str, str]
@@ -189,6 +190,10 @@ def _table(spec: TableSpec, inventory: TableInventory | None) -> Change | Note:
         Action.UPDATE,
         reason,
         fields=(FieldChange(f"properties.{MANAGED_BY_PROPERTY}", before, MANAGED_BY_VALUE),),
-        preconditions=table_preconditions(table),
+        # The marker's current value is checked too: someone else may claim the table meanwhile.
+        preconditions=(*table_preconditions(table), (MANAGED_BY_PROPERTY, before)),
         options=ADOPT_OPTION,
+        operations=(
+            TableOp(OpKind.SET_PROPERTY, path=(MANAGED_BY_PROPERTY,), value=MANAGED_BY_VALUE),
+        ),
     )

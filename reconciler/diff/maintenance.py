@@ -1,16 +1,16 @@
 """Need-driven maintenance lines from table health and policies; pure, never calls an API.
 
 A healthy table contributes no line to the plan; why nothing is due is kept as
-(address, reason) pairs for the drift report (`maintenance_noops`). Options of a
-line are the procedure's arguments as they will be used: plain names are named
-arguments (`strategy`, `older_than`, `retain_last`, `dry_run`, `where`,
-`sort_order`); hyphenated names go into the procedure's `options` map.
+(address, reason) pairs for the drift report (`maintenance_noops`). Each line carries
+its instruction, one `CallProcedure` operation (procedure, named arguments, options map,
+the age of `older_than` relative to when it runs, the policy's pool); its `options` are
+the display of the same arguments (`older_than` as the cutoff at plan time).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,8 @@ from reconciler.model.policies import (
 )
 from reconciler.model.tables import SortField, TableSpec
 from reconciler.model.units import format_bytes
-from reconciler.plan.change import Action, Change, JSONValue
+from reconciler.plan.change import Action, Change, JSONScalar, JSONValue
+from reconciler.plan.maintenance_ops import CallProcedure
 
 # Execution order within one table: compaction first so expiry can drop the files it
 # replaced; orphans last so they see the final state.
@@ -85,6 +86,26 @@ def window_is_open(window: Window, now: datetime) -> tuple[bool, datetime]:
     return local < last_start + timedelta(seconds=window.duration), next_start
 
 
+def _line(
+    address: str,
+    action: Action,
+    reason: str,
+    options: Mapping[str, JSONValue],
+    older_than_seconds: int | None = None,
+) -> Change:
+    """A maintenance line: `options` as displayed, and the same call as its operation
+    (hyphenated names go into the procedure's options map; `older_than` as an age)."""
+    args: list[tuple[str, JSONScalar]] = []
+    extra: list[tuple[str, str]] = []
+    for key, value in options.items():
+        if "-" in key:
+            extra.append((key, str(value)))
+        elif key != "older_than" and not isinstance(value, list | dict):
+            args.append((key, value))
+    call = CallProcedure(action.value, tuple(args), tuple(sorted(extra)), older_than_seconds)
+    return Change(address, action, reason, options=tuple(options.items()), operations=(call,))
+
+
 def _sort_order(sort_by: Sequence[SortField]) -> str | None:
     """Spark's sort_order argument for identity sorts; None: use the table's sort order."""
     if any(f.transform != "identity" for f in sort_by):
@@ -135,9 +156,7 @@ def _compaction(table: TableSpec, rule: Compaction, health: TableHealth) -> Chan
     options["min-input-files"] = "2"
     if rule.max_concurrent_file_groups is not None:
         options["max-concurrent-file-group-rewrites"] = str(rule.max_concurrent_file_groups)
-    return Change(
-        table.address, Action.REWRITE_DATA_FILES, detail + note, options=tuple(options.items())
-    )
+    return _line(table.address, Action.REWRITE_DATA_FILES, detail + note, options)
 
 
 def _manifests(table: TableSpec, rule: ManifestRewrite, health: TableHealth) -> Change | str:
@@ -146,7 +165,7 @@ def _manifests(table: TableSpec, rule: ManifestRewrite, health: TableHealth) -> 
     )
     if health.manifests < rule.min_manifests:
         return detail + ": no manifest rewrite needed"
-    return Change(table.address, Action.REWRITE_MANIFESTS, detail)
+    return _line(table.address, Action.REWRITE_MANIFESTS, detail, {})
 
 
 def expirable_snapshots(health: TableHealth, rule: SnapshotExpiry, now: datetime) -> int:
@@ -180,7 +199,7 @@ def _expiry(
     )
     cutoff = _aware(now) - timedelta(seconds=rule.older_than)
     options: dict[str, JSONValue] = {"older_than": iso(cutoff), "retain_last": rule.retain_last}
-    return Change(table.address, Action.EXPIRE_SNAPSHOTS, reason, options=tuple(options.items()))
+    return _line(table.address, Action.EXPIRE_SNAPSHOTS, reason, options, rule.older_than)
 
 
 def _orphans(
@@ -198,7 +217,7 @@ def _orphans(
         reason += " (dry run: listed, not deleted)"
     cutoff = _aware(now) - timedelta(seconds=rule.older_than)
     options: dict[str, JSONValue] = {"older_than": iso(cutoff), "dry_run": rule.dry_run}
-    return Change(table.address, Action.REMOVE_ORPHAN_FILES, reason, options=tuple(options.items()))
+    return _line(table.address, Action.REMOVE_ORPHAN_FILES, reason, options, rule.older_than)
 
 
 def assess_table(
@@ -225,7 +244,7 @@ def assess_table(
     if policy.remove_orphan_files is not None:
         others_due = any(isinstance(v, Change) for v in verdicts)
         verdicts.append(_orphans(table, policy.remove_orphan_files, health, now, others_due))
-    due = [v for v in verdicts if isinstance(v, Change)]
+    due = [_pooled(v, policy) for v in verdicts if isinstance(v, Change)]
     noops = [v for v in verdicts if isinstance(v, str)]
     due.sort(key=lambda c: ACTION_ORDER.index(c.action))
     if due and policy.window is not None and not ignore_window:
@@ -235,6 +254,17 @@ def assess_table(
                 address, (_deferred(address, policy.window, due, next_start),), tuple(noops)
             )
     return Assessment(address, tuple(due), tuple(noops))
+
+
+def _pooled(change: Change, policy: MaintenancePolicy) -> Change:
+    """The policy is the table's scheduling group: its FAIR pool and concurrency limit."""
+    ops = tuple(
+        replace(op, pool=policy.name, pool_size=max(1, policy.max_concurrent_jobs))
+        if isinstance(op, CallProcedure)
+        else op
+        for op in change.operations
+    )
+    return replace(change, operations=ops)
 
 
 def _deferred(address: str, window: Window, due: Sequence[Change], next_start: datetime) -> Change:

@@ -1,11 +1,97 @@
-"""Maintenance operations carried by plan lines (SDK-neutral, produced by the differ); pure."""
+"""Maintenance operations carried by plan lines (SDK-neutral, produced by the differ); pure.
+
+A maintenance line carries one `CallProcedure`: the Iceberg procedure and its arguments as
+data, in the order Spark receives them. An age (`older_than`) travels as seconds relative to
+the moment the call runs, so a saved plan keeps its meaning while the clock moves.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from reconciler.plan.change import Operation
+from reconciler.plan.change import JSONScalar, JSONValue, Operation
+
+PROCEDURES = ("rewrite_data_files", "rewrite_manifests", "expire_snapshots", "remove_orphan_files")
+
+
+@dataclass(frozen=True)
+class CallProcedure:
+    """`CALL <catalog>.system.<procedure>(table => ..., <args>, options => map(<options>))`.
+
+    `args` are named arguments (`strategy`, `retain_last`, `dry_run` ...), `options` the
+    procedure's string options map (`target-file-size-bytes` ...), both in order;
+    `older_than_seconds`: the cutoff is `now - older_than_seconds` when it runs.
+    `pool` and `pool_size` name the table's scheduling group (its policy) and how many of
+    its tables run at once."""
+
+    procedure: str
+    args: tuple[tuple[str, JSONScalar], ...] = ()
+    options: tuple[tuple[str, str], ...] = ()
+    older_than_seconds: int | None = None
+    pool: str = "default"
+    pool_size: int = 1
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        doc: dict[str, JSONValue] = {
+            "op": "call_procedure",
+            "procedure": self.procedure,
+            "args": dict(self.args),
+            "options": dict(self.options),
+        }
+        if self.older_than_seconds is not None:
+            doc["older_than_seconds"] = self.older_than_seconds
+        doc["pool"] = self.pool
+        doc["pool_size"] = self.pool_size
+        return doc
+
+
+def _pairs(doc: Mapping[str, Any], key: str) -> list[tuple[str, Any]]:
+    value = doc.get(key, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} is not an object")
+    return list(value.items())  # JSON objects keep their order here: the call's order
+
+
+def _int(doc: Mapping[str, Any], key: str, default: int | None) -> int | None:
+    value = doc.get(key, default)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{key} is not an integer")
+    return value
+
+
+def _decode_call(doc: Mapping[str, Any]) -> CallProcedure:
+    procedure = doc.get("procedure")
+    if procedure not in PROCEDURES:
+        raise ValueError(f"procedure {procedure!r} is not a maintenance procedure")
+    args = _pairs(doc, "args")
+    if not all(v is None or isinstance(v, str | int | float | bool) for _, v in args):
+        raise ValueError("args hold only scalars")
+    options = _pairs(doc, "options")
+    if not all(isinstance(v, str) for _, v in options):
+        raise ValueError("options hold only strings")
+    pool = doc.get("pool", "default")
+    if not isinstance(pool, str):
+        raise ValueError("pool is not a string")
+    return CallProcedure(
+        procedure=procedure,
+        args=tuple(args),
+        options=tuple(options),
+        older_than_seconds=_int(doc, "older_than_seconds", None),
+        pool=pool,
+        pool_size=_int(doc, "pool_size", 1) or 1,
+    )
+
+
+def procedure_of(operations: tuple[Operation, ...]) -> CallProcedure | None:
+    """The line's single CallProcedure, or None if it carries anything else."""
+    if len(operations) == 1 and isinstance(operations[0], CallProcedure):
+        return operations[0]
+    return None
+
 
 # JSON name ("op") -> rebuild one from its dict (see plan.operations).
-DECODERS: Mapping[str, Callable[[Mapping[str, Any]], Operation]] = {}
+DECODERS: Mapping[str, Callable[[Mapping[str, Any]], Operation]] = {
+    "call_procedure": _decode_call,
+}

@@ -18,6 +18,7 @@ from reconciler.plan.serialize import change_to_dict
 SAVED_FORMAT_VERSION = "2"
 # What must still be equal, line by line, for a saved plan to run (`reason` is for people).
 _COMPARED = ("operations", "fields", "preconditions", "options", "depends_on")
+_AGED = frozenset({Action.EXPIRE_SNAPSHOTS.value, Action.REMOVE_ORPHAN_FILES.value})
 
 
 class SavedPlanError(ValueError):
@@ -196,9 +197,19 @@ def stale_reason(saved: SavedPlan, fresh: Plan) -> str | None:
         return "a plan made now orders its lines differently"
     for before, now in zip(old, new, strict=True):
         for key in _COMPARED:
-            if before.get(key) != now.get(key):
+            if _compared(before, key) != _compared(now, key):
                 return _difference(before, now, key)
     return None
+
+
+def _compared(doc: Mapping[str, JSONValue], key: str) -> JSONValue:
+    """What must still be equal. A maintenance line's `older_than` option is only the display
+    of the cutoff at plan time: its operation carries the age, and the cutoff is computed
+    when it runs, so a saved plan does not go stale as the clock moves."""
+    value = doc.get(key)
+    if key == "options" and isinstance(value, dict) and str(doc.get("action")) in _AGED:
+        return {k: v for k, v in value.items() if k != "older_than"}
+    return value
 
 
 def _difference(before: Mapping[str, JSONValue], now: Mapping[str, JSONValue], key: str) -> str:

@@ -1,14 +1,15 @@
 """SparkMaintenanceApplier: the Applier for maintenance lines; one Spark application per run.
 
-`prepare` registers every line of the plan; the first line applied starts ONE
-spark-submit for all tables (application.SparkApplication: tables in parallel up to
-their policy's `maxConcurrentJobs`, FAIR pools, per-table timeouts). The executor hands
-over one line at a time (lines of one address serially, via `serial_key`); the first
-line of a table waits for that table's results as they stream in, the later lines
-then return the recorded outcome. A commit conflict is a TransientError, retried here
-(this applier owns the retry; a retry runs the table's lines from the conflict on);
-a timeout or other failure is a PermanentError (reported,
-retried next cycle). A table's failure never blocks other tables.
+Each line carries its instruction (a CallProcedure: procedure, arguments, the age of its
+cutoff, its policy's pool); this applier never sees a spec or a policy. `prepare` is
+handed the plan's executable lines and the first table applied starts ONE spark-submit for
+every table whose lines are all maintenance (application.SparkApplication: tables in
+parallel up to their pool's size, FAIR pools, per-table timeouts). The executor hands over
+a table's consecutive maintenance lines together (`apply_lines`), and they run in order
+in one job; nothing is kept between calls but the shared application itself. A commit
+conflict is retried here (this applier owns the retry: a retry runs the table's lines from
+the conflict on, in a job of its own); a timeout or other failure is reported and retried
+next cycle. A table's failure never blocks other tables.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.apply.errors import ApplyError, PermanentError, PreconditionFailed, TransientError
 from reconciler.apply.retry import RetryPolicy
-from reconciler.model.policies import MaintenancePolicy
-from reconciler.model.tables import TableSpec
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Change
+from reconciler.plan.maintenance_ops import CallProcedure, procedure_of
+from reconciler.plan.table_ops import table_identity
 from reconciler.providers.catalog_properties import CatalogConfigError, resolve_properties
 from reconciler.providers.spark.application import SparkApplication, TableJob, merge_catalogs
 from reconciler.providers.spark.jobs import (
@@ -38,53 +40,42 @@ from reconciler.report.outcome import Outcome, Status
 from reconciler.settings import Settings
 
 CONFLICT_RETRY_DELAY = 5.0
+_AFTER_FAILURE = "an earlier change of this resource did not apply"
 
 
 class SparkMaintenanceApplier:
-    """Applier for rewrite_data_files, expire_snapshots, remove_orphan_files, rewrite_manifests."""
+    """Applier for rewrite_data_files, expire_snapshots, remove_orphan_files, rewrite_manifests
+    (apply.ports.LinesApplier: a table's lines in one call)."""
 
     def __init__(
         self,
         settings: Settings,
-        tables: Sequence[TableSpec],
-        policies: Mapping[str, MaintenancePolicy],
         *,
         env: Mapping[str, str] | None = None,
-        still_owned: Callable[[TableSpec], bool] | None = None,
+        still_owned: Callable[[str], bool] | None = None,
         retry: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._settings = settings
         self._retry = retry or RetryPolicy(attempts=settings.apply.retries + 1)
-        self._tables = {t.address: t for t in tables}
         self._env = dict(os.environ if env is None else env)
-        self._guard = threading.Lock()
-        self._pending: dict[str, list[Change]] = {}
-        self._recorded: dict[tuple[str, str], Outcome | ApplyError] = {}
-        self._limits = {
-            name: threading.BoundedSemaphore(max(1, p.max_concurrent_jobs))
-            for name, p in policies.items()
-        }
-        self._pools = {name: max(1, p.max_concurrent_jobs) for name, p in policies.items()}
-        self._default_limit = threading.BoundedSemaphore(1)
+        self._clock = clock  # the cutoffs of older_than are computed from it, per job
+        self._limits: dict[str, threading.BoundedSemaphore] = {}
+        self._limits_guard = threading.Lock()
         self._start_lock = threading.Lock()
+        self._plan: tuple[Change, ...] = ()
         self._application: SparkApplication | None = None
+        self._start_error: str | None = None
         self._started = False
-        self._solo: set[str] = set()
-        self._in_application: dict[str, list[Change]] = {}  # address -> lines it runs
-        # Re-checked right before a job: orphan removal in a table that is not ours could
-        # delete someone else's files.
+        self._shared: dict[str, tuple[Change, ...]] = {}  # address -> lines it runs there
+        # Re-checked (by address) right before a job: orphan removal in a table that is not
+        # ours could delete someone else's files.
         self._still_owned = still_owned
 
     def prepare(self, changes: Sequence[Change]) -> None:
-        """Register the plan's lines so each table's lines share one spark-submit."""
-        with self._guard:
-            for change in changes:
-                if self.handles(change):
-                    self._pending.setdefault(change.address, []).append(change)
-                else:
-                    # Its maintenance waits for this line (skipped if it fails): such a
-                    # table is not in the shared application, it runs when its turn comes.
-                    self._solo.add(change.address)
+        """The plan's executable lines: tables with only maintenance lines (and no
+        depends_on) share the one application started at the first table applied."""
+        self._plan = tuple(changes)
 
     def handles(self, change: Change) -> bool:
         return change.action in MAINTENANCE_ACTIONS
@@ -93,102 +84,135 @@ class SparkMaintenanceApplier:
         return change.address
 
     def apply(self, change: Change) -> Outcome:
-        return self._retry.call(
-            f"{change.action.value} {change.address}", lambda: self._once(change)
-        )
+        """One line alone (apply.ports.Applier): raises the apply error if it did not apply."""
+        done, error = self._run((change,))
+        if error is not None:
+            raise error
+        return done[0]
 
-    def _once(self, change: Change) -> Outcome:
-        key = (change.address, change.action.value)
-        with self._guard:
-            recorded = self._recorded.pop(key, None)
-            pending = self._pending.get(change.address, [])
-            batch = [change]
-            if change in pending:
-                batch = pending[pending.index(change) :]
-        if recorded is None:
-            self._run(batch)
-            with self._guard:
-                recorded = self._recorded.pop(key)
-        if isinstance(recorded, ApplyError):
-            raise recorded
-        return recorded
+    def apply_lines(self, changes: Sequence[Change]) -> tuple[Outcome, ...]:
+        """One table's consecutive maintenance lines, in order; an Outcome for each (after
+        a line that did not apply, the rest are skipped)."""
+        lines = tuple(changes)
+        done, error = self._run(lines)
+        if isinstance(error, PreconditionFailed):
+            message = f"changed since the plan, re-plan: {error}"
+            done.append(_outcome(lines[len(done)], Status.STALE, message))
+        elif error is not None:
+            done.append(_outcome(lines[len(done)], Status.FAILED, str(error)))
+        done.extend(_outcome(c, Status.SKIPPED, _AFTER_FAILURE) for c in lines[len(done) :])
+        return tuple(done)
 
-    def apply_table(self, changes: Sequence[Change]) -> tuple[Outcome, ...]:
-        """Without the executor: run one table's lines and return an Outcome for each."""
-        if not changes:
-            return ()
-        self._run(list(changes))
-        outcomes: list[Outcome] = []
-        with self._guard:
-            for change in changes:
-                got = self._recorded.pop((change.address, change.action.value), None)
-                if isinstance(got, Outcome):
-                    outcomes.append(got)
-                elif got is None:
-                    outcomes.append(
-                        Outcome(
-                            change.address,
-                            change.action,
-                            Status.SKIPPED,
-                            "an earlier change of this resource did not apply",
-                        )
-                    )
-                else:
-                    outcomes.append(Outcome(change.address, change.action, Status.FAILED, str(got)))
-        return tuple(outcomes)
-
-    def _build(self, batch: Sequence[Change]) -> tuple[CatalogConf, list[ProcedureCall]] | None:
-        """The table's catalog conf and calls, or None with the error recorded."""
-        address = batch[0].address
-        table = self._tables.get(address)
-        if table is not None and self._still_owned is not None and not self._still_owned(table):
-            self._record_all(
-                batch,
-                PreconditionFailed(
-                    f"{address} is no longer managed by the reconciler: not maintained, re-plan"
-                ),
+    def _run(self, lines: tuple[Change, ...]) -> tuple[list[Outcome], ApplyError | None]:
+        """The outcomes of the lines that applied, in order, and the error of the next."""
+        if not lines:
+            return [], None
+        with self._start_lock:
+            if not self._started:
+                self._started = True
+                self._start_application()
+        registered = self._shared.get(lines[0].address)
+        if registered is not None and registered != lines:
+            # The shared application runs the table's calls already: never a second time.
+            return [], PermanentError(
+                f"{lines[0].address}: its maintenance runs in the shared Spark application; "
+                "apply all its lines at once"
             )
-            return None
+        done: list[Outcome] = []  # this call's progress: a retry resumes after it
+        shared = [registered is not None]
+
+        def attempt() -> None:
+            rest = lines[len(done) :]
+            job = self._job(rest, shared[0])
+            shared[0] = False  # a retry runs the rest in a job of its own
+            self._read(rest, job, done)
+
         try:
-            if table is None:
-                raise JobError(f"{address} is not a table of the desired state")
+            self._retry.call(f"maintenance {lines[0].address}", attempt)
+        except ApplyError as exc:
+            return done, exc
+        return done, None
+
+    def _job(self, lines: tuple[Change, ...], shared: bool) -> JobResult:
+        """The shared application's result for the table, or a job of its own."""
+        if shared and self._application is not None:
+            return self._application.result(lines[0].address)
+        if shared and self._start_error is not None:
+            raise PermanentError(self._start_error)
+        return self._run_alone(lines)
+
+    def _run_alone(self, lines: tuple[Change, ...]) -> JobResult:
+        conf, calls, pool, size = self._build(lines)
+        with self._limit(pool, size):
+            return run_table_job(
+                self._settings.spark,
+                conf,
+                calls,
+                state_dir=Path(self._settings.state_dir),
+                app_name=f"maintain-{lines[0].address.removeprefix('table/')}",
+                env=self._env,
+            )
+
+    def _limit(self, pool: str, size: int) -> threading.BoundedSemaphore:
+        with self._limits_guard:
+            return self._limits.setdefault(pool, threading.BoundedSemaphore(max(1, size)))
+
+    def _build(self, lines: Sequence[Change]) -> tuple[CatalogConf, list[ProcedureCall], str, int]:
+        """The table's catalog conf, its calls (cutoffs from the clock now) and its pool;
+        raises PreconditionFailed if the table is no longer ours, PermanentError if the
+        lines cannot become a job."""
+        address = lines[0].address
+        if self._still_owned is not None and not self._still_owned(address):
+            raise PreconditionFailed(
+                f"{address} is no longer managed by the reconciler: not maintained, re-plan"
+            )
+        try:
+            ops = [_call(c) for c in lines]
+            catalog, namespace, name = table_identity(address)
             props, _ = resolve_properties(
-                table.catalog,
-                self._settings.catalog(table.catalog),
+                catalog,
+                self._settings.catalog(catalog),
                 self._env,
                 Path(self._settings.state_dir),
             )
-            conf = catalog_conf(table.catalog, props)
-            parts = (*table.namespace, table.name)
-            calls = [procedure_call(table.catalog, parts, c, prefix_listing=conf.s3) for c in batch]
+            conf = catalog_conf(catalog, props)
+            now = self._clock()
+            calls = [
+                procedure_call(catalog, (*namespace, name), op, now, prefix_listing=conf.s3)
+                for op in ops
+            ]
         except (JobError, CatalogConfigError, KeyError, ValueError) as exc:
-            self._record_all(batch, PermanentError(f"cannot build the Spark job: {exc}"))
-            return None
-        return conf, calls
+            raise PermanentError(f"cannot build the Spark job: {exc}") from None
+        return conf, calls, ops[0].pool, ops[0].pool_size
 
     def _start_application(self) -> None:
-        """Once, at the first line applied: one spark-submit for every registered table
-        (ownership re-checked right before, per table)."""
-        with self._guard:
-            pending = {
-                a: list(lines)
-                for a, lines in self._pending.items()
-                if lines and a not in self._solo and not any(c.depends_on for c in lines)
-            }
+        """Once, at the first table applied: one spark-submit for every table of the plan
+        whose lines are all maintenance (ownership re-checked right before, per table)."""
+        tables: dict[str, list[Change]] = {}
+        solo: set[str] = set()
+        for change in self._plan:
+            if self.handles(change) and not change.depends_on:
+                tables.setdefault(change.address, []).append(change)
+            else:
+                # Its maintenance waits for this line (skipped if it fails): such a table
+                # is not in the shared application, it runs when its turn comes.
+                solo.add(change.address)
         catalogs: list[CatalogConf] = []
         jobs: list[TableJob] = []
-        for address, lines in pending.items():
-            built = self._build(lines)
-            if built is None:
+        pools: dict[str, int] = {}
+        for address, lines in tables.items():
+            if address in solo:
                 continue
-            conf, calls = built
+            try:
+                conf, calls, pool, size = self._build(lines)
+            except ApplyError:
+                continue  # the table's own run reports it
             catalogs.append(conf)
-            table = self._tables[address]
-            jobs.append(TableJob(address, tuple(calls), pool=table.policy or "default"))
-            self._in_application[address] = lines
+            jobs.append(TableJob(address, tuple(calls), pool=pool))
+            pools[pool] = max(pools.get(pool, 1), size)
+            self._shared[address] = tuple(lines)
         if not jobs:
             return
-        pools = {j.pool: self._pools.get(j.pool, 1) for j in jobs}
         application = SparkApplication(
             self._settings.spark,
             merge_catalogs(catalogs),
@@ -201,9 +225,7 @@ class SparkMaintenanceApplier:
         try:
             application.start()
         except (JobError, OSError) as exc:
-            for lines in self._in_application.values():
-                self._record_all(lines, PermanentError(f"cannot start the Spark job: {exc}"))
-            self._in_application.clear()
+            self._start_error = f"cannot start the Spark job: {exc}"
             return
         self._application = application
 
@@ -212,50 +234,13 @@ class SparkMaintenanceApplier:
         if self._application is not None:
             self._application.close()
 
-    def _run(self, batch: list[Change]) -> None:
-        address = batch[0].address
-        with self._start_lock:
-            if not self._started:
-                self._started = True
-                self._start_application()
-            shared = self._in_application.get(address)
-            if shared is not None and shared == batch:
-                del self._in_application[address]
-            else:
-                shared = None
-        if shared is not None:
-            if self._application is None:
-                return  # recorded by _start_application
-            self._record_job(batch, self._application.result(address))
-            return
-        # A retry (or a line not registered with prepare): a spark-submit of its own.
-        built = self._build(batch)
-        if built is None:
-            return
-        conf, calls = built
-        table = self._tables[address]
-        limit = self._limits.get(table.policy or "", self._default_limit)
-        with limit:
-            job = run_table_job(
-                self._settings.spark,
-                conf,
-                calls,
-                state_dir=Path(self._settings.state_dir),
-                app_name=f"maintain-{table.identifier}",
-                env=self._env,
-            )
-        self._record_job(batch, job)
-
-    def _record_all(self, batch: Sequence[Change], error: ApplyError) -> None:
-        with self._guard:
-            self._recorded[(batch[0].address, batch[0].action.value)] = error
-
-    def _record_job(self, batch: Sequence[Change], job: JobResult) -> None:
-        with self._guard:
-            for change, result in zip(batch, job.results, strict=True):
-                key = (change.address, change.action.value)
-                if result.ok:
-                    self._recorded[key] = Outcome(
+    def _read(self, lines: Sequence[Change], job: JobResult, done: list[Outcome]) -> None:
+        """Append the outcome of each line that applied; raise the error of the first that
+        did not (a commit conflict is a TransientError: retried from that line on)."""
+        for change, result in zip(lines, job.results, strict=True):
+            if result.ok:
+                done.append(
+                    Outcome(
                         change.address,
                         change.action,
                         Status.APPLIED,
@@ -263,31 +248,30 @@ class SparkMaintenanceApplier:
                         result.seconds,
                         (*result.result, ("log_file", str(job.log_file))),
                     )
-                elif result.ran:
-                    message = f"{change.action.value} failed: {result.error} (log: {job.log_file})"
-                    self._recorded[key] = (
-                        TransientError(message, CONFLICT_RETRY_DELAY)
-                        if result.conflict
-                        else PermanentError(message)
-                    )
-                elif job.timed_out:
-                    self._recorded[key] = PermanentError(
-                        f"Spark job timed out after {self._settings.spark.timeout:.0f}s and was "
-                        f"stopped; retried next cycle (log: {job.log_file})"
-                    )
-                    break
-                else:
-                    self._recorded[key] = PermanentError(
-                        f"Spark job exited with code {job.returncode} before {change.action.value}"
-                        f" ran: {log_tail(job.log_file)} (log: {job.log_file})"
-                    )
-                    break
-                if not result.ok:
-                    break
-            # Lines that ran are done; the rest stay pending for a retry of this table.
-            ran = {(c.address, c.action.value) for c in batch} & set(self._recorded)
-            self._pending[batch[0].address] = [
-                c
-                for c in self._pending.get(batch[0].address, [])
-                if (c.address, c.action.value) not in ran
-            ]
+                )
+                continue
+            if result.ran:
+                message = f"{change.action.value} failed: {result.error} (log: {job.log_file})"
+                if result.conflict:
+                    raise TransientError(message, CONFLICT_RETRY_DELAY)
+                raise PermanentError(message)
+            if job.timed_out:
+                raise PermanentError(
+                    f"Spark job timed out after {self._settings.spark.timeout:.0f}s and was "
+                    f"stopped; retried next cycle (log: {job.log_file})"
+                )
+            raise PermanentError(
+                f"Spark job exited with code {job.returncode} before {change.action.value}"
+                f" ran: {log_tail(job.log_file)} (log: {job.log_file})"
+            )
+
+
+def _call(change: Change) -> CallProcedure:
+    call = procedure_of(change.operations)
+    if call is None or call.procedure != change.action.value:
+        raise JobError(f"{change.address} ({change.action.value}) carries no matching procedure")
+    return call
+
+
+def _outcome(change: Change, status: Status, message: str) -> Outcome:
+    return Outcome(change.address, change.action, status, message)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC as UTC_ZONE
+from datetime import datetime, timedelta
 from pathlib import PurePath
 from urllib.parse import unquote, urlsplit
 
-from reconciler.plan.change import Action, Change, JSONValue
+from reconciler.plan.change import Action, JSONScalar
+from reconciler.plan.maintenance_ops import CallProcedure
 from reconciler.providers.catalog_properties import catalog_type
 from reconciler.settings import SparkSettings
 
@@ -73,13 +75,14 @@ def conf_from_env(
     return tuple(resolved)
 
 
-# Named arguments each procedure takes from Change.options; hyphenated keys go to `options`.
+# Named arguments each procedure takes besides `table` (older_than comes as an age).
 _NAMED = {
     Action.REWRITE_DATA_FILES: ("strategy", "sort_order", "where"),
     Action.REWRITE_MANIFESTS: (),
-    Action.EXPIRE_SNAPSHOTS: ("older_than", "retain_last"),
-    Action.REMOVE_ORPHAN_FILES: ("older_than", "dry_run"),
+    Action.EXPIRE_SNAPSHOTS: ("retain_last",),
+    Action.REMOVE_ORPHAN_FILES: ("dry_run",),
 }
+_AGED = frozenset({Action.EXPIRE_SNAPSHOTS, Action.REMOVE_ORPHAN_FILES})
 
 
 class JobError(ValueError):
@@ -185,12 +188,12 @@ def _identifier(parts: Sequence[str]) -> str:
     return ".".join("`" + p.replace("`", "``") + "`" for p in parts)
 
 
-def _literal(key: str, value: JSONValue) -> str:
-    if key == "older_than":
-        if not isinstance(value, str):
-            raise JobError(f"older_than must be an ISO timestamp, got {value!r}")
-        moment = datetime.fromisoformat(value)  # re-rendered: never pass user text through
-        return f"TIMESTAMP '{moment.isoformat(sep=' ')}'"
+def _timestamp(moment: datetime) -> str:
+    # Rendered from a datetime: never user text in the statement.
+    return f"TIMESTAMP '{moment.isoformat(sep=' ', timespec='seconds')}'"
+
+
+def _literal(key: str, value: JSONScalar) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -201,30 +204,46 @@ def _literal(key: str, value: JSONValue) -> str:
 
 
 def procedure_call(
-    catalog: str, table_parts: Sequence[str], change: Change, *, prefix_listing: bool = False
+    catalog: str,
+    table_parts: Sequence[str],
+    call: CallProcedure,
+    now: datetime,
+    *,
+    prefix_listing: bool = False,
 ) -> ProcedureCall:
-    """`CALL <catalog>.system.<procedure>(table => ..., ...)` for one maintenance line.
+    """`CALL <catalog>.system.<procedure>(table => ..., ...)` for one CallProcedure operation,
+    its `older_than` cutoff computed from `now` (the moment the job is built).
 
     `prefix_listing`: remove_orphan_files lists through the table's FileIO (S3FileIO)
     instead of a Hadoop FileSystem, which has no `s3://` scheme without hadoop-aws."""
-    if change.action not in _NAMED:
-        raise JobError(f"{change.action.value} is not a maintenance procedure")
-    args = [f"table => {sql_string(_identifier(table_parts))}"]
-    options = dict(change.options)
-    for key in _NAMED[change.action]:
-        if key in options:
-            args.append(f"{key} => {_literal(key, options[key])}")
-    if prefix_listing and change.action is Action.REMOVE_ORPHAN_FILES:
-        args.append("prefix_listing => true")
-    extra = sorted((k, v) for k, v in options.items() if "-" in k)
-    if extra:
-        pairs = ", ".join(f"{sql_string(k)}, {sql_string(str(v))}" for k, v in extra)
-        args.append(f"options => map({pairs})")
-    unknown = set(options) - set(_NAMED[change.action]) - {k for k, _ in extra}
+    try:
+        action = Action(call.procedure)
+    except ValueError:
+        action = Action.UNKNOWN
+    if action not in _NAMED:
+        raise JobError(f"{call.procedure} is not a maintenance procedure")
+    unknown = [k for k, _ in call.args if k not in _NAMED[action]]
     if unknown:
-        raise JobError(f"{change.action.value}: unknown options {sorted(unknown)}")
-    sql = f"CALL {_identifier([catalog])}.system.{change.action.value}({', '.join(args)})"
-    return ProcedureCall(change.action, sql)
+        raise JobError(f"{call.procedure}: unknown arguments {sorted(unknown)}")
+    args = [f"table => {sql_string(_identifier(table_parts))}"]
+    given = dict(call.args)
+    if action in _AGED:
+        if call.older_than_seconds is None or call.older_than_seconds < 0:
+            raise JobError(f"{call.procedure} needs older_than_seconds (a non-negative age)")
+        cutoff = (now if now.tzinfo else now.replace(tzinfo=UTC_ZONE)).astimezone(
+            UTC_ZONE
+        ) - timedelta(seconds=call.older_than_seconds)
+        args.append(f"older_than => {_timestamp(cutoff)}")
+    for key in _NAMED[action]:
+        if key in given:
+            args.append(f"{key} => {_literal(key, given[key])}")
+    if prefix_listing and action is Action.REMOVE_ORPHAN_FILES:
+        args.append("prefix_listing => true")
+    if call.options:
+        pairs = ", ".join(f"{sql_string(k)}, {sql_string(v)}" for k, v in sorted(call.options))
+        args.append(f"options => map({pairs})")
+    sql = f"CALL {_identifier([catalog])}.system.{call.procedure}({', '.join(args)})"
+    return ProcedureCall(action, sql)
 
 
 def packages(settings: SparkSettings, catalog: CatalogConf) -> tuple[str, ...]:

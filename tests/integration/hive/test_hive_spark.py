@@ -157,7 +157,7 @@ def test_maintenance_through_spark_on_the_metastore_keeps_rows(lake: HiveLake) -
         Action.EXPIRE_SNAPSHOTS,
         Action.REMOVE_ORPHAN_FILES,
     ]
-    applier = SparkMaintenanceApplier(lake.settings, [lake.spec], {"test": POLICY})
+    applier = SparkMaintenanceApplier(lake.settings)
     applier.prepare(plan.changes)
     outcomes = execute(plan, [applier], ExecutorOptions(parallelism=1))
     assert [o.status for o in outcomes] == [Status.APPLIED] * 4, [o.message for o in outcomes]

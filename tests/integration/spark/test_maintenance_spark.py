@@ -114,7 +114,7 @@ class Lake:
         return Plan(plan_maintenance([self.spec], {"test": policy}, self.health(policy), now, **kw))
 
     def apply(self, plan: Plan) -> Any:
-        applier = SparkMaintenanceApplier(self.settings, [self.spec], {"test": POLICY})
+        applier = SparkMaintenanceApplier(self.settings)
         applier.prepare(plan.changes)
         return execute(plan, [applier], ExecutorOptions(parallelism=1))
 

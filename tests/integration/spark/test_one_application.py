@@ -22,7 +22,8 @@ from reconciler.diff.maintenance import plan_maintenance
 from reconciler.model.policies import Compaction, MaintenancePolicy, SnapshotExpiry
 from reconciler.model.tables import ColumnSpec, PrimitiveType, TableSpec
 from reconciler.model.units import MIB
-from reconciler.plan.change import Action, Plan
+from reconciler.plan.change import Action, Operation, Plan
+from reconciler.plan.maintenance_ops import CallProcedure
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.application import SparkApplication, TableJob
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
@@ -100,14 +101,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     changes = plan_maintenance(specs, {"test": POLICY}, health, datetime.now(UTC))
     # An option Iceberg refuses, on one table's compaction only.
     changes = tuple(
-        replace(c, options=(*c.options, ("min-input-files", "not-a-number")))
+        replace(c, operations=(_bad_option(c.operations[0]),))
         if c.address.endswith(f".{BAD}") and c.action is Action.REWRITE_DATA_FILES
         else c
         for c in changes
     )
     plan = Plan(changes)
     before = {name: checksum(catalog, name) for name in (*GOOD, BAD)}
-    applier = SparkMaintenanceApplier(settings, specs, {"test": POLICY})
+    applier = SparkMaintenanceApplier(settings)  # the lines' operations only
     applier.prepare(plan.executable())
     started = time.monotonic()
     outcomes = execute(plan, [applier], ExecutorOptions(parallelism=4))
@@ -176,3 +177,10 @@ def test_a_table_over_its_timeout_is_cancelled_and_the_others_complete(tmp_path:
     assert timed.timed_out and [r.ran for r in timed.results] == [False, False]
     assert not done.timed_out and [r.ok for r in done.results] == [True, True]
     assert "cancelled job group reconciler-0" in app.log_file.read_text()  # Spark did it
+
+
+def _bad_option(op: Operation) -> CallProcedure:
+    """The same call with an option value Iceberg refuses."""
+    assert isinstance(op, CallProcedure)
+    options = tuple((k, "not-a-number" if k == "min-input-files" else v) for k, v in op.options)
+    return replace(op, options=options)

@@ -43,6 +43,7 @@ from reconciler.model.tables import (
 )
 from reconciler.model.units import MIB
 from reconciler.plan.change import Action, Change
+from reconciler.plan.maintenance_ops import CallProcedure, procedure_of
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.jobs import catalog_conf, procedure_call
 from reconciler.providers.spark.runner import ActionResult, run_table_job
@@ -233,12 +234,19 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
             orphan.write_bytes(b"left by a failed write")
             os.utime(orphan, (time.time() - 2 * 86400, time.time() - 2 * 86400))
             orphans[case.id] = orphan
-    calls = [procedure_call("lake", ("opts", _table_name(c)), lines[c.id]) for c in CASES]
+    calls = [
+        procedure_call(
+            "lake",
+            ("opts", _table_name(c)),
+            procedure_of(lines[c.id].operations) or CallProcedure("none"),
+            now + timedelta(days=c.days_ahead),  # the moment the line is applied
+        )
+        for c in CASES
+    ]
     # Control: the name Iceberg 1.10 does not know (sent before the fix) must be refused,
     # or these tests could not tell an accepted option from an ignored one.
-    wrong = Change("table/lake.opts.t0", Action.REWRITE_DATA_FILES, "control",
-                   options=(("max-concurrent-file-groups", "2"),))  # fmt: skip
-    calls.append(procedure_call("lake", ("opts", "t0"), wrong))
+    wrong = CallProcedure("rewrite_data_files", options=(("max-concurrent-file-groups", "2"),))
+    calls.append(procedure_call("lake", ("opts", "t0"), wrong, now))
     job = run_table_job(
         SparkSettings(jars=local_jars(), conf=(("spark.driver.memory", "1g"),), timeout=900.0),
         catalog_conf("lake", props),

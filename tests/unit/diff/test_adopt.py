@@ -33,6 +33,7 @@ from reconciler.model.tables import (
 )
 from reconciler.plan.change import Action, Change, FieldChange, is_adoption
 from reconciler.plan.container_ops import AddTags
+from reconciler.plan.table_ops import OpKind, TableOp
 
 TEMPLATE = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
 MINIO = ContainerSpec(
@@ -147,13 +148,23 @@ def test_an_unowned_table_gets_only_the_property_with_its_metadata_preconditions
     assert change.fields == (
         FieldChange(f"properties.{MANAGED_BY_PROPERTY}", None, MANAGED_BY_VALUE),
     )
-    assert change.preconditions == (("schema_id", 3), ("spec_id", 1), ("sort_order_id", 2))
+    assert change.preconditions == (
+        ("schema_id", 3),
+        ("spec_id", 1),
+        ("sort_order_id", 2),
+        (MANAGED_BY_PROPERTY, None),
+    )
+    # The instruction: set the marker and nothing else.
+    assert change.operations == (
+        TableOp(OpKind.SET_PROPERTY, path=(MANAGED_BY_PROPERTY,), value=MANAGED_BY_VALUE),
+    )
     assert "mark table lake.sales.orders as managed" in change.reason
 
 
 def test_a_table_marked_by_someone_else_shows_the_value_it_replaces() -> None:
     change = _one(("table/lake.sales.orders",), tables=_table(((MANAGED_BY_PROPERTY, "airflow"),)))
     assert change.fields[0].before == "airflow"
+    assert change.precondition(MANAGED_BY_PROPERTY) == "airflow"
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,12 @@ told to resolve: packages, repositories, the Ivy cache, jars; the config keys be
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path, PurePath
 
 import pytest
 
-from reconciler.plan.change import Action, Change
+from reconciler.plan.maintenance_ops import CallProcedure
 from reconciler.providers.spark.jobs import (
     catalog_conf,
     maven_path,
@@ -121,17 +122,13 @@ def test_user_conf_overrides_the_ivy_dir() -> None:
 
 
 def test_orphan_removal_lists_through_the_file_io_on_s3() -> None:
-    orphans = Change(
-        "table/lake.a.b",
-        Action.REMOVE_ORPHAN_FILES,
-        "r",
-        options=(("older_than", "2026-01-01T00:00:00+00:00"), ("dry_run", False)),
-    )
+    orphans = CallProcedure("remove_orphan_files", (("dry_run", False),), (), 86400)
+    now = datetime(2026, 1, 2, tzinfo=UTC)
     assert (
         "prefix_listing => true"
-        in procedure_call("lake", ("a", "b"), orphans, prefix_listing=True).sql
+        in procedure_call("lake", ("a", "b"), orphans, now, prefix_listing=True).sql
     )
-    assert "prefix_listing" not in procedure_call("lake", ("a", "b"), orphans).sql
+    assert "prefix_listing" not in procedure_call("lake", ("a", "b"), orphans, now).sql
     assert (
         catalog_conf("lake", S3_PROPS).s3
         and not catalog_conf("lake", {"uri": "sqlite:////x.db"}).s3

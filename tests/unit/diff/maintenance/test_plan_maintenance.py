@@ -15,6 +15,7 @@ from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import NullOrder, SortDirection, SortField, TableSpec, table_address
 from reconciler.model.units import parse_duration
 from reconciler.plan.change import Plan
+from reconciler.plan.operations import decode_operations
 from reconciler.plan.serialize import change_to_dict, plan_to_json
 from reconciler.sources.build_policies import build_policy
 from reconciler.sources.documents import Document, Problems
@@ -108,8 +109,12 @@ def test_case(path: Path) -> None:
     assert [(g["address"], g["action"]) for g in got] == [
         (e["address"], e["action"]) for e in expected
     ]
-    for g, e in zip(got, expected, strict=True):
+    for change, g, e in zip(changes, got, expected, strict=True):
         assert g.get("options", {}) == e.get("options", {}), g["reason"]
+        # The instruction the Spark applier runs: one procedure call, its age relative.
+        encoded = [op.to_dict() for op in change.operations]
+        assert encoded == e["operations"], json.dumps(encoded)
+        assert decode_operations(encoded, "case") == change.operations
         for fragment in e.get("reasonContains", ()):
             assert fragment in g["reason"], (fragment, g["reason"])
     noops = maintenance_noops(tables, policies, health, now)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from reconciler.plan.change import Action, Change
+from reconciler.plan.maintenance_ops import CallProcedure
+from reconciler.plan.operations import OperationDecodeError, decode_operations
 from reconciler.providers.spark.jobs import (
     JobError,
     catalog_conf,
@@ -60,35 +64,39 @@ def test_hive_and_rest() -> None:
     assert rest.secrets == (("spark.sql.catalog.r.credential", "id:key"),)
 
 
-def test_procedure_calls() -> None:
-    rewrite = Change(
-        "table/lake.sales.orders",
-        Action.REWRITE_DATA_FILES,
-        "r",
-        options=(
-            ("strategy", "binpack"),
-            ("where", "region = 'eu'"),
-            ("target-file-size-bytes", "134217728"),
-        ),
+def test_procedure_calls_from_operations() -> None:
+    rewrite = CallProcedure(
+        "rewrite_data_files",
+        (("strategy", "binpack"), ("where", "region = 'eu'")),
+        (("target-file-size-bytes", "134217728"),),
     )
-    assert procedure_call("lake", ("sales", "orders"), rewrite).sql == (
+    now = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+    assert procedure_call("lake", ("sales", "orders"), rewrite, now).sql == (
         "CALL `lake`.system.rewrite_data_files(table => '`sales`.`orders`', strategy => 'binpack',"
         " where => 'region = \\'eu\\'', options => map('target-file-size-bytes', '134217728'))"
     )
-    expire = Change(
-        "table/lake.sales.orders",
-        Action.EXPIRE_SNAPSHOTS,
-        "e",
-        options=(("older_than", "2025-03-03T12:00:00+00:00"), ("retain_last", 10)),
-    )
-    assert procedure_call("lake", ("sales", "orders"), expire).sql.endswith(
+    expire = CallProcedure("expire_snapshots", (("retain_last", 10),), older_than_seconds=7 * 86400)
+    # The cutoff is computed when the job is built: `now` minus the planned age.
+    assert procedure_call("lake", ("sales", "orders"), expire, now).sql.endswith(
         "older_than => TIMESTAMP '2025-03-03 12:00:00+00:00', retain_last => 10)"
     )
-    bad = Change("table/x", Action.EXPIRE_SNAPSHOTS, "e", options=(("older_than", "'; DROP"),))
-    with pytest.raises(ValueError):
-        procedure_call("lake", ("x",), bad)
-    with pytest.raises(JobError):
-        procedure_call("lake", ("x",), Change("table/x", Action.DEFERRED, "d"))
+    later = now + timedelta(hours=1)
+    assert "'2025-03-03 13:00:00+00:00'" in procedure_call("lake", ("x",), expire, later).sql
+    with pytest.raises(JobError, match="older_than_seconds"):
+        procedure_call("lake", ("x",), CallProcedure("expire_snapshots"), now)
+    with pytest.raises(JobError, match="unknown arguments"):
+        procedure_call("lake", ("x",), CallProcedure("rewrite_manifests", (("x", 1),)), now)
+    with pytest.raises(JobError, match="not a maintenance procedure"):
+        procedure_call("lake", ("x",), CallProcedure("deferred"), now)
+
+
+def test_maintenance_operations_round_trip_and_refuse_strangers() -> None:
+    call = CallProcedure(
+        "remove_orphan_files", (("dry_run", True),), (), 3 * 86400, pool="standard", pool_size=2
+    )
+    assert decode_operations([call.to_dict()], "x") == (call,)
+    with pytest.raises(OperationDecodeError, match="not a maintenance procedure"):
+        decode_operations([{**call.to_dict(), "procedure": "drop_table"}], "x")
 
 
 def test_sql_string_escapes_backslash_and_quote() -> None:
@@ -97,7 +105,6 @@ def test_sql_string_escapes_backslash_and_quote() -> None:
 
 def test_orphan_removal_is_skipped_where_another_table_lives_inside() -> None:
     from reconciler.diff.maintenance import guard_orphan_removal
-    from reconciler.plan.change import Action, Change
 
     outer, inner = "table/lake.sales.orders", "table/lake.x.y"
     lines = (
