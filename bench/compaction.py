@@ -10,6 +10,7 @@ import argparse
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,7 +20,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reconciler.plan.change import Action, Change
+from reconciler.plan.maintenance_ops import CallProcedure
 from reconciler.providers.spark.jobs import catalog_conf, procedure_call
 from reconciler.providers.spark.runner import run_table_job
 from reconciler.settings import SparkSettings
@@ -95,20 +96,18 @@ def main() -> None:
 
         arrow_s = pyarrow_rewrite(paths, root / "arrow")
         scan_before = scan_seconds(catalog)
-        change = Change(
-            "table/lake.bench.events",
-            Action.REWRITE_DATA_FILES,
-            "bench",
-            options=(
-                ("strategy", "binpack"),
-                ("target-file-size-bytes", str(TARGET)),
+        call = CallProcedure(
+            "rewrite_data_files",
+            (("strategy", "binpack"),),
+            (
                 ("min-file-size-bytes", str(32 * 1024 * 1024)),
+                ("target-file-size-bytes", str(TARGET)),
             ),
         )
         job = run_table_job(
             SparkSettings(),
             catalog_conf("lake", props),
-            [procedure_call("lake", ("bench", "events"), change)],
+            [procedure_call("lake", ("bench", "events"), call, datetime.now(UTC))],
             state_dir=root / "state",
             app_name="bench-compaction",
         )

@@ -10,6 +10,7 @@ import argparse
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,7 +18,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reconciler.plan.change import Action, Change
+from reconciler.plan.maintenance_ops import CallProcedure
 from reconciler.providers.spark.application import SparkApplication, TableJob
 from reconciler.providers.spark.jobs import (
     RUNTIME_PACKAGE,
@@ -62,8 +63,8 @@ def main() -> int:
         conf = catalog_conf("bench", {"type": "sql", **props})
 
         def calls(name: str) -> tuple[ProcedureCall, ...]:
-            change = Change(f"table/bench.ns.{name}", Action.REWRITE_DATA_FILES, "bench")
-            return (procedure_call("bench", ("ns", name), change),)
+            call = CallProcedure("rewrite_data_files")
+            return (procedure_call("bench", ("ns", name), call, datetime.now(UTC)),)
 
         started = time.perf_counter()
         for name in old:
