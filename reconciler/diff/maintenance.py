@@ -11,11 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-from croniter import croniter
-
+from reconciler.diff.maintenance_time import (
+    _aware,
+    format_duration,
+    iso,
+)
+from reconciler.diff.maintenance_time import (
+    approx_bytes as approx_bytes,
+)
+from reconciler.diff.maintenance_time import (
+    window_is_open as window_is_open,
+)
 from reconciler.model.health import TableHealth
 from reconciler.model.policies import (
     Compaction,
@@ -48,42 +56,6 @@ class Assessment:
     address: str
     changes: tuple[Change, ...] = ()
     noops: tuple[str, ...] = ()
-
-
-def format_duration(seconds: int) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def approx_bytes(size: int) -> str:
-    """Rounded binary size for reasons (`format_bytes` is exact, for spec values)."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024:
-            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1024
-    return f"{value:.1f}TiB"
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _aware(now: datetime) -> datetime:
-    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
-
-
-def window_is_open(window: Window, now: datetime) -> tuple[bool, datetime]:
-    """(open now, start of the next window) for a cron window in its own timezone."""
-    local = _aware(now).astimezone(ZoneInfo(window.timezone))
-    # Start one second later so a start exactly at `now` counts as the current window.
-    last_start: datetime = croniter(window.schedule, local + timedelta(seconds=1)).get_prev(
-        datetime
-    )
-    next_start: datetime = croniter(window.schedule, local).get_next(datetime)
-    return local < last_start + timedelta(seconds=window.duration), next_start
 
 
 def _line(
