@@ -12,8 +12,8 @@ from reconciler.report.outcome import Outcome
 class Applier(Protocol):
     """Turns one executable plan line into provider calls.
 
-    Built by wiring with the desired model, so `apply` can read the values the
-    change should reach. Raises `apply.errors` exceptions; anything else is a bug.
+    It carries out the line's operations after checking its preconditions; it never
+    sees the desired model. Raises `apply.errors` exceptions; anything else is a bug.
     Returns an Outcome on success (with `result` filled where there is one).
     """
 
