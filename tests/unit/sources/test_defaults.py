@@ -228,3 +228,22 @@ def test_malformed_defaults_are_located_problems(tmp_path: Path) -> None:
         "defaults/bad.yaml:10: spec.container: 5 is not a mapping",
         "defaults/bad.yaml:11: spec.table.schema: 3 is not a list",
     ]
+
+
+def test_a_replaced_list_takes_nothing_from_the_defaults(tmp_path: Path) -> None:
+    """The defaults' network (its gateway outside the subnet, a builder's rule) is an error
+    only in the spec that inherits it; the spec that gives its own list is clean."""
+    lxc = (
+        LXC
+        + "    network:\n      - {name: eth0, bridge: vmbr0, ip: 10.0.0.5/24, gateway: 10.9.9.1}\n"
+    )
+    own = "  network:\n    - {name: eth0, bridge: vmbr0, ip: 10.0.0.6/24, gateway: 10.0.0.1}\n"
+    files = {
+        "defaults/lxc.yaml": lxc,
+        "containers/web.yaml": _web(extra=own),
+        "containers/db.yaml": _web().replace("web", "db").replace("300", "301"),
+    }
+    errors, _ = _load(tmp_path, files)
+    assert len(errors) == 1 and errors[0].startswith(
+        "defaults/lxc.yaml:13: spec.container.network[0]"
+    )
