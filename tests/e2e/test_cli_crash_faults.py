@@ -71,7 +71,9 @@ def _clean_plan(ws: Workspace) -> dict[str, Any]:
 def test_a_sigkilled_apply_is_adopted_not_duplicated(
     tmp_path: Path, pvesim_factory: Callable[..., PveSim]
 ) -> None:
-    sim = pvesim_factory(task_seconds=8.0)  # slow creates: the kill lands mid-create
+    # slow creates: the kill lands mid-create, and the plan after it (which imports pyiceberg
+    # for the embedded catalog: seconds on a loaded host) still sees the create running
+    sim = pvesim_factory(task_seconds=15.0)
     ws = make_workspace(tmp_path, sim)
     proc = subprocess.Popen(
         ws.argv("apply", "--yes"),
