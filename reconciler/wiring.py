@@ -150,8 +150,7 @@ def build_deps(
         if any(c.action in BACKUP_ACTIONS for c in executable):
             from reconciler.providers.iceberg.backup import BackupApplier
 
-            policies = {p.name: p for p in desired.policies}
-            built.append(BackupApplier(catalogs(), tuple(desired.tables), policies))
+            built.append(BackupApplier(catalogs()))  # the lines' export_backup operations
         return built
 
     def backups(specs: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy]) -> Any:

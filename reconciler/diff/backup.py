@@ -14,6 +14,7 @@ from reconciler.model.backups import BackupListing
 from reconciler.model.health import TableHealth
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableSpec
+from reconciler.plan.backup_ops import ExportBackup
 from reconciler.plan.change import Action, Change, JSONValue
 
 
@@ -85,6 +86,20 @@ def assess_backup(
         Action.BACKUP,
         f"{reason}; to {rule.target}, keeping the last {rule.keep_last}",
         options=tuple(options.items()),
+        operations=(
+            ExportBackup(
+                catalog=table.catalog,
+                namespace=table.namespace,
+                name=table.name,
+                target=rule.target,
+                keep_last=rule.keep_last,
+                endpoint=rule.endpoint,
+                region=rule.region,
+                access_key_id_env=rule.credentials.access_key_id_env,
+                secret_access_key_env=rule.credentials.secret_access_key_env,
+                session_token_env=rule.credentials.session_token_env,
+            ),
+        ),
     )
 
 

@@ -18,8 +18,9 @@ from pyiceberg.table import Table
 
 from reconciler.apply.errors import PermanentError
 from reconciler.model.backups import BackupListing, BackupRecord
-from reconciler.model.policies import Backup, MaintenancePolicy
+from reconciler.model.policies import Backup, BackupCredentials, MaintenancePolicy
 from reconciler.model.tables import TableSpec
+from reconciler.plan.backup_ops import ExportBackup
 from reconciler.plan.change import Action, Change
 from reconciler.providers.iceberg.backup_rows import CHECKSUM, RowChecksum
 from reconciler.providers.iceberg.backup_target import (
@@ -185,20 +186,29 @@ def list_backups(
     return listings
 
 
+def rule_of(op: ExportBackup) -> Backup:
+    """The policy's backup section as the operation carries it."""
+    return Backup(
+        target=op.target,
+        keep_last=op.keep_last,
+        endpoint=op.endpoint,
+        region=op.region,
+        credentials=BackupCredentials(
+            op.access_key_id_env, op.secret_access_key_env, op.session_token_env
+        ),
+    )
+
+
 class BackupApplier:
-    """Carries out `backup` lines: export, verify, prune."""
+    """Carries out `backup` lines from their `ExportBackup` operation: export, verify, prune."""
 
     def __init__(
         self,
         catalogs: Catalogs,
-        specs: Sequence[TableSpec],
-        policies: Mapping[str, MaintenancePolicy],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rows_per_file: int = ROWS_PER_FILE,
     ) -> None:
         self._catalogs = catalogs
-        self._specs = {s.address: s for s in specs}
-        self._policies = policies
         self._clock = clock
         self._rows_per_file = rows_per_file
 
@@ -209,33 +219,34 @@ class BackupApplier:
         return change.address
 
     def apply(self, change: Change) -> Outcome:
-        spec = self._specs.get(change.address)
-        policy = self._policies.get(spec.policy) if spec and spec.policy else None
-        if spec is None or policy is None or policy.backup is None:
-            raise PermanentError(f"{change.address}: no backup policy for this table any more")
+        ops = [op for op in change.operations if isinstance(op, ExportBackup)]
+        if len(ops) != 1:
+            raise PermanentError(f"{change.address}: a backup line carries one export_backup")
+        op = ops[0]
+        identifier = ".".join((op.catalog, *op.namespace, op.name))
         started = time.monotonic()
         try:
-            target = target_of(spec, policy.backup)
-            table = self._catalogs.get(spec.catalog).load_table((*spec.namespace, spec.name))
+            target = table_target(rule_of(op), op.catalog, op.namespace, op.name)
+            table = self._catalogs.get(op.catalog).load_table((*op.namespace, op.name))
             made = export(
-                table, spec.identifier, target, self._clock(), rows_per_file=self._rows_per_file
+                table, identifier, target, self._clock(), rows_per_file=self._rows_per_file
             )
             problems = verify(target, made.backup_id)
             if problems:
                 raise BackupError(f"backup {made.backup_id} failed verification: {problems[0]}")
-            removed = prune(target, policy.backup.keep_last, made.backup_id)
+            removed = prune(target, op.keep_last, made.backup_id)
         except (BackupError, OSError) as exc:
             raise PermanentError(f"backup: {exc}") from None
         log.info(
             "backup.done",
-            table=spec.identifier,
+            table=identifier,
             backup=made.backup_id,
             rows=made.rows,
             removed=list(removed),
         )
         message = f"backup {made.backup_id}: {made.rows} rows, {made.size} bytes to {made.location}"
         if removed:
-            message += f"; removed {', '.join(removed)} (keepLast {policy.backup.keep_last})"
+            message += f"; removed {', '.join(removed)} (keepLast {op.keep_last})"
         return Outcome(
             change.address,
             change.action,

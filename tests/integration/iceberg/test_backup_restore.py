@@ -20,6 +20,7 @@ from pyiceberg.types import LongType, StringType
 from reconciler.apply.errors import PermanentError
 from reconciler.model.policies import Backup, BackupCredentials, MaintenancePolicy
 from reconciler.model.tables import ColumnSpec, PrimitiveType, TableSpec
+from reconciler.plan.backup_ops import ExportBackup
 from reconciler.plan.change import Action, Change
 from reconciler.providers.iceberg.backup import BackupApplier, export, list_backups, target_of
 from reconciler.providers.iceberg.backup_target import BackupError
@@ -35,15 +36,36 @@ SPEC = TableSpec(
 )
 
 
-def _applier(catalogs: Catalogs, rule: Backup, at: list[datetime]) -> BackupApplier:
-    policy = MaintenancePolicy(name="nightly", backup=rule)
-    return BackupApplier(
-        catalogs, (SPEC,), {"nightly": policy}, clock=lambda: at[0], rows_per_file=250
+def _line(rule: Backup) -> Change:
+    """The plan line the differ makes for SPEC under `rule`."""
+    op = ExportBackup(
+        "lake",
+        ("sales",),
+        "orders",
+        rule.target,
+        rule.keep_last,
+        endpoint=rule.endpoint,
+        region=rule.region,
+        access_key_id_env=rule.credentials.access_key_id_env,
+        secret_access_key_env=rule.credentials.secret_access_key_env,
     )
+    return Change(SPEC.address, Action.BACKUP, "test", operations=(op,))
 
 
-def _back_up(applier: BackupApplier) -> str:
-    outcome = applier.apply(Change(SPEC.address, Action.BACKUP, "test"))
+class _Backups:
+    """BackupApplier on a movable clock, applying SPEC's backup line."""
+
+    def __init__(self, catalogs: Catalogs, rule: Backup, at: list[datetime]) -> None:
+        self.applier = BackupApplier(catalogs, clock=lambda: at[0], rows_per_file=250)
+        self.line = _line(rule)
+
+
+def _applier(catalogs: Catalogs, rule: Backup, at: list[datetime]) -> _Backups:
+    return _Backups(catalogs, rule, at)
+
+
+def _back_up(backups: _Backups) -> str:
+    outcome = backups.applier.apply(backups.line)
     return str(dict(outcome.result)["backup_id"])
 
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from reconciler.diff.backup import assess_backup, plan_backups, span, wants_backup
 from reconciler.model.backups import BackupListing, BackupRecord
 from reconciler.model.health import TableHealth
 from reconciler.model.policies import Backup, MaintenancePolicy, Window
 from reconciler.model.tables import ColumnSpec, PrimitiveType, TableSpec
+from reconciler.plan.backup_ops import ExportBackup
 from reconciler.plan.change import Action, Change
+from reconciler.plan.operations import (
+    OperationDecodeError,
+    decode_operations,
+    encode_operations,
+)
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 TABLE = TableSpec(
@@ -36,6 +44,9 @@ def test_due_after_every_with_the_reason_in_hours() -> None:
     assert line.reason.startswith("last backup 26 h ago; policy wants every 24 h")
     assert dict(line.options) == {"target": "s3://backups/lake", "keep_last": 7}
     assert line.preconditions == ()  # whatever snapshot is current when it runs
+    [op] = line.operations
+    assert op == ExportBackup("lake", ("sales",), "orders", "s3://backups/lake", 7)
+    assert decode_operations(encode_operations(line.operations), "line") == (op,)  # saved plans
 
 
 def test_first_backup_is_due_at_once() -> None:
@@ -132,3 +143,14 @@ def test_a_failing_backup_backs_its_table_off() -> None:
     [held] = apply_backoff([line], {TABLE.address: failure}, current, NOW)
     assert held.action is Action.DEFERRED and dict(held.options)["actions"] == ["backup"]
     assert apply_backoff([line], {}, current, NOW) == (line,)
+
+
+def test_the_operation_round_trips_with_credentials_and_refuses_bad_values() -> None:
+    op = ExportBackup(
+        "lake", ("a", "b"), "t", "s3://b/p", 2, "http://m:9000", "eu-west-1", "AK", "SK"
+    )
+    doc = op.to_dict()
+    assert doc["access_key_id_env"] == "AK" and "session_token_env" not in doc
+    assert decode_operations([doc], "line") == (op,)
+    with pytest.raises(OperationDecodeError, match="keep_last is not a positive integer"):
+        decode_operations([{**doc, "keep_last": 0}], "line")
