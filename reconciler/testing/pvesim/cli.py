@@ -42,6 +42,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--fault-offline-node", action="append", default=[])
     ap.add_argument("--fault-methods", default="GET,POST,PUT,DELETE")
     ap.add_argument("--fault-seed", type=int, default=0)
+    ap.add_argument("--fault-lost-answer-rate", type=float, default=0.0)
+    ap.add_argument("--fault-lost-answer-mode", default="drop", choices=("drop", "596"))
     return ap.parse_args(argv)
 
 
@@ -57,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         offline_nodes=tuple(args.fault_offline_node),
         seed=args.fault_seed,
         methods=tuple(m.strip().upper() for m in args.fault_methods.split(",") if m.strip()),
+        lost_answer_rate=args.fault_lost_answer_rate,
+        lost_answer_mode=args.fault_lost_answer_mode,
     )
     sim = PveSim(
         token=args.token,

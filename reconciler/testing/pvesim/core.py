@@ -18,7 +18,7 @@ from .auth import Authenticator
 from .context import Ctx, Identity
 from .endpoints import params_for
 from .errors import ApiError, param_error
-from .faults import FAULT_MESSAGES, FaultInjector, Faults
+from .faults import FAULT_MESSAGES, FaultInjector, Faults, Gate
 from .formats import check_format
 from .routes import WORKERS, match
 from .state import Cluster, save_file
@@ -37,6 +37,7 @@ class RequestRecord:
     path: str
     params: dict[str, Any]
     status: int
+    answer_lost: bool = False  # applied, but the client never got the answer (fault injection)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Answer:
     body: Any
     raw: bytes | None = None
     gz: bytes | None = None
+    drop: bool = False  # cut the connection instead of answering (fault injection)
 
     def gzipped(self) -> bytes:
         """The body gzip-compressed (precomputed for cached reads)."""
@@ -70,6 +72,7 @@ class SimCore:
         self.cluster = cluster
         self.auth = auth
         self.injector = FaultInjector(faults)
+        self.gate = Gate()
         self.version = version
         self.task_seconds = task_seconds
         self.state_file = state_file
@@ -120,14 +123,25 @@ class SimCore:
     ) -> Answer:
         """Answer one /api2/json request (the caller strips nothing)."""
         api_path = path[len(API) :] or "/"
+        if not self.gate.enter():  # held past the gate, then cut: nothing served, nothing logged
+            return Answer(596, "Connection timed out", None, drop=True)
         try:
             body = self._dispatch(method, api_path, params, from_json, headers)
             answer = body if isinstance(body, Answer) else Answer(200, "OK", {"data": body})
         except ApiError as exc:
             answer = _error_answer(exc)
+        lost = (
+            answer.status == 200
+            and api_path.rstrip("/") != "/access/ticket"
+            and self.injector.lose_answer(method)
+        )
         shown = {k: ("***" if k in _SECRET_KEYS else v) for k, v in params.items()}
         with self._lock:
-            self._log.append(RequestRecord(method, api_path, shown, answer.status))
+            self._log.append(RequestRecord(method, api_path, shown, answer.status, lost))
+        if lost:
+            text = FAULT_MESSAGES[596]
+            body = {"data": None, "message": text + "\n"}
+            return Answer(596, text, body, drop=self.injector.faults.lost_answer_mode == "drop")
         return answer
 
     def _dispatch(

@@ -122,7 +122,10 @@ class SimHandler(StreamRequestHandler):
             return False
         keep = head.keep_alive
         gz = head.accepts_gzip and self.server.compression
-        return self._reply(head.method, self._serve(head, raw), keep, gz) and keep
+        answer = self._serve(head, raw)
+        if answer.drop:  # fault injection: the client sees its connection cut, no answer
+            return False
+        return self._reply(head.method, answer, keep, gz) and keep
 
     def _serve(self, head: RequestHead, raw: bytes) -> Answer:
         method = head.method
