@@ -69,6 +69,15 @@ spec:
             lines.setdefault(change["action"], []).append((change["address"], change["reason"]))
         return lines
 
+    def apply_json(self) -> tuple[int, dict[tuple[str, str], tuple[str, str]]]:
+        """Exit code, (address, action) -> (status, message) of `apply --output json`."""
+        done = self.run("apply", "--yes", "--output", "json")
+        doc = json.loads(done.stdout)
+        outcomes = {
+            (o["address"], o["action"]): (o["status"], o["message"]) for o in doc["outcomes"]
+        }
+        return done.returncode, outcomes
+
     def markers(self, name: str) -> list[str]:
         path = self.out / f"{name}.log"
         return path.read_text().splitlines() if path.exists() else []
@@ -183,7 +192,12 @@ def test_a_failing_step_fails_its_container_and_holds_the_dependents(lake: Lake)
     done = lake.run("apply", "--yes")
     assert done.returncode == 1
     assert "step 1 scripts/store.sh exited 3: disk full" in done.stdout
-    assert "skipped: dependency container/store did not apply" in done.stdout
+    assert lake.markers("meta") == []
+    code, outcomes = lake.apply_json()  # the same again, read from the JSON outcomes
+    assert code == 1
+    held = "skipped: dependency container/store did not apply"
+    assert outcomes[("container/meta", "create")] == ("skipped", held)
+    assert outcomes[("container/meta", "provision")] == ("skipped", held)
     assert lake.markers("meta") == []
     vmids = {int(c["vmid"]) for c in lake.ws.sim.api().nodes("pve").lxc.get()}
     assert VMIDS["store"] in vmids and VMIDS["meta"] not in vmids  # meta waits, not created
@@ -317,5 +331,9 @@ def test_a_probe_that_never_passes_holds_the_dependents(lake: Lake) -> None:
     done = lake.run("apply", "--yes")
     assert done.returncode == 1
     assert "not ready after 3s" in done.stdout
-    assert "skipped: dependency container/store did not apply" in done.stdout
+    code, outcomes = lake.apply_json()
+    assert code == 1
+    assert outcomes[("container/store", "await")][0] == "failed"
+    held = "skipped: dependency container/store did not apply"
+    assert outcomes[("container/meta", "create")] == ("skipped", held)
     assert lake.markers("meta") == []
