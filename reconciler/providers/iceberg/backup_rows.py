@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyiceberg.schema import Schema
 from pyiceberg.types import (
     DecimalType,
@@ -28,21 +29,55 @@ CHECKSUM = "sum64-sha256-rows/1"
 _MASK = (1 << 64) - 1
 
 
-def _canon(value: Any) -> Any:
-    """A JSON-able form of one value that does not depend on names or map order."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return "f:nan" if math.isnan(value) else f"f:{value!r}"
-    if isinstance(value, bytes):
-        return "b:" + value.hex()
-    if isinstance(value, dict):  # a struct: values by position (renames keep the checksum)
-        return [_canon(v) for v in value.values()]
-    if isinstance(value, list):
-        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):  # a map
-            return sorted(([_canon(k), _canon(v)] for k, v in value), key=json.dumps)
-        return [_canon(v) for v in value]
-    return f"{type(value).__name__}:{value}"  # date, time, datetime, Decimal, UUID
+Canon = Callable[[Any], Any]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _float(value: Any) -> Any:
+    if value is None:
+        return None
+    return "f:nan" if math.isnan(value) else f"f:{value!r}"
+
+
+def _binary(value: Any) -> Any:
+    return None if value is None else "b:" + value.hex()
+
+
+def _tagged(value: Any) -> Any:  # date, time, timestamp, decimal, uuid: their str() is exact
+    return None if value is None else f"{type(value).__name__}:{value}"
+
+
+def canon_for(kind: pa.DataType) -> Canon:
+    """A JSON-able form of one value of `kind` that does not depend on names or map order:
+    struct fields by position (renames keep the checksum), map entries sorted, floats by
+    their double value (a float column promoted to double keeps it)."""
+    if pa.types.is_integer(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _same
+    if pa.types.is_boolean(kind) or pa.types.is_null(kind):
+        return _same
+    if pa.types.is_floating(kind):
+        return _float
+    if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+        return _binary
+    if pa.types.is_fixed_size_binary(kind):
+        return _binary
+    if pa.types.is_struct(kind):
+        parts = [
+            (kind.field(i).name, canon_for(kind.field(i).type)) for i in range(kind.num_fields)
+        ]
+        return lambda v: None if v is None else [f(v[name]) for name, f in parts]
+    if pa.types.is_map(kind):
+        key, item = canon_for(kind.key_type), canon_for(kind.item_type)
+        return lambda v: (
+            None if v is None else sorted(([key(k), item(x)] for k, x in v), key=json.dumps)
+        )
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        element = canon_for(kind.value_type)
+        return lambda v: None if v is None else [element(x) for x in v]
+    return _tagged
 
 
 @dataclass
@@ -54,9 +89,18 @@ class RowChecksum:
     total: int = 0
 
     def add(self, batch: pa.RecordBatch | pa.Table) -> None:
-        columns = [column.to_pylist() for column in batch.columns]
+        columns = []
+        for column in batch.columns:
+            kind = column.type
+            if pa.types.is_temporal(kind) or pa.types.is_decimal(kind):
+                # Vectorised: Arrow's text of a date, time, timestamp or decimal is exact.
+                columns.append(pc.cast(column, pa.string()).to_pylist())
+                continue
+            canon = canon_for(kind)
+            values = column.to_pylist()
+            columns.append(values if canon is _same else [canon(v) for v in values])
         for row in zip(*columns, strict=True):
-            text = json.dumps([_canon(v) for v in row], separators=(",", ":"), ensure_ascii=False)
+            text = json.dumps(row, separators=(",", ":"), ensure_ascii=False)
             digest = hashlib.sha256(text.encode()).digest()
             self.total = (self.total + int.from_bytes(digest[:8], "big")) & _MASK
         self.rows += batch.num_rows
