@@ -11,9 +11,7 @@ from reconciler.apply.executor import Listener
 from reconciler.apply.ports import Applier
 from reconciler.diff.backoff import MaintenanceFailure
 from reconciler.model.containers import ContainerSpec
-from reconciler.model.containers import ContainerSpec
 from reconciler.model.desired import Desired
-from reconciler.model.provisioning import ProvisionRecord
 from reconciler.model.provisioning import ProvisionRecord
 from reconciler.observe.backups import BackupObserver
 from reconciler.observe.ports import ContainerObserver, HealthObserver, TableObserver
@@ -37,10 +35,6 @@ class Deps:
     observe_containers: ContainerObserver | None = None
     observe_tables: TableObserver | None = None
     observe_health: HealthObserver | None = None
-    # Provisioning (config `provision:`; None: off): the recorded state and a one-shot probe
-    # of each given CT's readiness, address -> why it fails (passing CTs left out).
-    provision_records: Callable[[], Mapping[str, ProvisionRecord]] | None = None
-    probe_readiness: Callable[[Sequence[ContainerSpec]], Mapping[str, str]] | None = None
     # Provisioning (config `provision:`; None: off): the recorded state and a one-shot probe
     # of each given CT's readiness, address -> why it fails (passing CTs left out).
     provision_records: Callable[[], Mapping[str, ProvisionRecord]] | None = None

@@ -79,18 +79,6 @@ class ProvisionSettings:
 
 
 @dataclass(frozen=True)
-class ProvisionSettings:
-    """`provision:` SSH access to the CTs (paths resolved against the config file)."""
-
-    key_file: str
-    known_hosts_file: str
-    user: str = "datalake"
-    port: int = 22
-    connect_timeout: int = 10
-    authorized_keys_file: str = ".ssh/authorized_keys"
-
-
-@dataclass(frozen=True)
 class Settings:
     config_file: Path | None
     specs: Path
@@ -101,7 +89,6 @@ class Settings:
     spark: SparkSettings = field(default_factory=SparkSettings)
     git: GitSourceSettings | None = None
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
-    provision: ProvisionSettings | None = None  # None: provisioning and readiness are off
     provision: ProvisionSettings | None = None  # None: provisioning and readiness are off
 
     def catalog(self, name: str) -> dict[str, str]:

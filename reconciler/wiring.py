@@ -188,36 +188,6 @@ def build_deps(
         assert settings.provision is not None
         return probe_all(specs, settings.provision)
 
-    def with_ssh(
-        inner: Callable[[Desired, Plan], Sequence[Applier]],
-    ) -> Callable[[Desired, Plan], Sequence[Applier]]:
-        """Adds the SSH applier when the plan has provision or await lines."""
-
-        def appliers_and_ssh(desired: Desired, plan: Plan) -> Sequence[Applier]:
-            from reconciler.plan.change import Action
-
-            built = list(inner(desired, plan))
-            lines = (Action.PROVISION, Action.AWAIT)
-            if settings.provision is not None and any(c.action in lines for c in plan.executable()):
-                from reconciler.providers.ssh.applier import SshApplier
-
-                cfg, specs = settings.provision, desired.containers
-                built.append(SshApplier(cfg, specs, settings.state_dir))
-            return built
-
-        return appliers_and_ssh
-
-    def provision_records() -> Any:
-        from reconciler.providers.ssh.records import read_records
-
-        return read_records(settings.state_dir)
-
-    def probe_readiness(specs: Sequence[Any]) -> Any:
-        from reconciler.providers.ssh.probes import probe_all
-
-        assert settings.provision is not None
-        return probe_all(specs, settings.provision)
-
     def store() -> Any:
         from reconciler.store import Store
 

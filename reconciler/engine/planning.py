@@ -120,9 +120,6 @@ def make_full_plan(
             from reconciler.engine.provisioning import with_provisioning
 
             changes = with_provisioning(deps, desired, changes)
-            from reconciler.engine.provisioning import with_provisioning
-
-            changes = with_provisioning(deps, desired, changes)
     tables_inventory = None
     if deps.observe_tables is not None and (desired.tables or settings.catalogs):
         from reconciler.diff.tables import unknown_tables

@@ -171,49 +171,6 @@ class Readiness:
 
 
 @dataclass(frozen=True)
-class ProvisionStep:
-    """One script run over SSH; `script` is its path under the specs root (display, file names),
-    `sha256` the hash of `content`. `env` pairs a remote variable with the local env var
-    holding its value (the value itself is never part of the model)."""
-
-    script: str
-    content: bytes
-    sha256: str
-    args: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()  # (remote name, local env var name), sorted
-    run_as: str | None = None  # None: the login user (config provision.user)
-    timeout_seconds: int = 600
-
-
-@dataclass(frozen=True)
-class Provision:
-    """`spec.provision`: ordered steps and an optional SSH address override."""
-
-    steps: tuple[ProvisionStep, ...] = ()
-    host: str | None = None
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """`spec.readiness`: exactly one of `tcp` (a port), `http` (a URL) or `command` (a step)."""
-
-    tcp: int | None = None
-    http: str | None = None
-    command: ProvisionStep | None = None
-    timeout_seconds: int = 300
-    interval_seconds: int = 5
-
-    @property
-    def awaited(self) -> str:
-        """What the plan says it waits for, e.g. `tcp 9000`."""
-        if self.tcp is not None:
-            return f"tcp {self.tcp}"
-        if self.http is not None:
-            return f"http {self.http}"
-        return f"command {self.command.script if self.command else '?'}"
-
-
-@dataclass(frozen=True)
 class ContainerSpec:
     """One desired CT from a `kind: Container` document, validated and normalised."""
 

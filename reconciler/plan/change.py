@@ -31,9 +31,6 @@ class Action(str, Enum):
     PROVISION = "provision"  # run a CT's provision steps / write its authorized_keys over SSH
     AWAIT = "await"  # wait until a CT's readiness probe passes (dependents start after it)
     UNREADY = "unready"  # a provisioned CT whose readiness probe fails now: reported only
-    PROVISION = "provision"  # run a CT's provision steps / write its authorized_keys over SSH
-    AWAIT = "await"  # wait until a CT's readiness probe passes (dependents start after it)
-    UNREADY = "unready"  # a provisioned CT whose readiness probe fails now: reported only
     DEFERRED = "deferred"  # due, but outside its window (or backing off)
     UNKNOWN = "unknown"  # the resource could not be read: nothing is planned for it
 

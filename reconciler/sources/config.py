@@ -142,15 +142,6 @@ def _provision(base: Path, raw: dict[str, Any] | None) -> ProvisionSettings | No
     return ProvisionSettings(**values)
 
 
-def _provision(base: Path, raw: dict[str, Any] | None) -> ProvisionSettings | None:
-    if raw is None:
-        return None
-    values = dict(raw)
-    for key in ("key_file", "known_hosts_file"):
-        values[key] = str(_resolve(base, values[key]))
-    return ProvisionSettings(**values)
-
-
 def loopback_host(host: str | None) -> bool:
     """Traffic to this host never leaves the machine (plain http:// may carry a token)."""
     if host == "localhost":
