@@ -158,8 +158,7 @@ def restore(
         if failure is not None:
             raise BackupError(f"restore of {backup_id} failed verification: {failure}")
     except BaseException:
-        # A failed restore into a new table leaves no table behind.
-        catalog.purge_table(ident)
+        _discard(catalog, ident, table.location())
         raise
     snapshot = table.current_snapshot()
     return Restored(
@@ -171,6 +170,16 @@ def restore(
         None,
         True,
     )
+
+
+def _discard(catalog: Catalog, ident: tuple[str, ...], location: str) -> None:
+    """A failed restore into a new table leaves no table behind (its files too, where the
+    catalog can purge; Hive cannot: the entry is dropped and the location named)."""
+    try:
+        catalog.purge_table(ident)
+    except NotImplementedError:
+        catalog.drop_table(ident)
+        log.warning("restore.files_left", table=".".join(ident), location=location)
 
 
 def _in_place(

@@ -1,4 +1,4 @@
-"""Backups on real catalogs (SQLite, PostgreSQL) and real targets (a directory, moto's S3):
+"""Backups on real catalogs (SQLite, PostgreSQL, Hive) and real targets (a directory, moto's S3):
 back up, damage the table, restore; rows and schema identical by count and checksum."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from reconciler.providers.iceberg.catalog import Catalogs
 from reconciler.providers.iceberg.restore import default_name, restore
 from tests.integration.iceberg.backup_data import SCHEMA, make_table, rows, table_checksum
 
-SQL_BACKENDS = pytest.mark.parametrize("catalogs", ["sqlite", "postgres"], indirect=True)
+CATALOGS = pytest.mark.parametrize("catalogs", ["sqlite", "postgres", "hive"], indirect=True)
 T0 = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
 IDENT = ("sales", "orders")
 SPEC = TableSpec(
@@ -69,7 +69,7 @@ def _back_up(backups: _Backups) -> str:
     return str(dict(outcome.result)["backup_id"])
 
 
-@SQL_BACKENDS
+@CATALOGS
 def test_round_trip_survives_deletes_schema_evolution_and_drop(
     catalogs: Catalogs, tmp_path: Path
 ) -> None:
@@ -133,7 +133,7 @@ def test_round_trip_survives_deletes_schema_evolution_and_drop(
     assert (after.rows, after.value) == (1200, before.value)
 
 
-@SQL_BACKENDS
+@CATALOGS
 def test_restore_refuses_a_dropped_column_and_leaves_the_table_alone(
     catalogs: Catalogs, tmp_path: Path
 ) -> None:
@@ -150,7 +150,7 @@ def test_restore_refuses_a_dropped_column_and_leaves_the_table_alone(
     assert catalog.load_table(IDENT).current_snapshot() == current
 
 
-@SQL_BACKENDS
+@CATALOGS
 def test_a_restore_that_fails_verification_leaves_no_table(
     catalogs: Catalogs, tmp_path: Path
 ) -> None:
