@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ import pyarrow.parquet as pq
 import structlog
 from pyiceberg.catalog import Catalog
 from pyiceberg.expressions import AlwaysTrue
-from pyiceberg.io.pyarrow import schema_to_pyarrow
+from pyiceberg.io.pyarrow import _dataframe_to_data_files, schema_to_pyarrow
 from pyiceberg.partitioning import PartitionSpec
 from pyiceberg.schema import Schema
 from pyiceberg.table import Table
@@ -24,6 +25,9 @@ from reconciler.providers.iceberg.backup_rows import CHECKSUM, RowChecksum, comp
 from reconciler.providers.iceberg.backup_target import BackupError, Target
 
 log = structlog.get_logger("reconciler.restore")
+
+BATCH_ROWS = 65536  # rows read from a backup file at a time
+CHUNK_ROWS = 524288  # rows written to the table at a time (bounds memory)
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,26 @@ def _pairs(
 
 
 def _batches(target: Target, backup_id: str, doc: dict[str, Any]) -> Iterator[pa.Table]:
-    """Each backup file as one table (files are bounded by rows at backup time)."""
+    """The backup's rows, file by file and batch by batch (never a whole file in memory)."""
     for item in doc.get("files", []):
         path = target.path(backup_id, str(item["path"]))
         with target.filesystem.open_input_file(path) as handle:
-            yield pq.read_table(handle)
+            for batch in pq.ParquetFile(handle).iter_batches(batch_size=BATCH_ROWS):
+                yield pa.Table.from_batches([batch])
+
+
+def _chunks(tables: Iterator[pa.Table], rows: int) -> Iterator[pa.Table]:
+    """`tables` regrouped into tables of about `rows` rows (the last one smaller)."""
+    held: list[pa.Table] = []
+    count = 0
+    for table in tables:
+        held.append(table)
+        count += table.num_rows
+        if count >= rows:
+            yield pa.concat_tables(held)
+            held, count = [], 0
+    if held:
+        yield pa.concat_tables(held)
 
 
 def _as_current(
@@ -91,17 +110,25 @@ def _write(
     current = table.schema()
     pairs = _pairs(backup, current, by_id)
     arrow = schema_to_pyarrow(current)
+
+    # One commit of (at most) two snapshots, whatever the backup's size: the old rows
+    # deleted, then one append whose data files are written chunk by chunk as rows stream
+    # in (pyiceberg's append takes a stream only for unpartitioned tables).
     with table.transaction() as tx:
-        first = True
-        for data in _batches(target, backup_id, doc):
-            rows = _as_current(data, pairs, arrow)
-            if first and by_id:  # a new table is empty: nothing to overwrite
-                tx.overwrite(rows)
-            else:
-                tx.append(rows)
-            first = False
-        if first and by_id:
+        if by_id:  # in place: the backup's rows replace all rows (a new table has none)
             tx.delete(AlwaysTrue())
+        with tx.update_snapshot().fast_append() as append:
+            files = itertools.count(0)  # one counter: chunks' file names must not collide
+            for chunk in _chunks(_batches(target, backup_id, doc), CHUNK_ROWS):
+                rows = _as_current(chunk, pairs, arrow)
+                for data_file in _dataframe_to_data_files(
+                    table_metadata=tx.table_metadata,
+                    write_uuid=append.commit_uuid,
+                    df=rows,
+                    io=table.io,
+                    counter=files,
+                ):
+                    append.append_data_file(data_file)
     by_backup = {then.field_id: now.name for now, then in pairs if then is not None}
     return [by_backup[f.field_id] for f in backup.fields]
 

@@ -279,3 +279,29 @@ def test_round_trip_on_s3(
     after = table_checksum(catalog.load_table(IDENT), names)
     assert (after.rows, done.rows) == (350, 350)
     assert after.value == target.manifest(second)["checksum"]["value"] != before.value
+
+
+def test_an_in_place_restore_streams_in_chunks_and_is_one_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.providers.iceberg import restore as restore_module
+
+    monkeypatch.setattr(restore_module, "BATCH_ROWS", 64)
+    monkeypatch.setattr(restore_module, "CHUNK_ROWS", 300)
+    catalogs = Catalogs({"lake": {"warehouse": (tmp_path / "wh").as_uri()}}, state_dir=tmp_path)
+    catalog = catalogs.get("lake")
+    table = make_table(catalog, IDENT, batches=2, size=500)
+    names = [f.name for f in SCHEMA.fields]
+    before = table_checksum(table, names)
+    target = target_of(SPEC, Backup(target=(tmp_path / "b").as_uri()))
+    made = export(table, "lake.sales.orders", target, T0, rows_per_file=400)
+    table.delete(LessThan("id", 10))
+    snapshots = len(catalog.load_table(IDENT).snapshots())
+    restore(catalog, ("sales",), "orders", target, made.backup_id, in_place=True)
+    table = catalog.load_table(IDENT)
+    assert len(table.snapshots()) == snapshots + 2  # the delete and one append
+    added = table.current_snapshot()
+    assert added is not None and added.summary is not None
+    assert int(added.summary["added-data-files"]) >= 4  # 1000 rows written 300 at a time
+    after = table_checksum(table, names)
+    assert (after.rows, after.value) == (1000, before.value)
