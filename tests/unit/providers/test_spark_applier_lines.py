@@ -1,0 +1,119 @@
+"""SparkMaintenanceApplier from the lines alone: the CALLs come from their CallProcedure
+operations (cutoffs from the injected clock), a commit conflict is retried from that line on
+(the lines before it are not run twice), and no state is kept between calls. A real
+subprocess stands in for spark-submit."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reconciler.apply.retry import RetryPolicy
+from reconciler.plan.change import Action, Change
+from reconciler.plan.maintenance_ops import CallProcedure
+from reconciler.providers.spark.applier import SparkMaintenanceApplier
+from reconciler.report.outcome import Status
+from reconciler.settings import Settings, SparkSettings
+
+# Records every job's SQL in runs.jsonl; the first job's second call hits a commit conflict.
+# Records every job's SQL in runs.jsonl; the first job's second call hits a commit conflict.
+# It speaks both forms: the shared application (records on stdout, per table) and a job of
+# its own (a result file).
+STAND_IN = """\
+import json, os, sys
+here = os.path.dirname(sys.argv[0])
+job = json.load(open(sys.argv[-1]))
+runs = os.path.join(here, "runs.jsonl")
+first = not os.path.exists(runs)
+tables = job.get("tables") or [{"key": None, "calls": job["calls"]}]
+results = []
+for table in tables:
+    with open(runs, "a") as out:
+        out.write(json.dumps([c["sql"] for c in table["calls"]]) + "\\n")
+    for index, call in enumerate(table["calls"]):
+        if first and index == 1:
+            item = {"status": "failed", "error": "CommitFailedException: x", "conflict": True}
+        else:
+            item = {"status": "ok", "result": {"n": index}, "seconds": 0.1}
+        results.append(item)
+        if table["key"] is not None:
+            record = {"table": table["key"], "index": index, "action": call["action"], **item}
+            print("@@reconciler-record " + json.dumps(record), flush=True)
+        if item["status"] != "ok":
+            break
+    if table["key"] is not None:
+        print("@@reconciler-record " + json.dumps({"table": table["key"], "done": True}))
+if "result_file" in job:
+    json.dump({"results": results}, open(job["result_file"], "w"))
+"""
+ADDRESS = "table/lake.sales.orders"
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def _lines() -> tuple[Change, ...]:
+    calls = (
+        (
+            Action.REWRITE_DATA_FILES,
+            CallProcedure("rewrite_data_files", (("strategy", "binpack"),)),
+        ),
+        (
+            Action.EXPIRE_SNAPSHOTS,
+            CallProcedure("expire_snapshots", (("retain_last", 5),), (), 86400),
+        ),
+        (Action.REMOVE_ORPHAN_FILES, CallProcedure("remove_orphan_files", (), (), 3 * 86400)),
+    )
+    return tuple(Change(ADDRESS, a, "display only", operations=(op,)) for a, op in calls)
+
+
+def _applier(tmp_path: Path) -> SparkMaintenanceApplier:
+    body = tmp_path / "stand_in.py"
+    body.write_text(STAND_IN)
+    script = tmp_path / "spark-submit"
+    script.write_text(f'#!/bin/sh\nexec {sys.executable} {body} "$@"\n')
+    script.chmod(0o755)
+    props = (("type", "sql"), ("uri", f"sqlite:///{tmp_path / 'c.db'}"), ("warehouse", "file:///w"))
+    settings = Settings(
+        config_file=None,
+        specs=tmp_path,
+        state_dir=tmp_path / "state",
+        catalogs=(("lake", props),),
+        spark=SparkSettings(submit=str(script), timeout=60),
+    )
+    return SparkMaintenanceApplier(
+        settings,
+        env={"PATH": os.environ["PATH"]},
+        retry=RetryPolicy(attempts=3, sleep=lambda s: None),
+        clock=lambda: NOW,
+    )
+
+
+def test_a_conflict_resumes_from_that_line_and_every_line_gets_its_outcome(
+    tmp_path: Path,
+) -> None:
+    applier = _applier(tmp_path)
+    applier.prepare(_lines())  # a table with maintenance only: the shared application
+    outcomes = applier.apply_lines(_lines())
+    assert [o.status for o in outcomes] == [Status.APPLIED] * 3, [o.message for o in outcomes]
+    assert [o.action for o in outcomes] == [c.action for c in _lines()]
+    runs = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert [len(r) for r in runs] == [3, 2]  # the retry ran expiry and orphans, not the rewrite
+    expire, orphans = runs[1]
+    assert "older_than => TIMESTAMP '2026-03-09 12:00:00+00:00', retain_last => 5" in expire
+    assert "older_than => TIMESTAMP '2026-03-07 12:00:00+00:00'" in orphans
+    assert "strategy => 'binpack'" in runs[0][0]
+    logs = [str(dict(o.result)["log_file"]) for o in outcomes]
+    assert "maintain-1-tables" in logs[0]  # the run's shared application
+    assert all("maintain-lake.sales.orders" in log for log in logs[1:])  # the retry, alone
+
+
+def test_a_line_without_its_procedure_fails_and_the_rest_are_skipped(tmp_path: Path) -> None:
+    applier = _applier(tmp_path)
+    _, *rest = _lines()
+    bare = Change(ADDRESS, Action.REWRITE_DATA_FILES, "no operation")
+    outcomes = applier.apply_lines((bare, *rest))
+    assert [o.status for o in outcomes] == [Status.FAILED, Status.SKIPPED, Status.SKIPPED]
+    assert "carries no matching procedure" in outcomes[0].message
+    assert not (tmp_path / "runs.jsonl").exists()  # no job was started for it
