@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from reconciler.plan.change import Change
+from reconciler.plan.change import Action, Change
 from reconciler.report.outcome import Outcome
 
 
@@ -39,7 +39,8 @@ class ProgressPrinter:
         if event == "start":
             with self._lock:
                 self._running[key] = time.monotonic()
-            self._emit(f"{label}: applying...")
+            awaited = dict(change.options).get("awaited") if change.action is Action.AWAIT else None
+            self._emit(f"{label}: waiting for {awaited}..." if awaited else f"{label}: applying...")
         elif event == "retry" and outcome is not None:
             self._emit(f"{label}: retrying after: {outcome.message}")
         elif event == "done" and outcome is not None:

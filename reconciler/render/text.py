@@ -27,8 +27,8 @@ SYMBOLS: dict[Action, tuple[str, str, str]] = {
     Action.REWRITE_MANIFESTS: ("*", "maintenance", "34"),
     Action.BACKUP: ("*", "backup", "34"),
     Action.PROVISION: ("%", "provision over SSH", "36"),
-    Action.AWAIT: ("…", "await readiness", "36"),
-    Action.UNREADY: ("!", "unready, reported only", "1;33"),
+    Action.AWAIT: ("◷", "await readiness", "36"),
+    Action.UNREADY: ("⊘", "unready, reported only", "1;33"),
     Action.DEFERRED: ("…", "deferred, outside its window or busy", "2"),
     Action.UNKNOWN: ("×", "unknown, could not be read: nothing planned", "1;35"),
 }

@@ -40,6 +40,14 @@ PATTERN_HINTS: dict[str, str] = {
     "^/[A-Za-z0-9._@+/-]*$": "is not an absolute path of letters, digits, '.', '_', '-', "
     "'+', '@' and '/' (no ',', '=', spaces or control characters); start it with /",
     _NOCTL: "must be one line without control characters",
+    "^[^\\u0000-\\u001f\\u007f]*$": "must be one line without control characters",
+    "^[A-Za-z0-9]([A-Za-z0-9.:-]*[A-Za-z0-9])?$": "is not a host name or IP address",
+    "^[A-Za-z0-9_./+@-]+$": "is not a script path; use letters, digits, '.', '_', '-', '+', "
+    "'@' and '/' (relative to the spec's file)",
+    "^[A-Za-z_][A-Za-z0-9_]*_env$": "is not an env reference; name the remote variable with "
+    "an _env suffix (PASSWORD_env: LOCAL_VAR): values are never written in specs",
+    "^[a-z_][a-z0-9_-]{0,31}$": "is not a user name; lower-case letters, digits, '_', '-'",
+    "^[A-Za-z0-9_./~-]+$": "is not a file path; use letters, digits, '.', '_', '-', '~', '/'",
     "^[0-9A-Fa-f.:]+$": "is not an IP address",
     "^([0-9.]+/[0-9]+|dhcp|manual)$": "is not an IPv4 address with a prefix (10.0.0.2/24), "
     "dhcp or manual",
