@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from reconciler.apply.ports import Applier
 from reconciler.deps import Deps
 from reconciler.model.desired import Desired
-from reconciler.plan.change import Action
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableInventory, TableSpec
 from reconciler.plan.change import BACKUP_ACTIONS, MAINTENANCE_ACTIONS, Plan
@@ -170,36 +169,6 @@ def build_deps(
             built = list(inner(desired, plan))
             lines = (Action.PROVISION, Action.AWAIT)
             if settings.provision is not None and any(c.action in lines for c in plan.executable()):
-                from reconciler.providers.ssh.applier import SshApplier
-
-                cfg, specs = settings.provision, desired.containers
-                built.append(SshApplier(cfg, specs, settings.state_dir))
-            return built
-
-        return appliers_and_ssh
-
-    def provision_records() -> Any:
-        from reconciler.providers.ssh.records import read_records
-
-        return read_records(settings.state_dir)
-
-    def probe_readiness(specs: Sequence[Any]) -> Any:
-        from reconciler.providers.ssh.probes import probe_all
-
-        assert settings.provision is not None
-        return probe_all(specs, settings.provision)
-
-    def with_ssh(
-        inner: Callable[[Desired, Plan], Sequence[Applier]],
-    ) -> Callable[[Desired, Plan], Sequence[Applier]]:
-        """Adds the SSH applier when the plan has provision or await lines."""
-
-        def appliers_and_ssh(desired: Desired, plan: Plan) -> Sequence[Applier]:
-            built = list(inner(desired, plan))
-            lines = (Action.PROVISION, Action.AWAIT)
-            if settings.provision is not None and any(
-                c.action in lines for c in plan.executable()
-            ):
                 from reconciler.providers.ssh.applier import SshApplier
 
                 cfg, specs = settings.provision, desired.containers

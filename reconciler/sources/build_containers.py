@@ -25,7 +25,6 @@ from reconciler.model.windows import Window
 from reconciler.sources.build_policies import parse_window
 from reconciler.sources.build_provision import build_provision, build_readiness
 from reconciler.sources.documents import Built, Document, PathKey, Problems, SpecError
-from reconciler.sources.build_provision import build_provision, build_readiness
 from reconciler.sources.ignore_paths import check_ignore
 
 BARE_REF_PREFIX = "container"  # `dependsOn: [minio]` means container/minio
