@@ -13,6 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from reconciler.diff.compaction_tuning import (
+    Cluster,
+    RewriteRun,
+    describe_tuning,
+    estimate,
+    tune,
+)
 from reconciler.diff.maintenance_time import (
     _aware,
     format_duration,
@@ -39,6 +46,8 @@ from reconciler.model.units import format_bytes
 from reconciler.plan.change import Action, Change, JSONScalar, JSONValue
 from reconciler.plan.maintenance_ops import CallProcedure
 
+DEFAULT_CLUSTER = Cluster()
+
 # Execution order within one table: compaction first so expiry can drop the files it
 # replaced; orphans last so they see the final state.
 ACTION_ORDER = (
@@ -64,6 +73,7 @@ def _line(
     reason: str,
     options: Mapping[str, JSONValue],
     older_than_seconds: int | None = None,
+    session_conf: tuple[tuple[str, str], ...] = (),
 ) -> Change:
     """A maintenance line: `options` as displayed, and the same call as its operation
     (hyphenated names go into the procedure's options map; `older_than` as an age)."""
@@ -74,7 +84,13 @@ def _line(
             extra.append((key, str(value)))
         elif key != "older_than" and not isinstance(value, list | dict):
             args.append((key, value))
-    call = CallProcedure(action.value, tuple(args), tuple(sorted(extra)), older_than_seconds)
+    call = CallProcedure(
+        action.value,
+        tuple(args),
+        tuple(sorted(extra)),
+        older_than_seconds,
+        session_conf=session_conf,
+    )
     return Change(address, action, reason, options=tuple(options.items()), operations=(call,))
 
 
@@ -87,7 +103,13 @@ def _sort_order(sort_by: Sequence[SortField]) -> str | None:
     )
 
 
-def _compaction(table: TableSpec, rule: Compaction, health: TableHealth) -> Change | str:
+def _compaction(
+    table: TableSpec,
+    rule: Compaction,
+    health: TableHealth,
+    cluster: Cluster,
+    history: Sequence[RewriteRun],
+) -> Change | str:
     size = format_bytes(rule.small_file_size)
     if health.small_files is None or health.small_file_size != rule.small_file_size:
         return (
@@ -121,14 +143,16 @@ def _compaction(table: TableSpec, rule: Compaction, health: TableHealth) -> Chan
             options["sort_order"] = order
     if rule.where:
         options["where"] = rule.where
-    options["target-file-size-bytes"] = str(rule.target_file_size)
-    # Only files under smallFileSize are candidates, and a partition with 2 of them is
-    # rewritten (Iceberg's default needs 5), so the rewrite does what the trigger counted.
-    options["min-file-size-bytes"] = str(rule.small_file_size)
-    options["min-input-files"] = "2"
-    if rule.max_concurrent_file_groups is not None:
-        options["max-concurrent-file-group-rewrites"] = str(rule.max_concurrent_file_groups)
-    return _line(table.address, Action.REWRITE_DATA_FILES, detail + note, options)
+    tuning = tune(rule, health, cluster, sort=options["strategy"] == CompactionStrategy.SORT.value)
+    options.update(tuning.options)
+    if tuning.session_conf:
+        options["spark_conf"] = dict(tuning.session_conf)
+    cost = estimate(rule, health, tuning, history)
+    options["estimate"] = dict(cost.to_dict())
+    reason = f"{detail}{note}; {cost.text()}; {describe_tuning(tuning, cluster)}"
+    return _line(
+        table.address, Action.REWRITE_DATA_FILES, reason, options, None, tuning.session_conf
+    )
 
 
 def _manifests(table: TableSpec, rule: ManifestRewrite, health: TableHealth) -> Change | str:
@@ -199,8 +223,11 @@ def assess_table(
     now: datetime,
     *,
     ignore_window: bool = False,
+    cluster: Cluster = DEFAULT_CLUSTER,
+    history: Sequence[RewriteRun] = (),
 ) -> Assessment:
-    """What `policy` asks of one table now."""
+    """What `policy` asks of one table now; `cluster` tunes compaction, `history` (the
+    table's past rewrite_data_files runs) estimates its duration."""
     address = table.address
     if health is None:
         return Assessment(address, noops=("table does not exist yet: nothing to maintain",))
@@ -208,7 +235,7 @@ def assess_table(
         return Assessment(address, noops=("table has no snapshot yet: nothing to maintain",))
     verdicts: list[Change | str] = []
     if policy.compaction is not None:
-        verdicts.append(_compaction(table, policy.compaction, health))
+        verdicts.append(_compaction(table, policy.compaction, health, cluster, history))
     if policy.rewrite_manifests is not None:
         verdicts.append(_manifests(table, policy.rewrite_manifests, health))
     if policy.expire_snapshots is not None:
@@ -256,6 +283,8 @@ def _assess_all(
     health: Mapping[str, TableHealth],
     now: datetime,
     ignore_window: bool,
+    cluster: Cluster = DEFAULT_CLUSTER,
+    history: Mapping[str, Sequence[RewriteRun]] | None = None,
 ) -> tuple[Assessment, ...]:
     result: list[Assessment] = []
     for table in sorted(tables, key=lambda t: t.address):
@@ -268,7 +297,15 @@ def _assess_all(
             )
             continue
         result.append(
-            assess_table(table, policy, health.get(table.address), now, ignore_window=ignore_window)
+            assess_table(
+                table,
+                policy,
+                health.get(table.address),
+                now,
+                ignore_window=ignore_window,
+                cluster=cluster,
+                history=(history or {}).get(table.address, ()),
+            )
         )
     return tuple(result)
 
@@ -280,12 +317,14 @@ def plan_maintenance(
     now: datetime,
     *,
     ignore_window: bool = False,
+    cluster: Cluster = DEFAULT_CLUSTER,
+    history: Mapping[str, Sequence[RewriteRun]] | None = None,
 ) -> tuple[Change, ...]:
     """Maintenance lines, tables by address, actions in execution order; `ignore_window`
-    is `reconcile maintain --now`."""
-    return tuple(
-        c for a in _assess_all(tables, policies, health, now, ignore_window) for c in a.changes
-    )
+    is `reconcile maintain --now`; `cluster` and `history` (past rewrites by address) tune
+    compaction and estimate its cost."""
+    assessed = _assess_all(tables, policies, health, now, ignore_window, cluster, history)
+    return tuple(c for a in assessed for c in a.changes)
 
 
 def maintenance_noops(

@@ -38,6 +38,7 @@ class TableHealth:
     small_files: int | None = None  # mergeable data files under smallFileSize; None: not read
     small_file_partitions: int | None = None  # partitions holding them (2+ small files each)
     small_file_size: int | None = None  # the threshold `small_files` was counted with
+    small_file_bytes: int | None = None  # their bytes; None: not read
 
     @property
     def snapshot_count(self) -> int:

@@ -24,7 +24,8 @@ class CallProcedure:
     procedure's string options map (`target-file-size-bytes` ...), both in order;
     `older_than_seconds`: the cutoff is `now - older_than_seconds` when it runs.
     `pool` and `pool_size` name the table's scheduling group (its policy) and how many of
-    its tables run at once."""
+    its tables run at once. `session_conf`: Spark SQL conf the job sets for this call
+    (shuffle partitions, file split and open costs), in the session of the call's table."""
 
     procedure: str
     args: tuple[tuple[str, JSONScalar], ...] = ()
@@ -32,6 +33,7 @@ class CallProcedure:
     older_than_seconds: int | None = None
     pool: str = "default"
     pool_size: int = 1
+    session_conf: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, JSONValue]:
         doc: dict[str, JSONValue] = {
@@ -44,6 +46,8 @@ class CallProcedure:
             doc["older_than_seconds"] = self.older_than_seconds
         doc["pool"] = self.pool
         doc["pool_size"] = self.pool_size
+        if self.session_conf:  # absent when empty: older plans and readers keep their shape
+            doc["session_conf"] = dict(self.session_conf)
         return doc
 
 
@@ -71,6 +75,9 @@ def _decode_call(doc: Mapping[str, Any]) -> CallProcedure:
     options = _pairs(doc, "options")
     if not all(isinstance(v, str) for _, v in options):
         raise ValueError("options hold only strings")
+    session_conf = _pairs(doc, "session_conf")
+    if not all(k.startswith("spark.sql.") and isinstance(v, str) for k, v in session_conf):
+        raise ValueError("session_conf holds only spark.sql.* keys with string values")
     pool = doc.get("pool", "default")
     if not isinstance(pool, str):
         raise ValueError("pool is not a string")
@@ -81,6 +88,7 @@ def _decode_call(doc: Mapping[str, Any]) -> CallProcedure:
         older_than_seconds=_int(doc, "older_than_seconds", None),
         pool=pool,
         pool_size=_int(doc, "pool_size", 1) or 1,
+        session_conf=tuple(session_conf),
     )
 
 

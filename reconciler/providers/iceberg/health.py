@@ -31,18 +31,27 @@ def count_small_files(table: Table, threshold: int) -> tuple[int, int]:
     share their partition with another small file (a lone small file per partition cannot
     be improved, and counting it would plan a rewrite that changes nothing, every cycle).
     Returns (files, partitions holding them)."""
+    files, partitions, _ = small_file_figures(table, threshold)
+    return files, partitions
+
+
+def small_file_figures(table: Table, threshold: int) -> tuple[int, int, int]:
+    """(files, partitions, bytes) of the mergeable small files (see count_small_files)."""
     snapshot = table.current_snapshot()
     if snapshot is None:
-        return 0, 0
+        return 0, 0, 0
     groups: Counter[tuple[int, str]] = Counter()
+    sizes: Counter[tuple[int, str]] = Counter()
     for manifest in snapshot.manifests(table.io):
         if manifest.content != ManifestContent.DATA:
             continue
         for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
             if entry.data_file.file_size_in_bytes < threshold:
-                groups[(manifest.partition_spec_id, repr(entry.data_file.partition))] += 1
-    mergeable = [count for count in groups.values() if count >= 2]
-    return sum(mergeable), len(mergeable)
+                key = (manifest.partition_spec_id, repr(entry.data_file.partition))
+                groups[key] += 1
+                sizes[key] += entry.data_file.file_size_in_bytes
+    mergeable = [key for key, count in groups.items() if count >= 2]
+    return sum(groups[k] for k in mergeable), len(mergeable), sum(sizes[k] for k in mergeable)
 
 
 def read_health(table: Table, address: str, compaction: Compaction | None) -> TableHealth:
@@ -68,9 +77,10 @@ def read_health(table: Table, address: str, compaction: Compaction | None) -> Ta
     small_files: int | None = None
     small_groups: int | None = None
     small_size: int | None = None
+    small_bytes: int | None = None
     if compaction is not None and needs_file_sizes(data_files, total_bytes, compaction):
         small_size = compaction.small_file_size
-        small_files, small_groups = count_small_files(table, small_size)
+        small_files, small_groups, small_bytes = small_file_figures(table, small_size)
     return TableHealth(
         address=address,
         data_files=data_files,
@@ -85,6 +95,7 @@ def read_health(table: Table, address: str, compaction: Compaction | None) -> Ta
         small_files=small_files,
         small_file_partitions=small_groups,
         small_file_size=small_size,
+        small_file_bytes=small_bytes,
     )
 
 

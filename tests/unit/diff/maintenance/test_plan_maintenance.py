@@ -72,6 +72,7 @@ def _health(address: str, raw: dict[str, Any], now: datetime) -> TableHealth:
         data_files=raw.get("dataFiles", 0),
         total_bytes=raw.get("totalBytes", 0),
         records=raw.get("records", 0),
+        delete_files=raw.get("deleteFiles", 0),
         manifests=raw.get("manifests", 1),
         snapshots=snapshots,
         ref_snapshot_ids=frozenset(raw.get("refSnapshotIds", ())),
@@ -80,6 +81,7 @@ def _health(address: str, raw: dict[str, Any], now: datetime) -> TableHealth:
         small_files=raw.get("smallFiles"),
         small_file_partitions=raw.get("smallFilePartitions"),
         small_file_size=raw.get("smallFileSize", 33554432 if "smallFiles" in raw else None),
+        small_file_bytes=raw.get("smallFileBytes"),
     )
 
 
