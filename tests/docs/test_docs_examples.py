@@ -31,7 +31,7 @@ SPEC_KINDS = {
     "Defaults": "defaults",
 }  # fmt: skip
 CONFIG_KEYS = {
-    "specs", "state_dir", "proxmox", "apply", "catalogs", "spark", "source", "daemon",
+    "specs", "state_dir", "proxmox", "apply", "catalogs", "spark", "source", "daemon", "provision",
 }  # fmt: skip
 # Tools of the host, not ours: their lines are shown for people and run by them.
 HOST_TOOLS = {
