@@ -252,8 +252,8 @@ def kill_once(tmp: Path, sim: PveSim, scan: Secrets, k: int) -> dict[str, Any] |
 
 def scenario_kills(tmp: Path, sim: PveSim, scan: Secrets, full: bool) -> Row:
     total = request_count(tmp, sim, scan)
-    # short: the first request, the first create and a boundary late in the run
-    ks = list(range(total)) if full else sorted({0, total // 3 | 1, (2 * total) // 3})
+    # short: one boundary served after the kill (odd k), one cut unserved (even k)
+    ks = list(range(total)) if full else sorted({total // 3 | 1, (2 * total) // 3})
     results = [r for r in (kill_once(tmp, sim, scan, k) for k in ks) if r is not None]
     bad = [r for r in results if r["left"] or r["duplicates"] or r["locks"] or r["wrong_cts"]]
     applies = Counter(r["applies"] for r in results)
@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rows.append(scenario_kills(tmp, sim, scan, full))
         rows.append(scenario_faults(tmp, sim, scan, 12 if full else 2, seed))
-        rows.append(scenario_properties(sim, 25 if full else 5))
+        rows.append(scenario_properties(sim, 25 if full else 4))
         rows.append(scenario_bad_inputs(tmp))
         rows.append(scenario_secrets(scan))
     finally:
