@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from reconciler.apply.executor import Listener
 from reconciler.apply.ports import Applier
 from reconciler.diff.backoff import MaintenanceFailure
+from reconciler.diff.compaction_tuning import RewriteRun
 from reconciler.model.containers import ContainerSpec
 from reconciler.model.desired import Desired
 from reconciler.model.provisioning import ProvisionRecord
@@ -48,6 +49,8 @@ class Deps:
     clock: Callable[[], datetime] = _now
     # Backoff state of failing maintenance (the store), read at plan and saved after apply.
     maintenance_failures: Callable[[], Mapping[str, MaintenanceFailure]] | None = None
+    # Past rewrite_data_files runs by table (the store): compaction's estimated duration.
+    rewrite_history: Callable[[], Mapping[str, Sequence[RewriteRun]]] | None = None
     save_maintenance_failures: (
         Callable[[Sequence[MaintenanceFailure], Sequence[str]], None] | None
     ) = None

@@ -40,6 +40,10 @@ class SparkSettings:
     # unless `jars` are given (air-gapped hosts bring their own).
     packages: tuple[str, ...] | None = None
     repositories: tuple[str, ...] = ()
+    # Cores the cluster offers maintenance (None: from master/executor conf) and the rewrite
+    # size from which compaction commits group by group (None: the differ's default).
+    cores: int | None = None
+    partial_progress_size: int | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.diff.backoff import MaintenanceFailure
+from reconciler.diff.compaction_tuning import RewriteRun
 
 DB_NAME = "history.sqlite3"
 
@@ -52,6 +54,10 @@ CREATE TABLE IF NOT EXISTS maintenance_failures (
 );
 """
 
+
+# An applied rewrite_data_files outcome (providers.spark.summary.describe): bytes, seconds.
+_REWROTE = re.compile(r"rewrote \d+ data files into \d+ \((\d+) bytes\) in (\d+(?:\.\d+)?)s")
+HISTORY_RUNS = 20  # a table's newest rewrites that estimate its next one
 
 _WHO = {"user", "host", "command"}
 _ADDED = {*_WHO, "reason"}  # columns newer than the first databases
@@ -193,6 +199,22 @@ class Store:
                 " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [(k, json.dumps(v)) for k, v in values.items()],
             )
+
+    def rewrite_history(self, per_table: int = HISTORY_RUNS) -> dict[str, list[RewriteRun]]:
+        """Each table's newest applied rewrite_data_files runs (bytes, procedure seconds),
+        newest first, at most `per_table` of them."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT address, message FROM actions WHERE action = 'rewrite_data_files'"
+                " AND status = 'applied' ORDER BY rowid DESC"
+            ).fetchall()
+        runs: dict[str, list[RewriteRun]] = {}
+        for row in rows:
+            match = _REWROTE.fullmatch(str(row["message"]))
+            kept = runs.setdefault(str(row["address"]), [])
+            if match and len(kept) < per_table:
+                kept.append(RewriteRun(int(match.group(1)), float(match.group(2))))
+        return {address: kept for address, kept in runs.items() if kept}
 
     def maintenance_failures(self) -> dict[str, MaintenanceFailure]:
         """Tables whose last maintenance failed (backoff state), by address."""

@@ -195,6 +195,7 @@ def build_deps(
 
     return Deps(
         maintenance_failures=lambda: store().maintenance_failures(),
+        rewrite_history=lambda: store().rewrite_history(),
         save_maintenance_failures=lambda failed, ok: store().save_maintenance_failures(failed, ok),
         observe_containers=containers,
         observe_tables=tables if settings.catalogs else None,

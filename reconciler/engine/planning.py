@@ -12,6 +12,7 @@ import structlog
 
 from reconciler.deps import Deps
 from reconciler.diff.backoff import MaintenanceFailure
+from reconciler.diff.compaction_tuning import Cluster, RewriteRun, cluster_of
 from reconciler.model.backups import BackupListing
 from reconciler.model.containers import ContainerSpec
 from reconciler.model.desired import Desired
@@ -78,6 +79,22 @@ def read_failures(deps: Deps) -> Mapping[str, MaintenanceFailure]:
     except Exception as exc:  # a broken state dir must not stop the plan: no backoff then
         log.warning("backoff.unreadable", error=str(exc))
         return {}
+
+
+def read_rewrite_history(deps: Deps) -> Mapping[str, Sequence[RewriteRun]]:
+    if deps.rewrite_history is None:
+        return {}
+    try:
+        return deps.rewrite_history()
+    except Exception as exc:  # a broken state dir must not stop the plan: no estimates then
+        log.warning("history.unreadable", error=str(exc))
+        return {}
+
+
+def cluster_for(settings: Settings) -> Cluster:
+    """What compaction is tuned for: the `spark:` config's cores and partial-progress size."""
+    spark = settings.spark
+    return cluster_of(spark.master, dict(spark.conf), spark.cores, spark.partial_progress_size)
 
 
 def make_full_plan(
@@ -170,7 +187,13 @@ def make_full_plan(
             changes += _unknown(present, f"table health could not be read: {exc}")
         else:
             due = plan_maintenance(
-                present, policies, health, now, ignore_window=options.ignore_window
+                present,
+                policies,
+                health,
+                now,
+                ignore_window=options.ignore_window,
+                cluster=cluster_for(settings),
+                history=read_rewrite_history(deps),
             )
             locations = (
                 {t.address: t.location for t in tables_inventory.tables} if tables_inventory else {}

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from reconciler.model.units import UnitError, parse_duration
+from reconciler.model.units import UnitError, parse_bytes, parse_duration
 from reconciler.settings import (
     ApplySettings,
     DaemonSettings,
@@ -250,6 +250,12 @@ def _spark_problems(doc: Document, raw: dict[str, Any]) -> Iterator[SpecError]:
             yield doc.error(("spark", "repositories", i), "credentials in a repository URL would "
                             "show on the spark-submit command line; name the repository in an "
                             "Ivy settings file (spark.conf spark.jars.ivySettings)")  # fmt: skip
+    if isinstance(raw.get("partialProgressSize"), str):
+        try:
+            if parse_bytes(raw["partialProgressSize"], "G") < 1:
+                raise UnitError("partialProgressSize must be at least 1 byte")
+        except UnitError as exc:
+            yield doc.error(("spark", "partialProgressSize"), str(exc))
     for key, own in _SPARK_CONF_OWNED.items():
         if isinstance(raw.get("conf"), dict) and key in raw["conf"]:
             yield doc.error(("spark", "conf", key), f"set spark.{own} instead")
@@ -266,6 +272,10 @@ def _spark(base: Path, raw: dict[str, Any]) -> SparkSettings:
         timeout=float(raw.get("timeout", 3600.0)),
         packages=None if packages is None else tuple(str(p) for p in packages),
         repositories=tuple(str(r) for r in raw.get("repositories", ())),
+        cores=raw.get("cores"),
+        partial_progress_size=(
+            parse_bytes(raw["partialProgressSize"], "G") if "partialProgressSize" in raw else None
+        ),
     )
 
 

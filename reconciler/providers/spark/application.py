@@ -130,7 +130,7 @@ class SparkApplication:
                     "key": t.job.key,
                     "pool": t.job.pool,
                     "timeout": self._settings.timeout,
-                    "calls": [{"action": c.action.value, "sql": c.sql} for c in t.job.calls],
+                    "calls": [c.to_job() for c in t.job.calls],
                 }
                 for t in self._tables.values()
             ],

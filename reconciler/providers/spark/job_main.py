@@ -97,10 +97,13 @@ class Reporter:
 
 
 class TableRun:
-    """One table's calls in order, in its own job group and FAIR pool."""
+    """One table's calls in order, in its own job group and FAIR pool; a table whose calls
+    set Spark SQL conf (`conf`: shuffle partitions, split and open costs) runs in its own
+    session, so tables running at once never see each other's conf."""
 
     def __init__(self, spark: SparkSession, table: dict[str, Any], reporter: Reporter) -> None:
-        self.spark = spark
+        tuned = any(call.get("conf") for call in table["calls"])
+        self.spark = spark.newSession() if tuned else spark
         self.table = table
         self.key = str(table["key"])
         self.group = f"reconciler-{table.get('index', 0)}"
@@ -129,6 +132,8 @@ class TableRun:
             record: dict[str, Any] = {"table": self.key, "index": position}
             record["action"] = call["action"]
             try:
+                for key, value in (call.get("conf") or {}).items():
+                    self.spark.conf.set(str(key), str(value))
                 rows = [r.asDict(recursive=True) for r in self.spark.sql(call["sql"]).collect()]
             except Exception as exc:  # reported per action; the next cycle retries
                 if self.timed_out:

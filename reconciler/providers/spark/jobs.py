@@ -105,6 +105,14 @@ class CatalogConf:
 class ProcedureCall:
     action: Action
     sql: str
+    session_conf: tuple[tuple[str, str], ...] = ()  # Spark SQL conf set for this call
+
+    def to_job(self) -> dict[str, object]:
+        """The call as the job file holds it (job_main reads `action`, `sql`, `conf`)."""
+        doc: dict[str, object] = {"action": self.action.value, "sql": self.sql}
+        if self.session_conf:
+            doc["conf"] = dict(self.session_conf)
+        return doc
 
 
 def _jdbc(uri: str) -> tuple[str, dict[str, str], dict[str, str], str]:
@@ -243,7 +251,7 @@ def procedure_call(
         pairs = ", ".join(f"{sql_string(k)}, {sql_string(v)}" for k, v in sorted(call.options))
         args.append(f"options => map({pairs})")
     sql = f"CALL {_identifier([catalog])}.system.{call.procedure}({', '.join(args)})"
-    return ProcedureCall(action, sql)
+    return ProcedureCall(action, sql, call.session_conf)
 
 
 def packages(settings: SparkSettings, catalog: CatalogConf) -> tuple[str, ...]:

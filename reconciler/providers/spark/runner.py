@@ -158,7 +158,7 @@ def run_table_job(
     job = {
         "app_name": app_name,
         "secret_conf": secret_conf,
-        "calls": [{"action": c.action.value, "sql": c.sql} for c in calls],
+        "calls": [c.to_job() for c in calls],
         "result_file": str(result_path),
         "stop_on_failure": not keep_going,
     }
