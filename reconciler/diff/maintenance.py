@@ -38,6 +38,7 @@ from reconciler.model.policies import (
     MaintenancePolicy,
     ManifestRewrite,
     OrphanRemoval,
+    PositionDeleteRewrite,
     SnapshotExpiry,
     Window,
 )
@@ -52,6 +53,7 @@ DEFAULT_CLUSTER = Cluster()
 # replaced; orphans last so they see the final state.
 ACTION_ORDER = (
     Action.REWRITE_DATA_FILES,
+    Action.REWRITE_POSITION_DELETE_FILES,
     Action.REWRITE_MANIFESTS,
     Action.EXPIRE_SNAPSHOTS,
     Action.REMOVE_ORPHAN_FILES,
@@ -164,6 +166,21 @@ def _manifests(table: TableSpec, rule: ManifestRewrite, health: TableHealth) -> 
     return _line(table.address, Action.REWRITE_MANIFESTS, detail, {})
 
 
+def _position_deletes(
+    table: TableSpec, rule: PositionDeleteRewrite, health: TableHealth
+) -> Change | str:
+    detail = (
+        f"{health.delete_files} delete files in the current snapshot; "
+        f"policy rewrites from {rule.min_delete_files}"
+    )
+    if health.delete_files < rule.min_delete_files:
+        return detail + ": no delete-file rewrite needed"
+    # A partition's delete files are merged once it holds 2 of them (Iceberg's default
+    # needs 5), so the rewrite does what the trigger counted.
+    options: dict[str, JSONValue] = {"min-input-files": "2"}
+    return _line(table.address, Action.REWRITE_POSITION_DELETE_FILES, detail, options)
+
+
 def expirable_snapshots(health: TableHealth, rule: SnapshotExpiry, now: datetime) -> int:
     """How many snapshots expiry would remove: older than the cutoff, beyond the newest
     `retain_last`, not the current one and not referenced by a branch or tag."""
@@ -236,6 +253,8 @@ def assess_table(
     verdicts: list[Change | str] = []
     if policy.compaction is not None:
         verdicts.append(_compaction(table, policy.compaction, health, cluster, history))
+    if policy.rewrite_position_deletes is not None:
+        verdicts.append(_position_deletes(table, policy.rewrite_position_deletes, health))
     if policy.rewrite_manifests is not None:
         verdicts.append(_manifests(table, policy.rewrite_manifests, health))
     if policy.expire_snapshots is not None:

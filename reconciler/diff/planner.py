@@ -42,6 +42,7 @@ _ACTION_RANK = {
             Action.STOP,
             Action.DELETE,
             Action.REWRITE_DATA_FILES,
+            Action.REWRITE_POSITION_DELETE_FILES,
             Action.REWRITE_MANIFESTS,
             Action.EXPIRE_SNAPSHOTS,
             Action.REMOVE_ORPHAN_FILES,

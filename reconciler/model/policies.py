@@ -28,6 +28,7 @@ DEFAULT_EXPIRE_OLDER_THAN = 7 * DAY
 DEFAULT_RETAIN_LAST = 10
 DEFAULT_ORPHAN_OLDER_THAN = 3 * DAY
 DEFAULT_MIN_MANIFESTS = 100
+DEFAULT_MIN_DELETE_FILES = 10
 DEFAULT_MAX_CONCURRENT_JOBS = 1
 DEFAULT_BACKUP_EVERY = DAY
 DEFAULT_BACKUP_KEEP_LAST = 7
@@ -78,6 +79,14 @@ class ManifestRewrite:
 
 
 @dataclass(frozen=True)
+class PositionDeleteRewrite:
+    """rewrite_position_delete_files once the current snapshot has at least `min_delete_files`
+    delete files (merge-on-read tables pile them up with every DELETE, UPDATE and MERGE)."""
+
+    min_delete_files: int = DEFAULT_MIN_DELETE_FILES
+
+
+@dataclass(frozen=True)
 class BackupCredentials:
     """Names of the environment variables holding the target's keys (never the keys)."""
 
@@ -108,6 +117,7 @@ class MaintenancePolicy:
     expire_snapshots: SnapshotExpiry | None = None
     remove_orphan_files: OrphanRemoval | None = None
     rewrite_manifests: ManifestRewrite | None = None
+    rewrite_position_deletes: PositionDeleteRewrite | None = None
     backup: Backup | None = None
     window: Window | None = None
     max_concurrent_jobs: int = DEFAULT_MAX_CONCURRENT_JOBS

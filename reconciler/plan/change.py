@@ -27,6 +27,7 @@ class Action(str, Enum):
     EXPIRE_SNAPSHOTS = "expire_snapshots"
     REMOVE_ORPHAN_FILES = "remove_orphan_files"
     REWRITE_MANIFESTS = "rewrite_manifests"
+    REWRITE_POSITION_DELETE_FILES = "rewrite_position_delete_files"  # merge-on-read deletes
     BACKUP = "backup"  # export the current snapshot to the policy's backup target
     PROVISION = "provision"  # run a CT's provision steps / write its authorized_keys over SSH
     AWAIT = "await"  # wait until a CT's readiness probe passes (dependents start after it)
@@ -55,6 +56,7 @@ MAINTENANCE_ACTIONS = frozenset(
         Action.EXPIRE_SNAPSHOTS,
         Action.REMOVE_ORPHAN_FILES,
         Action.REWRITE_MANIFESTS,
+        Action.REWRITE_POSITION_DELETE_FILES,
     }
 )
 # Table jobs that are not Spark procedures: health-driven like maintenance, applied elsewhere.

@@ -13,7 +13,13 @@ from typing import Any
 
 from reconciler.plan.change import JSONScalar, JSONValue, Operation
 
-PROCEDURES = ("rewrite_data_files", "rewrite_manifests", "expire_snapshots", "remove_orphan_files")
+PROCEDURES = (
+    "rewrite_data_files",
+    "rewrite_position_delete_files",
+    "rewrite_manifests",
+    "expire_snapshots",
+    "remove_orphan_files",
+)
 
 
 @dataclass(frozen=True)

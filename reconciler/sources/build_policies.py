@@ -16,6 +16,7 @@ from reconciler.model.policies import (
     DEFAULT_BACKUP_KEEP_LAST,
     DEFAULT_EXPIRE_OLDER_THAN,
     DEFAULT_MAX_CONCURRENT_JOBS,
+    DEFAULT_MIN_DELETE_FILES,
     DEFAULT_MIN_MANIFESTS,
     DEFAULT_MIN_SMALL_FILES,
     DEFAULT_ORPHAN_OLDER_THAN,
@@ -30,6 +31,7 @@ from reconciler.model.policies import (
     MaintenancePolicy,
     ManifestRewrite,
     OrphanRemoval,
+    PositionDeleteRewrite,
     SnapshotExpiry,
     Window,
 )
@@ -171,6 +173,7 @@ def build_policy(doc: Document, problems: Problems) -> MaintenancePolicy | None:
     expiry = spec.get("expireSnapshots")
     orphans = spec.get("removeOrphanFiles")
     manifests = spec.get("rewriteManifests")
+    deletes = spec.get("rewritePositionDeletes")
     window = spec.get("window")
     expire_snapshots = None
     if expiry is not None:
@@ -198,6 +201,11 @@ def build_policy(doc: Document, problems: Problems) -> MaintenancePolicy | None:
         rewrite_manifests=None
         if manifests is None
         else ManifestRewrite(min_manifests=manifests.get("minManifests", DEFAULT_MIN_MANIFESTS)),
+        rewrite_position_deletes=None
+        if deletes is None
+        else PositionDeleteRewrite(
+            min_delete_files=deletes.get("minDeleteFiles", DEFAULT_MIN_DELETE_FILES)
+        ),
         backup=built_backup,
         window=built_window,
         max_concurrent_jobs=spec.get("maxConcurrentJobs", DEFAULT_MAX_CONCURRENT_JOBS),

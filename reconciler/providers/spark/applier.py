@@ -44,7 +44,8 @@ _AFTER_FAILURE = "an earlier change of this resource did not apply"
 
 
 class SparkMaintenanceApplier:
-    """Applier for rewrite_data_files, expire_snapshots, remove_orphan_files, rewrite_manifests
+    """Applier for rewrite_data_files, rewrite_position_delete_files, rewrite_manifests,
+    expire_snapshots, remove_orphan_files
     (apply.ports.LinesApplier: a table's lines in one call)."""
 
     def __init__(

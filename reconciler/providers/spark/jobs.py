@@ -79,6 +79,7 @@ def conf_from_env(
 _NAMED = {
     Action.REWRITE_DATA_FILES: ("strategy", "sort_order", "where"),
     Action.REWRITE_MANIFESTS: (),
+    Action.REWRITE_POSITION_DELETE_FILES: (),
     Action.EXPIRE_SNAPSHOTS: ("retain_last",),
     Action.REMOVE_ORPHAN_FILES: ("dry_run",),
 }

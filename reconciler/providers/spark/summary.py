@@ -27,6 +27,11 @@ def describe(result: ActionResult) -> str:
             f"rewrote {r.get('rewritten_manifests_count', 0)} manifests into "
             f"{r.get('added_manifests_count', 0)}"
         )
+    elif action == "rewrite_position_delete_files":
+        text = (
+            f"rewrote {r.get('rewritten_delete_files_count', 0)} delete files into "
+            f"{r.get('added_delete_files_count', 0)} ({r.get('rewritten_bytes_count', 0)} bytes)"
+        )
     else:
         text = action
     return f"{text} in {result.seconds:.1f}s"
