@@ -107,12 +107,16 @@ class Estimate:
         when = (
             "no history for an estimate"
             if self.seconds is None
-            else f"about {_seconds(self.seconds)} (median of {self.history_runs} past rewrites)"
+            else f"about {_seconds(self.seconds)} (from {_runs(self.history_runs)})"
         )
         return (
             f"rewrites {self.files_to_rewrite} files ({approx_bytes(self.bytes_to_rewrite)})"
             f" into ~{self.files_after}; {when}"
         )
+
+
+def _runs(count: int) -> str:
+    return "its last rewrite" if count == 1 else f"the median of its last {count} rewrites"
 
 
 def _seconds(value: float) -> str:

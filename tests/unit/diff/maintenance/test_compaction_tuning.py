@@ -117,7 +117,7 @@ def test_estimate_uses_the_median_rate_of_the_tables_own_history() -> None:
     assert cost.files_after == 8  # ceil(1000 / 128)
     assert cost.seconds == 200.0  # median 0.2 s per MiB, the 900 s outlier ignored
     assert cost.history_runs == 3
-    assert "about 3m (median of 3 past rewrites)" in cost.text()
+    assert "about 3m (from the median of its last 3 rewrites)" in cost.text()
     none = estimate(RULE, health, tuning, [RewriteRun(0, 5.0)])  # nothing rewritten: no rate
     assert none.seconds is None and none.to_dict()["estimated_seconds"] is None
     assert "no history for an estimate" in none.text()
@@ -148,7 +148,7 @@ def test_plan_line_carries_tuning_cost_and_session_conf() -> None:
         "history_runs": 1,
     }
     assert options["max-file-group-size-bytes"] == str(128 * MIB)
-    assert "rewrites 400 files (60.1MiB) into ~1; about 6.3s" in line.reason
+    assert "rewrites 400 files (60.1MiB) into ~1; about 6.3s (from its last rewrite)" in line.reason
     assert "1 file group of up to 128.0MiB, 2 at once (2 cores: default)" in line.reason
     (call,) = line.operations
     assert isinstance(call, CallProcedure)
