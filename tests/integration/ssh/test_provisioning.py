@@ -308,6 +308,7 @@ def test_dependents_start_only_once_readiness_passes_and_drift_reports_unready(
     try:
         done = lake.run("apply", "--yes")
         assert done.returncode == 0, done.stdout + done.stderr
+        assert f"container/store (await): waiting for tcp {port}..." in done.stdout
         assert "container/store (await): applied" in done.stdout
         assert listener.started_at is not None
         meta_ran = float(lake.markers("meta")[0])
