@@ -205,10 +205,12 @@ def stale_reason(saved: SavedPlan, fresh: Plan) -> str | None:
 def _compared(doc: Mapping[str, JSONValue], key: str) -> JSONValue:
     """What must still be equal. A maintenance line's `older_than` option is only the display
     of the cutoff at plan time: its operation carries the age, and the cutoff is computed
-    when it runs, so a saved plan does not go stale as the clock moves."""
+    when it runs, so a saved plan does not go stale as the clock moves. A compaction's
+    `estimate` is display too (the history it comes from grows with every run)."""
     value = doc.get(key)
-    if key == "options" and isinstance(value, dict) and str(doc.get("action")) in _AGED:
-        return {k: v for k, v in value.items() if k != "older_than"}
+    if key == "options" and isinstance(value, dict):
+        dropped = {"estimate", "older_than"} if str(doc.get("action")) in _AGED else {"estimate"}
+        return {k: v for k, v in value.items() if k not in dropped}
     return value
 
 

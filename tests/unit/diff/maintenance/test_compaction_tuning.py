@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from reconciler.diff.compaction_tuning import (
@@ -15,8 +16,10 @@ from reconciler.diff.maintenance import assess_table
 from reconciler.model.health import SnapshotInfo, TableHealth
 from reconciler.model.policies import Compaction, MaintenancePolicy
 from reconciler.model.tables import TableSpec
+from reconciler.plan.change import Plan
 from reconciler.plan.maintenance_ops import CallProcedure
 from reconciler.plan.operations import decode_operations
+from reconciler.plan.saved import SavedPlan, saved_from_dict, saved_to_json, stale_reason
 from reconciler.plan.serialize import change_to_dict
 
 MIB = 1024**2
@@ -156,3 +159,24 @@ def test_plan_line_carries_tuning_cost_and_session_conf() -> None:
     assert ("max-concurrent-file-group-rewrites", "2") in call.options
     assert "estimate" not in dict(call.args)  # display only, never a procedure argument
     assert decode_operations([call.to_dict()], "t") == (call,)
+
+
+def test_a_saved_plan_stays_fresh_when_only_the_estimate_moved() -> None:
+    table = TableSpec("lake", ("db",), "t", fields=(), policy="p")
+    policy = MaintenancePolicy(name="p", compaction=RULE)
+    health = _health(400, 63_000_000)
+    now = datetime(2025, 3, 1, tzinfo=UTC)
+
+    def plan(history: tuple[RewriteRun, ...], cores: int) -> Plan:
+        found = assess_table(table, policy, health, now, cluster=Cluster(cores), history=history)
+        return Plan(found.changes)
+
+    saved_plan = plan((), 2)
+    saved = saved_from_dict(
+        json.loads(saved_to_json(SavedPlan(saved_plan, None, "sha256:0", "2025-03-01", "test")))
+    )
+    # Another rewrite was recorded since: the estimate differs, the instruction does not.
+    assert stale_reason(saved, plan((RewriteRun(1000, 1.0),), 2)) is None
+    # The cluster changed: the call itself differs, so the saved plan is stale.
+    reason = stale_reason(saved, plan((), 8))
+    assert reason is not None and "differ" in reason
