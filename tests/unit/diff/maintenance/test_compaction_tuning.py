@@ -180,3 +180,16 @@ def test_a_saved_plan_stays_fresh_when_only_the_estimate_moved() -> None:
     # The cluster changed: the call itself differs, so the saved plan is stale.
     reason = stale_reason(saved, plan((), 8))
     assert reason is not None and "differ" in reason
+
+
+def test_the_job_file_carries_the_calls_session_conf() -> None:
+    from reconciler.providers.spark.jobs import procedure_call
+
+    conf = (("spark.sql.files.openCostInBytes", str(MIB)),)
+    tuned = CallProcedure("rewrite_data_files", (("strategy", "binpack"),), session_conf=conf)
+    now = datetime(2025, 3, 1, tzinfo=UTC)
+    job = procedure_call("lake", ("db", "t"), tuned, now).to_job()
+    assert job["conf"] == {"spark.sql.files.openCostInBytes": str(MIB)}
+    assert job["action"] == "rewrite_data_files"
+    plain = procedure_call("lake", ("db", "t"), CallProcedure("rewrite_manifests"), now).to_job()
+    assert "conf" not in plain  # the job file of an untuned call is as before
