@@ -169,11 +169,15 @@ def _manifests(table: TableSpec, rule: ManifestRewrite, health: TableHealth) -> 
 def _position_deletes(
     table: TableSpec, rule: PositionDeleteRewrite, health: TableHealth
 ) -> Change | str:
-    detail = (
-        f"{health.delete_files} delete files in the current snapshot; "
-        f"policy rewrites from {rule.min_delete_files}"
-    )
-    if health.delete_files < rule.min_delete_files:
+    count, mergeable = health.delete_files, health.mergeable_delete_files
+    detail = f"{count} delete files in the current snapshot"
+    if mergeable is not None and mergeable != count:
+        # Counted from the delete manifests: what the rewrite can merge, not one file per
+        # data file (file-scoped deletes) or a lone file in its partition.
+        detail += f", {mergeable} of them mergeable"
+        count = mergeable
+    detail += f"; policy rewrites from {rule.min_delete_files}"
+    if count < rule.min_delete_files:
         return detail + ": no delete-file rewrite needed"
     # A partition's delete files are merged once it holds 2 of them (Iceberg's default
     # needs 5), so the rewrite does what the trigger counted.

@@ -39,6 +39,7 @@ class TableHealth:
     small_file_partitions: int | None = None  # partitions holding them (2+ small files each)
     small_file_size: int | None = None  # the threshold `small_files` was counted with
     small_file_bytes: int | None = None  # their bytes; None: not read
+    mergeable_delete_files: int | None = None  # position deletes 2+ in a partition; None: not read
 
     @property
     def snapshot_count(self) -> int:

@@ -12,11 +12,11 @@ from collections import Counter
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
-from pyiceberg.manifest import ManifestContent
+from pyiceberg.manifest import DataFile, DataFileContent, ManifestContent
 from pyiceberg.table import Table
 
 from reconciler.model.health import SnapshotInfo, TableHealth, needs_file_sizes
-from reconciler.model.policies import Compaction
+from reconciler.model.policies import Compaction, PositionDeleteRewrite
 
 
 def _summary_int(summary: dict[str, str], key: str) -> int:
@@ -54,8 +54,50 @@ def small_file_figures(table: Table, threshold: int) -> tuple[int, int, int]:
     return sum(groups[k] for k in mergeable), len(mergeable), sum(sizes[k] for k in mergeable)
 
 
-def read_health(table: Table, address: str, compaction: Compaction | None) -> TableHealth:
-    """TableHealth of one loaded table; `compaction` decides whether file sizes are read."""
+# Iceberg's reserved field id of a position delete file's `file_path` column.
+DELETE_FILE_PATH_ID = 2147483546
+
+
+def _referenced_data_file(delete_file: DataFile) -> bytes | None:
+    """The one data file a position delete file covers, or None for a partition-scoped one:
+    as Iceberg's ContentFileUtil reads it, from equal `file_path` bounds (pyiceberg does not
+    read `referenced_data_file` from format-version 2 manifests)."""
+    lower = (delete_file.lower_bounds or {}).get(DELETE_FILE_PATH_ID)
+    upper = (delete_file.upper_bounds or {}).get(DELETE_FILE_PATH_ID)
+    return lower if lower is not None and lower == upper else None
+
+
+def count_mergeable_deletes(table: Table) -> int:
+    """Live position delete files that rewrite_position_delete_files can merge: those sharing
+    their partition with another one, unless each of them covers a different data file
+    (file-scoped deletes, one per data file, are rewritten into as many)."""
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return 0
+    groups: dict[tuple[int, str], list[bytes | None]] = {}
+    for manifest in snapshot.manifests(table.io):
+        if manifest.content != ManifestContent.DELETES:
+            continue
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+            if entry.data_file.content != DataFileContent.POSITION_DELETES:
+                continue
+            key = (manifest.partition_spec_id, repr(entry.data_file.partition))
+            groups.setdefault(key, []).append(_referenced_data_file(entry.data_file))
+    return sum(
+        len(refs)
+        for refs in groups.values()
+        if len(refs) >= 2 and (None in refs or len(set(refs)) < len(refs))
+    )
+
+
+def read_health(
+    table: Table,
+    address: str,
+    compaction: Compaction | None,
+    position_deletes: PositionDeleteRewrite | None = None,
+) -> TableHealth:
+    """TableHealth of one loaded table; `compaction` decides whether file sizes are read,
+    `position_deletes` whether delete manifests are (only past its trigger)."""
     metadata = table.metadata
     properties = metadata.properties
     snapshots = tuple(
@@ -81,12 +123,17 @@ def read_health(table: Table, address: str, compaction: Compaction | None) -> Ta
     if compaction is not None and needs_file_sizes(data_files, total_bytes, compaction):
         small_size = compaction.small_file_size
         small_files, small_groups, small_bytes = small_file_figures(table, small_size)
+    delete_files = _summary_int(summary, "total-delete-files")
+    mergeable: int | None = None
+    if position_deletes is not None and delete_files >= position_deletes.min_delete_files:
+        mergeable = count_mergeable_deletes(table)
     return TableHealth(
         address=address,
         data_files=data_files,
         total_bytes=total_bytes,
         records=_summary_int(summary, "total-records"),
-        delete_files=_summary_int(summary, "total-delete-files"),
+        delete_files=delete_files,
+        mergeable_delete_files=mergeable,
         manifests=len(current.manifests(table.io)),
         snapshots=snapshots,
         ref_snapshot_ids=refs,
@@ -100,11 +147,15 @@ def read_health(table: Table, address: str, compaction: Compaction | None) -> Ta
 
 
 def load_health(
-    catalog: Catalog, identifier: tuple[str, ...], address: str, compaction: Compaction | None
+    catalog: Catalog,
+    identifier: tuple[str, ...],
+    address: str,
+    compaction: Compaction | None,
+    position_deletes: PositionDeleteRewrite | None = None,
 ) -> TableHealth | None:
     """One `load_table` then `read_health`; None when the table does not exist yet."""
     try:
         table = catalog.load_table(identifier)
     except (NoSuchTableError, NoSuchNamespaceError):
         return None
-    return read_health(table, address, compaction)
+    return read_health(table, address, compaction, position_deletes)

@@ -22,10 +22,13 @@ def _one(
     catalogs: Catalogs, spec: TableSpec, policy: MaintenancePolicy, memo: TableMemo | None
 ) -> TableHealth | None:
     identifier = (*spec.namespace, spec.name)
+    deletes = policy.rewrite_position_deletes
     loaded = memo.get(spec.catalog, identifier) if memo is not None else None
     if loaded is not None:  # already loaded by this plan's observation
-        return read_health(loaded, spec.address, policy.compaction)
-    return load_health(catalogs.get(spec.catalog), identifier, spec.address, policy.compaction)
+        return read_health(loaded, spec.address, policy.compaction, deletes)
+    return load_health(
+        catalogs.get(spec.catalog), identifier, spec.address, policy.compaction, deletes
+    )
 
 
 def observe_health(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.table import Table
 
 from reconciler.apply.executor import ExecutorOptions, execute
-from reconciler.diff.maintenance import plan_maintenance
+from reconciler.diff.maintenance import assess_table, plan_maintenance
 from reconciler.model.policies import MaintenancePolicy, PositionDeleteRewrite
 from reconciler.model.tables import ColumnSpec, PrimitiveType, TableSpec
 from reconciler.plan.change import Action, Plan
@@ -57,22 +58,18 @@ def test_delete_files_pile_up_then_are_rewritten(tmp_path: Path) -> None:
     }
     catalog = SqlCatalog("lake", **props)
     catalog.create_namespace("sales")
-    table = catalog.create_table(
-        "sales.orders",
-        SCHEMA,
-        properties={
-            "format-version": "2",
-            "write.delete.mode": "merge-on-read",
-            "write.update.mode": "merge-on-read",
-            # Spark with Iceberg >= 1.8 writes file-scoped deletes and folds a data file's
-            # earlier deletes into the next one: they pile up with partition-scoped writers
-            # (older engines, this setting), which is what the rewrite is for.
-            "write.delete.granularity": "partition",
-        },
-    )
-    for b in range(BATCHES):
-        ids = list(range(b * ROWS, (b + 1) * ROWS))
-        table.append(pa.table({"id": ids, "name": [f"n{i}" for i in ids]}, schema=SCHEMA))
+    mor = {"format-version": "2", "write.delete.mode": "merge-on-read"}
+    # Spark with Iceberg >= 1.8 writes file-scoped deletes and folds a data file's earlier
+    # deletes into the next one: they pile up with partition-scoped writers (older engines,
+    # this setting), which is what the rewrite is for. `sales.scoped` keeps the default.
+    for name, granularity in (
+        ("orders", {"write.delete.granularity": "partition"}),
+        ("scoped", {}),
+    ):
+        table = catalog.create_table(f"sales.{name}", SCHEMA, properties={**mor, **granularity})
+        for b in range(BATCHES):
+            ids = list(range(b * ROWS, (b + 1) * ROWS))
+            table.append(pa.table({"id": ids, "name": [f"n{i}" for i in ids]}, schema=SCHEMA))
     spark = SparkSettings(master="local[2]", jars=jars, timeout=900.0)
     settings = Settings(
         config_file=None,
@@ -82,7 +79,8 @@ def test_delete_files_pile_up_then_are_rewritten(tmp_path: Path) -> None:
         spark=spark,
     )
     deletes = [
-        ProcedureCall(Action.UNKNOWN, f"DELETE FROM `lake`.`sales`.`orders` WHERE id % 10 = {k}")
+        ProcedureCall(Action.UNKNOWN, f"DELETE FROM `lake`.`sales`.`{name}` WHERE id % 10 = {k}")
+        for name in ("orders", "scoped")
         for k in range(DELETES)
     ]
     written = run_table_job(
@@ -100,8 +98,22 @@ def test_delete_files_pile_up_then_are_rewritten(tmp_path: Path) -> None:
         fields=(ColumnSpec("id", PrimitiveType("long"), required=True),),
         policy="mor",
     )
-    health = read_health(catalog.load_table("sales.orders"), spec.address, None)
-    assert health.delete_files >= DELETES
+    rule = POLICY.rewrite_position_deletes
+    health = read_health(catalog.load_table("sales.orders"), spec.address, None, rule)
+    assert health.delete_files == health.mergeable_delete_files == DELETES  # one partition
+    # File-scoped deletes, one per data file: nothing to merge, no line every cycle.
+    scoped_spec = replace(spec, name="scoped")
+    scoped = read_health(
+        catalog.load_table("sales.scoped"), scoped_spec.address, None, PositionDeleteRewrite(2)
+    )
+    assert (scoped.delete_files, scoped.mergeable_delete_files) == (BATCHES, 0)
+    low = replace(POLICY, rewrite_position_deletes=PositionDeleteRewrite(2))
+    verdict = assess_table(scoped_spec, low, scoped, datetime.now(UTC))
+    assert verdict.changes == ()
+    assert verdict.noops == (
+        f"{BATCHES} delete files in the current snapshot, 0 of them mergeable; "
+        "policy rewrites from 2: no delete-file rewrite needed",
+    )
     plan = Plan(
         plan_maintenance([spec], {"mor": POLICY}, {spec.address: health}, datetime.now(UTC))
     )
@@ -121,7 +133,7 @@ def test_delete_files_pile_up_then_are_rewritten(tmp_path: Path) -> None:
     assert result["added_delete_files_count"] == 1 < health.delete_files
     assert "delete files into" in outcomes[0].message
     after_table = catalog.load_table("sales.orders")
-    after = read_health(after_table, spec.address, None)
+    after = read_health(after_table, spec.address, None, rule)
     assert after.delete_files == result["added_delete_files_count"] < health.delete_files
     assert checksum(after_table) == before  # same rows, same values
     # Below the trigger now: the next plan has nothing for the table.

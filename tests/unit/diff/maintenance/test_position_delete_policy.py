@@ -34,11 +34,12 @@ def _load(tmp_path: Path, body: str) -> tuple[MaintenancePolicy | None, list[str
     return policy, [str(e) for e in result.errors]
 
 
-def _health(delete_files: int) -> TableHealth:
+def _health(delete_files: int, mergeable: int | None = None) -> TableHealth:
     return TableHealth(
         TABLE.address,
         data_files=3,
         delete_files=delete_files,
+        mergeable_delete_files=mergeable,
         snapshots=(SnapshotInfo(1, int(NOW.timestamp() * 1000)),),
         current_snapshot_id=1,
     )
@@ -83,6 +84,22 @@ def test_planned_from_the_trigger_and_called_with_its_options() -> None:
         "CALL `lake`.system.rewrite_position_delete_files(table => '`sales`.`orders`', "
         "options => map('min-input-files', '2'))"
     )
+
+
+def test_mergeable_count_decides_when_it_was_read() -> None:
+    policy = MaintenancePolicy("mor", rewrite_position_deletes=PositionDeleteRewrite(10))
+    scoped = assess_table(TABLE, policy, _health(40, 3), NOW)
+    assert scoped.changes == ()
+    assert scoped.noops == (
+        "40 delete files in the current snapshot, 3 of them mergeable; policy rewrites from 10: "
+        "no delete-file rewrite needed",
+    )
+    (line,) = assess_table(TABLE, policy, _health(40, 25), NOW).changes
+    assert line.reason == (
+        "40 delete files in the current snapshot, 25 of them mergeable; policy rewrites from 10"
+    )
+    (line,) = assess_table(TABLE, policy, _health(12, 12), NOW).changes
+    assert line.reason == "12 delete files in the current snapshot; policy rewrites from 10"
 
 
 def test_outcome_message_reads_the_result_row() -> None:
