@@ -32,6 +32,8 @@ class ApplySettings:
 @dataclass(frozen=True)
 class SparkSettings:
     master: str = "local[2]"
+    # A Spark Connect server (sc://host:15002): calls run there, no spark-submit.
+    remote: str | None = None
     submit: str | None = None
     jars: tuple[str, ...] = ()
     conf: tuple[tuple[str, str], ...] = ()

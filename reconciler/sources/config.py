@@ -265,6 +265,7 @@ def _spark(base: Path, raw: dict[str, Any]) -> SparkSettings:
     packages = raw.get("packages")
     return SparkSettings(
         master=raw.get("master", "local[2]"),
+        remote=raw.get("remote"),
         submit=raw.get("submit"),
         # Relative jar paths are relative to the config file, like every other path in it.
         jars=tuple(j if "://" in j else str(_resolve(base, j)) for j in raw.get("jars", ())),

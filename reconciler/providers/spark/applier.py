@@ -27,6 +27,7 @@ from reconciler.plan.maintenance_ops import CallProcedure, procedure_of
 from reconciler.plan.table_ops import table_identity
 from reconciler.providers.catalog_properties import CatalogConfigError, resolve_properties
 from reconciler.providers.spark.application import SparkApplication, TableJob, merge_catalogs
+from reconciler.providers.spark.connect import ConnectApplication
 from reconciler.providers.spark.jobs import (
     CatalogConf,
     JobError,
@@ -65,7 +66,7 @@ class SparkMaintenanceApplier:
         self._limits_guard = threading.Lock()
         self._start_lock = threading.Lock()
         self._plan: tuple[Change, ...] = ()
-        self._application: SparkApplication | None = None
+        self._application: SparkApplication | ConnectApplication | None = None
         self._start_error: str | None = None
         self._started = False
         self._shared: dict[str, tuple[Change, ...]] = {}  # address -> lines it runs there
@@ -145,6 +146,14 @@ class SparkMaintenanceApplier:
     def _run_alone(self, lines: tuple[Change, ...]) -> JobResult:
         conf, calls, pool, size = self._build(lines)
         with self._limit(pool, size):
+            if self._settings.spark.remote:  # Spark Connect: a one-table run on the server
+                job = TableJob(lines[0].address, tuple(calls), pool=pool)
+                alone = self._connect([(job, conf.name)], {pool: 1}, f"maintain-{conf.name}")
+                alone.start()
+                try:
+                    return alone.result(job.key)
+                finally:
+                    alone.close()
             return run_table_job(
                 self._settings.spark,
                 conf,
@@ -200,6 +209,7 @@ class SparkMaintenanceApplier:
                 solo.add(change.address)
         catalogs: list[CatalogConf] = []
         jobs: list[TableJob] = []
+        names: list[str] = []
         pools: dict[str, int] = {}
         for address, lines in tables.items():
             if address in solo:
@@ -209,10 +219,17 @@ class SparkMaintenanceApplier:
             except ApplyError:
                 continue  # the table's own run reports it
             catalogs.append(conf)
+            names.append(conf.name)
             jobs.append(TableJob(address, tuple(calls), pool=pool))
             pools[pool] = max(pools.get(pool, 1), size)
             self._shared[address] = tuple(lines)
         if not jobs:
+            return
+        if self._settings.spark.remote:  # no JVM here: the calls run on the server
+            self._application = self._connect(
+                list(zip(jobs, names, strict=True)), pools, f"maintain-{len(jobs)}-tables"
+            )
+            self._application.start()
             return
         application = SparkApplication(
             self._settings.spark,
@@ -229,6 +246,17 @@ class SparkMaintenanceApplier:
             self._start_error = f"cannot start the Spark job: {exc}"
             return
         self._application = application
+
+    def _connect(
+        self, tables: list[tuple[TableJob, str]], pools: dict[str, int], name: str
+    ) -> ConnectApplication:
+        return ConnectApplication(
+            self._settings.spark,
+            tables,
+            state_dir=Path(self._settings.state_dir),
+            app_name=name,
+            pools=pools,
+        )
 
     def close(self) -> None:
         """Stop the shared application if it still runs (an interrupted apply)."""

@@ -1,0 +1,264 @@
+"""Every table's CALL statements through a Spark Connect server (`spark.remote`), no JVM here.
+
+The same interface as application.SparkApplication (start, result per table, close), but
+the calls run from this process over gRPC (`SparkSession.builder.remote(url)`): one
+session, up to each pool's size of tables at once in threads, each table's calls in order
+under a tag of its own; a table over its timeout has that tag interrupted
+(`interruptTag`) and its unfinished calls reported as timed out. The catalogs live on the
+server: at start each needed catalog is looked up in the server's conf, and a missing one
+fails the tables that use it with a message saying so. pyspark is imported only at
+`start` (the daemon without `spark.remote` never loads it).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+
+from reconciler.providers.spark.application import TableJob
+from reconciler.providers.spark.runner import LOGS_KEPT, ActionResult, JobResult, prune_logs
+from reconciler.settings import SparkSettings
+
+log = structlog.get_logger(__name__)
+WATCH_INTERVAL = 0.25
+CONNECT_TIMEOUT = 10.0
+
+
+class _Table:
+    def __init__(self, index: int, job: TableJob, catalog: str) -> None:
+        self.index = index
+        self.job = job
+        self.catalog = catalog
+        self.tag = f"reconciler-{index}"
+        self.results: dict[int, ActionResult] = {}
+        self.next_call = 0
+        self.started: float | None = None
+        self.finished_at: float | None = None
+        self.timed_out = False
+        self.error: str | None = None  # the table never ran (unknown catalog, no session)
+        self.done = threading.Event()
+
+
+class ConnectApplication:
+    """Runs every table's calls on the Spark Connect server at `settings.remote`."""
+
+    def __init__(
+        self,
+        settings: SparkSettings,
+        tables: Sequence[tuple[TableJob, str]],
+        *,
+        state_dir: Path,
+        app_name: str,
+        pools: Mapping[str, int],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not settings.remote:
+            raise ValueError("ConnectApplication needs spark.remote")
+        self._settings = settings
+        self._remote = settings.remote
+        self._tables = {job.key: _Table(i, job, cat) for i, (job, cat) in enumerate(tables)}
+        self._pools = {name: max(1, n) for name, n in pools.items()}
+        self._app_name = app_name
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._stopped = threading.Event()
+        self._started = clock()
+        self.application_id: str | None = None
+        logs = state_dir / "spark" / "logs"
+        logs.mkdir(parents=True, exist_ok=True, mode=0o700)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", app_name)
+        prune_logs(logs, safe_name, keep=LOGS_KEPT - 1)
+        self.log_file = logs / f"{stamp}-{safe_name}.log"
+
+    def _note(self, text: str) -> None:
+        with self._lock, self.log_file.open("a", encoding="utf-8") as out:
+            out.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} {text}\n")
+
+    def start(self) -> None:
+        """Connect, check the catalogs, start the tables (never raises: a failure to
+        connect fails every table with its reason)."""
+        self._started = self._clock()
+        self._note(f"connect {self._remote} app={self._app_name} tables={len(self._tables)}")
+        try:
+            _reachable(self._remote)  # the client would retry for minutes before failing
+            from pyspark.sql import SparkSession  # only in Connect mode
+
+            # A session of its own (not the process default): close() stops only it.
+            session = SparkSession.builder.remote(self._remote).create()
+            self.application_id = str(session.conf.get("spark.app.id", None) or "") or None
+            known = {t.catalog: _has_catalog(session, t.catalog) for t in self._tables.values()}
+        except Exception as exc:  # grpc errors are not one type: every failure fails the run
+            self._fail_all(f"cannot reach the Spark Connect server {self._remote}: {_text(exc)}")
+            return
+        self._session = session
+        log.info(
+            "spark_connect_start",
+            remote=self._remote,
+            app=self._app_name,
+            application_id=self.application_id,
+            tables=len(self._tables),
+        )
+        for table in self._tables.values():
+            if not known[table.catalog]:
+                self._finish(
+                    table,
+                    error=f"catalog {table.catalog!r} is not configured on the Spark Connect "
+                    f"server {self._remote} (set spark.sql.catalog.{table.catalog} there; "
+                    "see docs/maintenance.md)",
+                )
+        limits = {name: threading.BoundedSemaphore(n) for name, n in self._pools.items()}
+        fallback = threading.BoundedSemaphore(1)
+        workers = max(1, min(len(self._tables), sum(self._pools.values()) or 1))
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="connect")
+        for table in self._tables.values():
+            if not table.done.is_set():
+                self._executor.submit(self._run, table, limits.get(table.job.pool, fallback))
+        threading.Thread(target=self._watch, name="connect-deadline", daemon=True).start()
+
+    def _fail_all(self, message: str) -> None:
+        log.warning("spark_connect_failed", remote=self._remote, error=message)
+        for table in self._tables.values():
+            self._finish(table, error=message)
+
+    def _finish(self, table: _Table, *, error: str | None = None, timed_out: bool = False) -> None:
+        with self._lock:
+            if table.done.is_set():
+                return
+            table.error = error
+            table.timed_out = timed_out
+            table.finished_at = self._clock()
+            table.done.set()
+        if error:
+            self._note(f"{table.job.key}: {error}")
+        log.info("spark_table_done", app=self._app_name, table=table.job.key, timed_out=timed_out)
+
+    def _run(self, table: _Table, limit: threading.BoundedSemaphore) -> None:
+        from reconciler.providers.spark.job_main import CONFLICT_MARKERS, _error_text, summarise
+
+        session = self._session
+        with limit:
+            if table.done.is_set() or self._stopped.is_set():
+                return
+            session.addTag(table.tag)  # thread-local: this thread's operations only
+            table.started = self._clock()
+            try:
+                for position, call in enumerate(table.job.calls):
+                    table.next_call = position
+                    started = self._clock()
+                    try:
+                        rows = [r.asDict(recursive=True) for r in session.sql(call.sql).collect()]
+                    except Exception as exc:  # reported per call; the next cycle retries
+                        if table.done.is_set():
+                            return  # timed out: already reported
+                        error = _error_text(exc)
+                        table.results[position] = ActionResult(
+                            call.action,
+                            ran=True,
+                            ok=False,
+                            error=error,
+                            conflict=any(m in error for m in CONFLICT_MARKERS),
+                            seconds=round(self._clock() - started, 3),
+                        )
+                        self._note(f"{table.job.key} {call.action.value} failed: {error}")
+                        return
+                    summary = summarise(call.action.value, rows)
+                    with self._lock:
+                        if table.done.is_set():
+                            return
+                        table.results[position] = ActionResult(
+                            call.action,
+                            ran=True,
+                            ok=True,
+                            result=tuple(sorted(summary.items())),
+                            seconds=round(self._clock() - started, 3),
+                        )
+                    self._note(f"{table.job.key} {call.action.value} ok {summary}")
+                table.next_call = len(table.job.calls)
+            finally:
+                session.removeTag(table.tag)
+                self._finish(table)
+
+    def _watch(self) -> None:
+        timeout = self._settings.timeout
+        while not self._stopped.is_set():
+            pending = [t for t in self._tables.values() if not t.done.is_set()]
+            if not pending:
+                return
+            now = self._clock()
+            for table in pending:
+                if table.started is not None and now - table.started > timeout:
+                    self._note(f"{table.job.key}: timed out after {timeout:.0f}s, interrupted")
+                    self._finish(table, timed_out=True)
+                    try:
+                        self._session.interruptTag(table.tag)
+                    except Exception as exc:  # the server may be gone; the table is reported
+                        log.warning("spark_connect_interrupt_failed", error=_text(exc))
+            self._stopped.wait(WATCH_INTERVAL)
+
+    def result(self, key: str) -> JobResult:
+        """Wait for one table; its calls' results as SparkApplication.result gives them."""
+        table = self._tables[key]
+        table.done.wait()
+        results: list[ActionResult] = []
+        for position, call in enumerate(table.job.calls):
+            got = table.results.get(position)
+            if got is not None and not (table.timed_out and position >= table.next_call):
+                results.append(got)
+            elif table.error is not None and position == 0:
+                results.append(ActionResult(call.action, ran=True, ok=False, error=table.error))
+            else:
+                results.append(ActionResult(call.action, ran=False, ok=False))
+        finished = table.finished_at or self._clock()
+        return JobResult(
+            tuple(results),
+            None,
+            table.timed_out,
+            self.log_file,
+            round(finished - self._started, 3),
+        )
+
+    def close(self) -> None:
+        """Interrupt what still runs and drop the session (the server keeps running)."""
+        self._stopped.set()
+        session = self._session
+        if session is None:
+            return
+        for table in self._tables.values():
+            if not table.done.is_set():
+                self._finish(table, error="the run was stopped")
+                try:
+                    session.interruptTag(table.tag)
+                except Exception as exc:  # best effort: the server may be gone
+                    log.warning("spark_connect_interrupt_failed", error=_text(exc))
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        session.stop()  # best effort by pyspark's design; the server keeps running
+
+
+def _reachable(remote: str) -> None:
+    """Raise OSError unless the server's port accepts a TCP connection."""
+    parts = urlsplit(remote.split(";", 1)[0])
+    with socket.create_connection((parts.hostname or "", parts.port or 15002), CONNECT_TIMEOUT):
+        pass
+
+
+def _has_catalog(session: Any, name: str) -> bool:
+    return bool(session.conf.get(f"spark.sql.catalog.{name}", None))
+
+
+def _text(exc: BaseException) -> str:
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return "\n".join(lines[:3])[:500] or type(exc).__name__
