@@ -7,7 +7,7 @@ differ plans today from the table's real health and the cluster (file groups, co
 partial progress, Spark SQL session conf). Goals (issue 15): procedure >= 0.5x the pyarrow
 floor's throughput, whole spark-submit >= 0.4x.
 
-    .venv/bin/python bench/compaction.py [--files 400] [--rows 20000]
+    .venv/bin/python bench/compaction.py [--files 400] [--rows 20000] [--after-first]
 """
 
 from __future__ import annotations
@@ -124,6 +124,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=400)
     parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument(
+        "--after-first", action="store_true", help="run the tuned table first (order bias check)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-compaction-") as tmp:
         root = Path(tmp)
@@ -154,10 +157,10 @@ def main() -> None:
                 ("target-file-size-bytes", str(TARGET)),
             ),
         )
-        figures = {
-            "before": _run("before", settings, props, before, root),
-            "after": _run("after", settings, props, _tuned_call(catalog, settings), root),
-        }
+        calls = {"before": before, "after": _tuned_call(catalog, settings)}
+        order = ("after", "before") if args.after_first else ("before", "after")
+        ran = {label: _run(label, settings, props, calls[label], root) for label in order}
+        figures = {label: ran[label] for label in ("before", "after")}
         scan_after = scan_seconds(catalog, "after")
         print(f"pyarrow read+write (floor): {arrow_s:.1f} s = {mb / arrow_s:.1f} MB/s")
         header = f"{'':8} {'procedure':>22} {'whole spark-submit':>24}"
