@@ -256,6 +256,7 @@ class SparkMaintenanceApplier:
             state_dir=Path(self._settings.state_dir),
             app_name=name,
             pools=pools,
+            still_owned=self._still_owned,
         )
 
     def close(self) -> None:

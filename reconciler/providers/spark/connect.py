@@ -60,6 +60,7 @@ class ConnectApplication:
         state_dir: Path,
         app_name: str,
         pools: Mapping[str, int],
+        still_owned: Callable[[str], bool] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not settings.remote:
@@ -70,6 +71,7 @@ class ConnectApplication:
         self._pools = {name: max(1, n) for name, n in pools.items()}
         self._app_name = app_name
         self._clock = clock
+        self._still_owned = still_owned  # by table key, right before its calls
         self._lock = threading.Lock()
         self._session: Any = None
         self._executor: ThreadPoolExecutor | None = None
@@ -151,6 +153,13 @@ class ConnectApplication:
         session = self._session
         with limit:
             if table.done.is_set() or self._stopped.is_set():
+                return
+            if self._still_owned is not None and not self._still_owned(table.job.key):
+                # Orphan removal in a table that is not ours could delete someone's files.
+                self._finish(
+                    table, error=f"{table.job.key} is no longer managed by the reconciler: "
+                    "not maintained, re-plan",
+                )  # fmt: skip
                 return
             session.addTag(table.tag)  # thread-local: this thread's operations only
             table.started = self._clock()

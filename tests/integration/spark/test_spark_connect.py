@@ -237,23 +237,29 @@ def test_a_table_over_its_timeout_is_interrupted_and_the_other_completes(
 
 
 def test_a_catalog_the_server_does_not_know_fails_its_tables(lake: Lake, tmp_path: Path) -> None:
+    """...and a table no longer ours when its turn comes is not touched."""
     quick = ProcedureCall(Action.REWRITE_MANIFESTS, "SELECT 1 AS rewritten_manifests_count")
     app = ConnectApplication(
         SparkSettings(remote=lake.server.url, timeout=60.0),
         [
             (TableJob("table/other.x", (quick,)), "other"),
             (TableJob("table/lake.y", (quick,)), "lake"),
+            (TableJob("table/lake.gone", (quick,)), "lake"),
         ],
         state_dir=tmp_path,
-        app_name="maintain-2-tables",
+        app_name="maintain-3-tables",
         pools={"default": 2},
+        still_owned=lambda key: key != "table/lake.gone",
     )
     app.start()
     try:
         unknown = app.result("table/other.x")
         known = app.result("table/lake.y")
+        gone = app.result("table/lake.gone")
     finally:
         app.close()
+    assert [r.ok for r in gone.results] == [False]
+    assert "no longer managed by the reconciler" in gone.results[0].error
     assert [r.ok for r in unknown.results] == [False]
     assert "catalog 'other' is not configured on the Spark Connect server" in (
         unknown.results[0].error
