@@ -33,6 +33,10 @@ PATTERN_HINTS: dict[str, str] = {
     "STORAGE:vztmpl/FILE (letters, digits, '.', '_', '-', '+', '@', '/'), "
     "e.g. local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
     "^[0-9]+(\\.[0-9]+)?s?$": 'is not a number of seconds; write 60 or "60s"',
+    "^sc://[A-Za-z0-9_.\\[\\]:-]+(/(;(?!token=)[A-Za-z_]+=[A-Za-z0-9_.:-]*)*)?$": (
+        "is not a Spark Connect URL; write sc://HOST:PORT (optionally /;key=value, "
+        "never ;token=: a secret does not belong in the config)"
+    ),
     "^[a-zA-Z0-9_]+$": "is not a file system type; use letters, digits and '_' (nfs, cifs)",
     "^[a-zA-Z0-9_][a-zA-Z0-9_+.-]*$": "is not a PVE tag; use letters, digits, '_', '+', '.', '-'",
     "^[a-zA-Z][a-zA-Z0-9_.-]*$": "is not a storage id; start with a letter, then letters, "

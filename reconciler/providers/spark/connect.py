@@ -95,8 +95,18 @@ class ConnectApplication:
         self._started = self._clock()
         self._note(f"connect {self._remote} app={self._app_name} tables={len(self._tables)}")
         try:
-            _reachable(self._remote)  # the client would retry for minutes before failing
             from pyspark.sql import SparkSession  # only in Connect mode
+            from pyspark.sql.connect.utils import check_dependencies
+
+            check_dependencies("pyspark.sql.connect")  # grpc, pandas, pyarrow
+        except ImportError as exc:
+            self._fail_all(
+                f"spark.remote needs the Spark Connect client ({exc}): "
+                "pip install 'datalake-reconciler[connect]'"
+            )
+            return
+        try:
+            _reachable(self._remote)  # the client would retry for minutes before failing
 
             # A session of its own (not the process default): close() stops only it.
             session = SparkSession.builder.remote(self._remote).create()
