@@ -142,11 +142,7 @@ def test_create_adopts_a_ct_left_by_a_crash_instead_of_duplicating(pvesim: PveSi
     client = make_client(pvesim)
     spec = make_spec()
     # A previous run crashed right after its POST: the CT exists with our pending tag.
-    upid = (
-        pvesim.api()
-        .nodes("pve")
-        .lxc.post(**_post_params(spec))
-    )
+    upid = pvesim.api().nodes("pve").lxc.post(**_post_params(spec))
     assert upid
     pvesim.clear_requests()
     outcome = make_applier(client, spec).apply(change(Action.CREATE, spec))
@@ -176,9 +172,7 @@ def test_create_waits_for_a_running_create_of_ours_then_adopts_it(
     sim = pvesim_factory(task_seconds=1.5)
     client = make_client(sim)
     spec = make_spec()
-    sim.api().nodes("pve").lxc.post(
-        **_post_params(spec)
-    )  # the "lost" first POST
+    sim.api().nodes("pve").lxc.post(**_post_params(spec))  # the "lost" first POST
     assert sim.api().nodes("pve").lxc(spec.vmid).config.get()["lock"] == "create"
     outcome = make_applier(client, spec).apply(change(Action.CREATE, spec))
     assert "adopted" in outcome.message
