@@ -22,7 +22,7 @@ from pathlib import Path
 
 from reconciler.apply.errors import ApplyError, PermanentError, PreconditionFailed, TransientError
 from reconciler.apply.retry import RetryPolicy
-from reconciler.plan.change import MAINTENANCE_ACTIONS, Change
+from reconciler.plan.change import BACKUP_ACTIONS, MAINTENANCE_ACTIONS, Change
 from reconciler.plan.maintenance_ops import CallProcedure, procedure_of
 from reconciler.plan.table_ops import table_identity
 from reconciler.providers.catalog_properties import CatalogConfigError, resolve_properties
@@ -203,6 +203,8 @@ class SparkMaintenanceApplier:
         for change in self._plan:
             if self.handles(change) and not change.depends_on:
                 tables.setdefault(change.address, []).append(change)
+            elif change.action in BACKUP_ACTIONS:
+                continue  # runs after the table's maintenance, which never waits for it
             else:
                 # Its maintenance waits for this line (skipped if it fails): such a table
                 # is not in the shared application, it runs when its turn comes.
