@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-from reconciler.cli.common import error
+from reconciler.cli.common import ask_yes, error
 from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_OK
 from reconciler.model.policies import Backup
 from reconciler.model.tables import TableSpec
@@ -97,14 +96,7 @@ def cmd_backups(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _confirm(prompt: str) -> bool:
-    if not sys.stdin.isatty():
-        error("refusing to restore in place without confirmation: not a terminal (use --yes)")
-        return False
-    try:
-        answer = input(f"{prompt} Only 'yes' will be accepted: ")
-    except EOFError:
-        answer = ""
-    return answer.strip() == "yes"
+    return ask_yes(prompt, "refusing to restore in place without confirmation")
 
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:

@@ -33,15 +33,24 @@ def error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
 
 
-def confirm() -> bool:
+def ask_yes(prompt: str, refusal: str) -> bool:
+    """True when a person at a terminal types `yes`; off a terminal, `refusal` is printed
+    (e.g. "refusing to apply without confirmation") and nothing is asked."""
     if not sys.stdin.isatty():
-        print("refusing to apply without confirmation: not a terminal (use --yes)", file=sys.stderr)
+        error(f"{refusal}: not a terminal (use --yes)")
         return False
     try:
-        answer = input("Do you want to perform these actions? Only 'yes' will be accepted: ")
+        answer = input(f"{prompt} Only 'yes' will be accepted: ")
     except EOFError:
         answer = ""
-    if answer.strip() != "yes":
-        print("\nApply cancelled.")
+    return answer.strip() == "yes"
+
+
+def confirm() -> bool:
+    if not ask_yes(
+        "Do you want to perform these actions?", "refusing to apply without confirmation"
+    ):
+        if sys.stdin.isatty():
+            print("\nApply cancelled.")
         return False
     return True

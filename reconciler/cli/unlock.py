@@ -4,9 +4,8 @@ writer left on a table (the reconciler never releases a lock on its own)."""
 from __future__ import annotations
 
 import argparse
-import sys
 
-from reconciler.cli.common import error
+from reconciler.cli.common import ask_yes, error
 from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_OK
 from reconciler.settings import Settings
 
@@ -19,14 +18,7 @@ def _split(table: str) -> tuple[str, tuple[str, ...]] | None:
 
 
 def _ask(prompt: str) -> bool:
-    if not sys.stdin.isatty():
-        error("refusing to release a lock without confirmation: not a terminal (use --yes)")
-        return False
-    try:
-        answer = input(f"{prompt} Only 'yes' will be accepted: ")
-    except EOFError:
-        answer = ""
-    return answer.strip() == "yes"
+    return ask_yes(prompt, "refusing to release a lock without confirmation")
 
 
 def cmd_force_unlock(settings: Settings, args: argparse.Namespace) -> int:
