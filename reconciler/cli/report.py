@@ -16,14 +16,13 @@ from pathlib import Path
 
 from reconciler.cli.common import error
 from reconciler.cli.exit_codes import EXIT_ERROR, EXIT_OK
-from reconciler.daemon import specs as spec_dirs
 from reconciler.daemon.record import iso
-from reconciler.daemon.status import _specs_for_drift
+from reconciler.daemon.status import drift_plan, spec_commits, specs_for_drift
 from reconciler.model.file_sizes import SizeBucket
 from reconciler.model.health import TableHealth
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableSpec
-from reconciler.report.drift import is_health, make_drift_report
+from reconciler.report.drift import make_drift_report
 from reconciler.report.lake import PROCEDURES, LakeReport, MaintenanceRun, build_lake_report
 from reconciler.settings import Settings
 from reconciler.store import Store
@@ -82,7 +81,7 @@ def gather(
 
     store = Store(settings.state_dir)
     try:
-        commit_of, revision, specs_dir, temporary = _specs_for_drift(settings, store, ref)
+        commit_of, revision, specs_dir, temporary = specs_for_drift(settings, store, ref)
     except source_errors(settings) as exc:
         raise ReportUnavailable(str(exc)) from None
     observed: dict[str, TableHealth] = {}
@@ -104,19 +103,11 @@ def gather(
         if planned is None:
             raise ReportUnavailable(result.error or "no plan could be made")
         desired = planned.desired
-        commits: dict[str, str | None] = {}
-        for item in desired.resources:
-            if item.source is not None and revision is not None:
-                rel = spec_dirs.relative_spec_file(item.source.file, specs_dir)
-                commits[item.address] = commit_of(revision, rel)
+        commits = spec_commits(desired.resources, revision, specs_dir, commit_of)
     finally:
         if temporary:
             shutil.rmtree(specs_dir, ignore_errors=True)
-    ignored = {i.address for i in desired.resources if str(i.drift.value) == "ignore"}
-    plan = replace(
-        planned.plan,
-        changes=tuple(c for c in planned.plan.changes if is_health(c) or c.address not in ignored),
-    )
+    plan = drift_plan(planned.plan, desired.resources)
     now = clock()
     drift = make_drift_report(plan, list(store.planned_cycles()), commits, revision, iso(now))
     present = [t for t in desired.tables if not t.absent]

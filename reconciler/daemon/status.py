@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,9 @@ from reconciler.daemon.heartbeat import KEY as HEARTBEAT
 from reconciler.daemon.heartbeat import daemon_state
 from reconciler.daemon.record import failed_actions, iso
 from reconciler.diff.backoff import failure_to_dict
+from reconciler.model.containers import ContainerSpec
+from reconciler.model.tables import TableSpec
+from reconciler.plan.change import Plan
 from reconciler.report.conditions import STALL_AFTER, Entry, conditions, reason_of
 from reconciler.report.drift import drift_to_dict, is_health, make_drift_report
 from reconciler.settings import Settings
@@ -112,7 +115,7 @@ def history(settings: Settings, n: int) -> list[dict[str, Any]]:
     return [_cycle_dict(c, cycles[i:]) for i, c in enumerate(cycles[:wanted])]
 
 
-def _specs_for_drift(
+def specs_for_drift(
     settings: Settings, store: Store, ref: str | None = None
 ) -> tuple[Callable[[str, str], str | None], str | None, Path, bool]:
     """(commit_of, revision, specs dir, whether the dir is a temporary export to delete)."""
@@ -145,6 +148,31 @@ def _specs_for_drift(
     return source.commit_of, revision, source.export(revision, drift_work), True
 
 
+def spec_commits(
+    items: Sequence[ContainerSpec | TableSpec],
+    revision: str | None,
+    specs_dir: Path,
+    commit_of: Callable[[str, str], str | None],
+) -> dict[str, str | None]:
+    """The commit that last changed each resource's spec file (none without a revision)."""
+    commits: dict[str, str | None] = {}
+    for item in items:
+        if item.source is not None and revision is not None:
+            rel = spec_dirs.relative_spec_file(item.source.file, specs_dir)
+            commits[item.address] = commit_of(revision, rel)
+    return commits
+
+
+def drift_plan(plan: Plan, items: Sequence[ContainerSpec | TableSpec]) -> Plan:
+    """The plan as drift sees it: resources with `drift: ignore` left out, except their
+    health lines (health is not drift: `ignore` keeps it)."""
+    ignored = {i.address for i in items if str(getattr(i.drift, "value", i.drift)) == "ignore"}
+    return replace(
+        plan,
+        changes=tuple(c for c in plan.changes if is_health(c) or c.address not in ignored),
+    )
+
+
 def drift(settings: Settings, fmt: str, ref: str | None = None) -> str:
     """Every difference between the specs in force and reality, with its age and commit,
     and each table's health against its policy (maintenance due or deferred: kind health).
@@ -158,11 +186,9 @@ def drift(settings: Settings, fmt: str, ref: str | None = None) -> str:
     from reconciler.sources.revision import source_errors
 
     try:
-        commit_of, revision, specs_dir, temporary = _specs_for_drift(settings, store, ref)
+        commit_of, revision, specs_dir, temporary = specs_for_drift(settings, store, ref)
     except source_errors(settings) as exc:
         raise DriftUnavailable(str(exc)) from None
-    commits: dict[str, str | None] = {}
-    modes: dict[str, str] = {}
     try:
         desired, error = load(specs_dir, settings)
         if desired is None:
@@ -173,20 +199,11 @@ def drift(settings: Settings, fmt: str, ref: str | None = None) -> str:
         report = reconcile_once(settings, specs_dir, options, revision, build_deps(settings))
         if report.error and not report.plan.has_unknown:  # unknown lines: reported as drift
             raise DriftUnavailable(report.error.message)
-        for item in list(desired.containers) + list(desired.tables):
-            modes[item.address] = str(getattr(item.drift, "value", item.drift))
-            if item.source is not None and revision is not None:
-                rel = spec_dirs.relative_spec_file(item.source.file, specs_dir)
-                commits[item.address] = commit_of(revision, rel)
+        commits = spec_commits(desired.resources, revision, specs_dir, commit_of)
     finally:
         if temporary:
             shutil.rmtree(specs_dir, ignore_errors=True)
-    plan = replace(
-        report.plan,
-        changes=tuple(  # health is not drift: `ignore` keeps it
-            c for c in report.plan.changes if is_health(c) or modes.get(c.address) != "ignore"
-        ),
-    )
+    plan = drift_plan(report.plan, desired.resources)
     doc = make_drift_report(plan, list(store.planned_cycles()), commits, revision, iso(time.time()))
     if fmt == "json":
         return json.dumps(drift_to_dict(doc), indent=2) + "\n"
