@@ -167,6 +167,9 @@ class IcebergApplier:
         try:
             return _commit(tx, address, target.catalog)
         except (CommitFailedException, TableAlreadyExistsError):
+            landed = _our_create(catalog, target, str(tx.table_metadata.table_uuid))
+            if landed is not None:
+                return landed
             raise PreconditionFailed(f"{address} appeared since the plan") from None
 
     def _update(
@@ -232,6 +235,18 @@ def _table_ops(change: Change) -> tuple[TableOp, ...]:
     ):
         raise PermanentError(f"{change.address}: destructive steps without allow_destructive")
     return steps
+
+
+def _our_create(catalog: Catalog, target: _Target, table_uuid: str) -> Table | None:
+    """The table, when "already exists" answers our own create: a metastore that retries a
+    create internally (Hive's RetryingHMSHandler, after a database deadlock under parallel
+    creates) reports the first attempt's table as existing. Its UUID is the one our
+    transaction wrote, which no other writer can have."""
+    try:
+        table = catalog.load_table(target.identifier)
+    except Exception:  # gone again, or unreadable: not provably ours
+        return None
+    return table if str(table.metadata.table_uuid) == table_uuid else None
 
 
 def _commit(tx: Transaction, address: str, catalog: str) -> Table:

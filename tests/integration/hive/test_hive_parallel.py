@@ -40,12 +40,6 @@ def hive(tmp_path: Path, hms_uri: str) -> Iterator[Catalogs]:
             catalog.drop_namespace(ns)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open: under load one of 12 creates (8 workers) intermittently gets "
-    "TableAlreadyExists from HMS for a table nobody else creates (a retried create?); "
-    "6 creates pass (tests/integration/iceberg/test_parallel_create.py[hive])",
-)
 def test_twelve_parallel_creates_in_three_new_namespaces_all_land(hive: Catalogs) -> None:
     specs = tuple(table_spec(TEMPLATE.format(n=n, ns=n % 3)) for n in range(12))
     lines = plan(hive, specs)

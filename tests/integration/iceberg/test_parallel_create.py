@@ -32,3 +32,27 @@ def test_parallel_creates_share_one_new_namespace(catalogs: Catalogs) -> None:
         outcomes = list(pool.map(applier.apply, lines))
     assert [o.status for o in outcomes] == [Status.APPLIED] * 6
     assert plan(catalogs, specs) == ()
+
+
+def test_already_exists_for_our_own_create_is_recognised_by_its_uuid(catalogs: Catalogs) -> None:
+    """A metastore that retries a create internally answers "already exists" for the table
+    our first attempt made: the UUID our transaction wrote tells it apart from a table
+    someone else created."""
+    from pyiceberg.schema import Schema
+    from pyiceberg.types import LongType, NestedField
+
+    from reconciler.providers.iceberg.writer import _our_create, _Target
+
+    catalog = catalogs.get("lake")
+    catalog.create_namespace_if_not_exists("retried")
+    target = _Target("table/lake.retried.t", "lake", ("retried",), "t")
+    tx = catalog.create_table_transaction(
+        target.identifier, schema=Schema(NestedField(1, "id", LongType(), required=True))
+    )
+    ours = str(tx.table_metadata.table_uuid)
+    tx.commit_transaction()
+    landed = _our_create(catalog, target, ours)
+    assert landed is not None and str(landed.metadata.table_uuid) == ours
+    assert _our_create(catalog, target, "00000000-0000-0000-0000-000000000000") is None
+    missing = _Target("table/lake.retried.none", "lake", ("retried",), "none")
+    assert _our_create(catalog, missing, ours) is None
