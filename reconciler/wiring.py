@@ -13,7 +13,7 @@ from reconciler.deps import Deps
 from reconciler.model.desired import Desired
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableInventory, TableSpec
-from reconciler.plan.change import BACKUP_ACTIONS, MAINTENANCE_ACTIONS, Plan
+from reconciler.plan.change import BACKUP_ACTIONS, MAINTENANCE_ACTIONS, RETENTION_ACTIONS, Plan
 from reconciler.settings import Settings
 
 if TYPE_CHECKING:
@@ -129,7 +129,8 @@ def build_deps(
         if any(c.address.startswith("container/") for c in executable):
             built.append(ProxmoxApplier(client(), settings.apply))  # operations only
         if any(
-            c.address.startswith("table/") and c.action not in MAINTENANCE_ACTIONS | BACKUP_ACTIONS
+            c.address.startswith("table/")
+            and c.action not in MAINTENANCE_ACTIONS | BACKUP_ACTIONS | RETENTION_ACTIONS
             for c in executable
         ):
             from reconciler.providers.iceberg.writer import IcebergApplier
@@ -151,6 +152,17 @@ def build_deps(
             from reconciler.providers.iceberg.backup import BackupApplier
 
             built.append(BackupApplier(catalogs()))  # the lines' export_backup operations
+        if any(c.action in RETENTION_ACTIONS for c in executable):
+            from reconciler.providers.iceberg.reader import table_owned
+            from reconciler.providers.iceberg.retention import RetentionApplier
+
+            owned = {t.address: t for t in desired.tables}
+            built.append(
+                RetentionApplier(
+                    catalogs(),
+                    still_owned=lambda a: a in owned and table_owned(catalogs(), owned[a]),
+                )
+            )
         return built
 
     def backups(specs: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy]) -> Any:

@@ -39,6 +39,7 @@ from reconciler.model.policies import (
     ManifestRewrite,
     OrphanRemoval,
     PositionDeleteRewrite,
+    Retention,
     SnapshotExpiry,
     Window,
 )
@@ -46,12 +47,14 @@ from reconciler.model.tables import SortField, TableSpec
 from reconciler.model.units import format_bytes
 from reconciler.plan.change import Action, Change, JSONScalar, JSONValue
 from reconciler.plan.maintenance_ops import CallProcedure
+from reconciler.plan.retention_ops import DeleteExpiredRows
 
 DEFAULT_CLUSTER = Cluster()
 
 # Execution order within one table: compaction first so expiry can drop the files it
 # replaced; orphans last so they see the final state.
 ACTION_ORDER = (
+    Action.DELETE_EXPIRED_ROWS,  # first: compaction then rewrites what is left
     Action.REWRITE_DATA_FILES,
     Action.REWRITE_POSITION_DELETE_FILES,
     Action.REWRITE_MANIFESTS,
@@ -185,6 +188,32 @@ def _position_deletes(
     return _line(table.address, Action.REWRITE_POSITION_DELETE_FILES, detail, options)
 
 
+def _retention(table: TableSpec, rule: Retention, health: TableHealth) -> Change | str:
+    age = format_duration(rule.delete_older_than)
+    count, before = health.expired_rows, health.expired_before
+    if count is None or before is None:
+        return f"rows with {rule.column} older than {age} were not counted: no retention delete"
+    day = before[:10]
+    if count == 0:
+        return f"no rows with {rule.column} older than {age} (before {day}): nothing to delete"
+    reason = f"{count:,} rows with {rule.column} older than {age} (before {day})"
+    options: dict[str, JSONValue] = {
+        "column": rule.column,
+        "older_than": before,
+        "rows": count,
+    }
+    op = DeleteExpiredRows(
+        table.catalog, table.namespace, table.name, rule.column, rule.delete_older_than, count
+    )
+    return Change(
+        table.address,
+        Action.DELETE_EXPIRED_ROWS,
+        reason,
+        options=tuple(options.items()),
+        operations=(op,),
+    )
+
+
 def expirable_snapshots(health: TableHealth, rule: SnapshotExpiry, now: datetime) -> int:
     """How many snapshots expiry would remove: older than the cutoff, beyond the newest
     `retain_last`, not the current one and not referenced by a branch or tag."""
@@ -255,6 +284,8 @@ def assess_table(
     if health.current_snapshot_id is None:
         return Assessment(address, noops=("table has no snapshot yet: nothing to maintain",))
     verdicts: list[Change | str] = []
+    if policy.retention is not None:
+        verdicts.append(_retention(table, policy.retention, health))
     if policy.compaction is not None:
         verdicts.append(_compaction(table, policy.compaction, health, cluster, history))
     if policy.rewrite_position_deletes is not None:

@@ -41,6 +41,7 @@ _ACTION_RANK = {
             Action.AWAIT,
             Action.STOP,
             Action.DELETE,
+            Action.DELETE_EXPIRED_ROWS,
             Action.REWRITE_DATA_FILES,
             Action.REWRITE_POSITION_DELETE_FILES,
             Action.REWRITE_MANIFESTS,

@@ -40,6 +40,8 @@ class TableHealth:
     small_file_size: int | None = None  # the threshold `small_files` was counted with
     small_file_bytes: int | None = None  # their bytes; None: not read
     mergeable_delete_files: int | None = None  # position deletes 2+ in a partition; None: not read
+    expired_rows: int | None = None  # rows past the policy's retention age; None: not counted
+    expired_before: str | None = None  # the cutoff they were counted with (ISO 8601, UTC)
 
     @property
     def snapshot_count(self) -> int:

@@ -87,6 +87,15 @@ class PositionDeleteRewrite:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """Delete rows whose `column` (a date, timestamp or timestamptz column) is older than
+    `delete_older_than` seconds; opt-in, previewed with the row count it would delete."""
+
+    column: str
+    delete_older_than: int
+
+
+@dataclass(frozen=True)
 class BackupCredentials:
     """Names of the environment variables holding the target's keys (never the keys)."""
 
@@ -118,6 +127,7 @@ class MaintenancePolicy:
     remove_orphan_files: OrphanRemoval | None = None
     rewrite_manifests: ManifestRewrite | None = None
     rewrite_position_deletes: PositionDeleteRewrite | None = None
+    retention: Retention | None = None
     backup: Backup | None = None
     window: Window | None = None
     max_concurrent_jobs: int = DEFAULT_MAX_CONCURRENT_JOBS

@@ -23,6 +23,7 @@ class Action(str, Enum):
     REFUSE = "refuse"  # never executed
     ORPHAN = "orphan"  # owned, no longer in specs: reported only
     CONFLICT = "conflict"  # exists but not ours: reported, never touched
+    DELETE_EXPIRED_ROWS = "delete_expired_rows"  # retention: rows older than the policy's age
     REWRITE_DATA_FILES = "rewrite_data_files"
     EXPIRE_SNAPSHOTS = "expire_snapshots"
     REMOVE_ORPHAN_FILES = "remove_orphan_files"
@@ -61,6 +62,8 @@ MAINTENANCE_ACTIONS = frozenset(
 )
 # Table jobs that are not Spark procedures: health-driven like maintenance, applied elsewhere.
 BACKUP_ACTIONS = frozenset({Action.BACKUP})
+# Retention deletes rows with pyiceberg (one commit), not through Spark.
+RETENTION_ACTIONS = frozenset({Action.DELETE_EXPIRED_ROWS})
 
 
 class Operation(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from reconciler.plan import backup_ops, container_ops, maintenance_ops, table_ops
+from reconciler.plan import backup_ops, container_ops, maintenance_ops, retention_ops, table_ops
 from reconciler.plan.change import JSONValue, Operation
 
 Decoder = Callable[[Mapping[str, Any]], Operation]
@@ -21,7 +21,7 @@ class OperationDecodeError(ValueError):
 
 def _decoders() -> Mapping[str, Decoder]:
     merged: dict[str, Decoder] = {}
-    for module in (container_ops, table_ops, maintenance_ops, backup_ops):
+    for module in (container_ops, table_ops, maintenance_ops, backup_ops, retention_ops):
         for name, decoder in module.DECODERS.items():
             if name in merged:
                 raise RuntimeError(f"operation name {name!r} is registered twice")

@@ -32,6 +32,7 @@ from reconciler.model.policies import (
     ManifestRewrite,
     OrphanRemoval,
     PositionDeleteRewrite,
+    Retention,
     SnapshotExpiry,
     Window,
 )
@@ -174,6 +175,7 @@ def build_policy(doc: Document, problems: Problems) -> MaintenancePolicy | None:
     orphans = spec.get("removeOrphanFiles")
     manifests = spec.get("rewriteManifests")
     deletes = spec.get("rewritePositionDeletes")
+    retention = spec.get("retention")
     window = spec.get("window")
     expire_snapshots = None
     if expiry is not None:
@@ -189,6 +191,13 @@ def build_policy(doc: Document, problems: Problems) -> MaintenancePolicy | None:
     built_compaction = None if compaction is None else _compaction(problems, compaction)
     built_orphans = None if orphans is None else _orphans(problems, orphans)
     built_window = None if window is None else parse_window(problems, window)
+    built_retention = None
+    if retention is not None and "column" in retention:
+        at: PathKey = ("spec", "retention", "deleteOlderThan")
+        age = _seconds(problems, at, retention.get("deleteOlderThan"), 0)
+        if age <= 0 and "deleteOlderThan" in retention:
+            problems.add(at, "retention needs an age greater than zero, e.g. 90d")
+        built_retention = Retention(column=retention["column"], delete_older_than=age)
     backup = spec.get("backup")
     built_backup = None if backup is None else _backup(problems, backup)
     if "name" not in doc.data["metadata"]:
@@ -206,6 +215,7 @@ def build_policy(doc: Document, problems: Problems) -> MaintenancePolicy | None:
         else PositionDeleteRewrite(
             min_delete_files=deletes.get("minDeleteFiles", DEFAULT_MIN_DELETE_FILES)
         ),
+        retention=built_retention,
         backup=built_backup,
         window=built_window,
         max_concurrent_jobs=spec.get("maxConcurrentJobs", DEFAULT_MAX_CONCURRENT_JOBS),
@@ -235,4 +245,34 @@ def check_table_policies(
         if wanted is not None and wanted not in names:
             yield item.doc.error(
                 ("spec", "policy"), f"maintenance policy {wanted!r} is not defined"
+            )
+
+
+# Column types a retention age can be compared with (a cutoff instant or day).
+RETENTION_TYPES = frozenset({"date", "timestamp", "timestamptz"})
+
+
+def check_table_retention(
+    policies: Sequence[MaintenancePolicy], tables: Sequence[Built]
+) -> Iterable[SpecError]:
+    """A Table whose policy has `retention:` has its column, of a date or timestamp type."""
+    by_name = {p.name: p for p in policies}
+    for item in tables:
+        policy = by_name.get(getattr(item.spec, "policy", None) or "")
+        if policy is None or policy.retention is None or getattr(item.spec, "absent", False):
+            continue
+        column = policy.retention.column
+        where = f"{policy.source.file}:{policy.source.line}" if policy.source else policy.name
+        found = next((f for f in item.spec.fields if f.name == column), None)
+        if found is None:
+            yield item.doc.error(
+                ("spec", "policy"),
+                f"policy {policy.name!r} ({where}) deletes rows by column {column!r}, "
+                "which this table does not have",
+            )
+        elif str(found.type) not in RETENTION_TYPES:
+            yield item.doc.error(
+                ("spec", "policy"),
+                f"policy {policy.name!r} ({where}) deletes rows by column {column!r}, "
+                f"which is {found.type}; retention needs a date, timestamp or timestamptz column",
             )

@@ -11,7 +11,12 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.sources.build_containers import build_container, check_containers
-from reconciler.sources.build_policies import build_policy, check_policies, check_table_policies
+from reconciler.sources.build_policies import (
+    build_policy,
+    check_policies,
+    check_table_policies,
+    check_table_retention,
+)
 from reconciler.sources.build_tables import build_table, check_tables
 from reconciler.sources.documents import Built, Document, Problems, SpecError
 from reconciler.sources.strict_schema import strict_validator
@@ -76,7 +81,13 @@ def _table_policies(built: Sequence[Built]) -> Iterable[SpecError]:
     return check_table_policies(policies, [b for b in built if b.kind == "Table"])
 
 
-CROSS_KIND_CHECKS: tuple[CrossCheck, ...] = (_table_policies,)
+def _table_retention(built: Sequence[Built]) -> Iterable[SpecError]:
+    """A policy's retention column is a date or timestamp column of each table using it."""
+    policies = [b.spec for b in built if b.kind == "MaintenancePolicy"]
+    return check_table_retention(policies, [b for b in built if b.kind == "Table"])
+
+
+CROSS_KIND_CHECKS: tuple[CrossCheck, ...] = (_table_policies, _table_retention)
 
 
 def schema_text(name: str) -> str:

@@ -9,6 +9,7 @@ out the compaction trigger (`model.health.needs_file_sizes`).
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
@@ -16,7 +17,8 @@ from pyiceberg.manifest import DataFile, DataFileContent, ManifestContent
 from pyiceberg.table import Table
 
 from reconciler.model.health import SnapshotInfo, TableHealth, needs_file_sizes
-from reconciler.model.policies import Compaction, PositionDeleteRewrite
+from reconciler.model.policies import Compaction, PositionDeleteRewrite, Retention
+from reconciler.providers.iceberg.retention import count_expired, cutoff_of
 
 
 def _summary_int(summary: dict[str, str], key: str) -> int:
@@ -95,9 +97,12 @@ def read_health(
     address: str,
     compaction: Compaction | None,
     position_deletes: PositionDeleteRewrite | None = None,
+    retention: Retention | None = None,
+    now: datetime | None = None,
 ) -> TableHealth:
     """TableHealth of one loaded table; `compaction` decides whether file sizes are read,
-    `position_deletes` whether delete manifests are (only past its trigger)."""
+    `position_deletes` whether delete manifests are (only past its trigger), `retention`
+    (with `now`) whether the rows past its age are counted."""
     metadata = table.metadata
     properties = metadata.properties
     snapshots = tuple(
@@ -127,8 +132,16 @@ def read_health(
     mergeable: int | None = None
     if position_deletes is not None and delete_files >= position_deletes.min_delete_files:
         mergeable = count_mergeable_deletes(table)
+    expired: int | None = None
+    before: str | None = None
+    if retention is not None and now is not None:
+        cutoff = cutoff_of(now, retention.delete_older_than)
+        expired = count_expired(table, retention.column, cutoff)
+        before = cutoff.isoformat(timespec="seconds")
     return TableHealth(
         address=address,
+        expired_rows=expired,
+        expired_before=before,
         data_files=data_files,
         total_bytes=total_bytes,
         records=_summary_int(summary, "total-records"),
@@ -152,10 +165,12 @@ def load_health(
     address: str,
     compaction: Compaction | None,
     position_deletes: PositionDeleteRewrite | None = None,
+    retention: Retention | None = None,
+    now: datetime | None = None,
 ) -> TableHealth | None:
     """One `load_table` then `read_health`; None when the table does not exist yet."""
     try:
         table = catalog.load_table(identifier)
     except (NoSuchTableError, NoSuchNamespaceError):
         return None
-    return read_health(table, address, compaction, position_deletes)
+    return read_health(table, address, compaction, position_deletes, retention, now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import structlog
 
@@ -19,15 +20,19 @@ log = structlog.get_logger(__name__)
 
 
 def _one(
-    catalogs: Catalogs, spec: TableSpec, policy: MaintenancePolicy, memo: TableMemo | None
+    catalogs: Catalogs,
+    spec: TableSpec,
+    policy: MaintenancePolicy,
+    memo: TableMemo | None,
+    now: datetime,
 ) -> TableHealth | None:
     identifier = (*spec.namespace, spec.name)
-    deletes = policy.rewrite_position_deletes
+    deletes, keep = policy.rewrite_position_deletes, policy.retention
     loaded = memo.get(spec.catalog, identifier) if memo is not None else None
     if loaded is not None:  # already loaded by this plan's observation
-        return read_health(loaded, spec.address, policy.compaction, deletes)
+        return read_health(loaded, spec.address, policy.compaction, deletes, keep, now)
     return load_health(
-        catalogs.get(spec.catalog), identifier, spec.address, policy.compaction, deletes
+        catalogs.get(spec.catalog), identifier, spec.address, policy.compaction, deletes, keep, now
     )
 
 
@@ -37,15 +42,18 @@ def observe_health(
     policies: Mapping[str, MaintenancePolicy],
     max_workers: int = 8,
     memo: TableMemo | None = None,
+    now: datetime | None = None,
 ) -> dict[str, TableHealth]:
-    """Health of every table whose policy exists; tables without one are not maintained."""
+    """Health of every table whose policy exists; tables without one are not maintained.
+    `now` (default: the clock) is the moment a policy's retention age counts back from."""
+    moment = now if now is not None else datetime.now(UTC)
     work = [(t, policies[t.policy]) for t in tables if t.policy and t.policy in policies]
     if not work:
         return {}
     with ThreadPoolExecutor(
         max_workers=max(1, min(max_workers, len(work))), thread_name_prefix="iceberg-health"
     ) as pool:
-        results = list(pool.map(lambda item: _one(catalogs, item[0], item[1], memo), work))
+        results = list(pool.map(lambda item: _one(catalogs, item[0], item[1], memo, moment), work))
     health = {t.address: h for (t, _), h in zip(work, results, strict=True) if h is not None}
     log.info("observe.health", tables=len(work), found=len(health))
     return health
