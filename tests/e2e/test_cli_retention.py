@@ -58,10 +58,11 @@ def test_maintain_previews_then_deletes_expired_rows(tmp_path: Path, pvesim: Pve
     created = ws.run("apply", "--yes")
     assert created.returncode == 0, created.stdout + created.stderr
     today = datetime.now(UTC).date()
-    rows = [{"id": i, "day": today - timedelta(days=i)} for i in range(100)]
+    days = {i: today - timedelta(days=i) for i in range(100)}
+    rows = [{"id": i, "day": day} for i, day in days.items()]
     table = _table(ws)
     table.append(pa.Table.from_pylist(rows, schema=table.schema().as_arrow()))
-    old = [r["id"] for r in rows if r["day"] < today - timedelta(days=30)]
+    old = [i for i, day in days.items() if day < today - timedelta(days=30)]
 
     planned = ws.run("maintain", "--dry-run", "--output", "json")
     assert planned.returncode == 2, planned.stderr
@@ -73,6 +74,6 @@ def test_maintain_previews_then_deletes_expired_rows(tmp_path: Path, pvesim: Pve
     done = ws.run("maintain")
     assert done.returncode == 0, done.stdout + done.stderr
     kept = sorted(_table(ws).scan().to_arrow().column("id").to_pylist())
-    assert kept == [r["id"] for r in rows if r["id"] not in old]
+    assert kept == [i for i in days if i not in old]
     again = ws.run("maintain", "--dry-run", "--output", "json")
     assert again.returncode == 0 and json.loads(again.stdout)["changes"] == []
