@@ -18,11 +18,11 @@ from reconciler.deps import Deps
 from reconciler.model.health import TableHealth
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableInventory, TableSpec
-from reconciler.plan.change import BACKUP_ACTIONS, MAINTENANCE_ACTIONS
+from reconciler.plan.change import BACKUP_ACTIONS, MAINTENANCE_ACTIONS, RETENTION_ACTIONS
 from reconciler.report.outcome import CycleReport, Status
 from reconciler.store import CycleRecord
 
-PROCEDURES = frozenset(a.value for a in MAINTENANCE_ACTIONS | BACKUP_ACTIONS)
+PROCEDURES = frozenset(a.value for a in MAINTENANCE_ACTIONS | BACKUP_ACTIONS | RETENTION_ACTIONS)
 _RESULT = {Status.APPLIED.value: 1.0, Status.FAILED.value: 0.0, Status.STALE.value: 0.0}
 
 # (metric name, help, figure of a TableHealth; None: not known, no sample)

@@ -10,10 +10,17 @@ from datetime import datetime, timedelta
 
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableSpec
-from reconciler.plan.change import BACKUP_ACTIONS, MAINTENANCE_ACTIONS, Action, Change, JSONValue
+from reconciler.plan.change import (
+    BACKUP_ACTIONS,
+    MAINTENANCE_ACTIONS,
+    RETENTION_ACTIONS,
+    Action,
+    Change,
+    JSONValue,
+)
 
 # A failing backup backs its table off like failing maintenance (one record per table).
-_BACKS_OFF = MAINTENANCE_ACTIONS | BACKUP_ACTIONS
+_BACKS_OFF = MAINTENANCE_ACTIONS | BACKUP_ACTIONS | RETENTION_ACTIONS
 
 BASE_DELAY = timedelta(minutes=5)  # after the first failure
 MAX_DELAY = timedelta(hours=6)  # the delay doubles per failure up to this cap

@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.plan.change import MAINTENANCE_ACTIONS, Action, Change, JSONValue, Plan
+from reconciler.plan.change import (
+    BACKUP_ACTIONS,
+    MAINTENANCE_ACTIONS,
+    RETENTION_ACTIONS,
+    Action,
+    Change,
+    JSONValue,
+    Plan,
+)
 
 WHOLE = ""  # the drift key of a change without field lines (create, start, delete...)
 HEALTH = "health"
@@ -61,7 +69,7 @@ def kind_of(address: str) -> str:
 
 def is_health(change: Change) -> bool:
     """A maintenance line: due now, or deferred to the table's window (a CT's lock is drift)."""
-    if change.action in MAINTENANCE_ACTIONS or change.action is Action.BACKUP:
+    if change.action in MAINTENANCE_ACTIONS | BACKUP_ACTIONS | RETENTION_ACTIONS:
         return True
     return change.action is Action.DEFERRED and kind_of(change.address) == "table"
 
