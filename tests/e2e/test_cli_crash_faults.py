@@ -102,6 +102,12 @@ def test_a_sigkilled_apply_is_adopted_not_duplicated(
         assert lines[f"container/{SEED[vmid]}"] == "deferred", plan["changes"]
     assert "conflict" not in lines.values()
 
+    # the killed create ends on its own (PVE's task outlives the client), then applies adopt it
+    _wait_for(
+        lambda: not any(c.get("lock") == "create" for c in _lxc(sim).values()),
+        60,
+        "the killed create never ended",
+    )
     codes = _apply_until_converged(ws, 3)
     assert codes[-1] == 0, codes
     text = ws.run("plan")
