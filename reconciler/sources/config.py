@@ -19,6 +19,7 @@ from reconciler.settings import (
     Settings,
     SparkSettings,
 )
+from reconciler.sources.config_spark import URI_PASSWORD, spark_problems
 from reconciler.sources.documents import Document, PathKey, SpecError, read_file
 from reconciler.sources.kinds import validator_for
 from reconciler.sources.validate import schema_errors
@@ -30,7 +31,6 @@ DEFAULT_CATALOG = "lake"
 _SECRET_KEY = re.compile(
     r"(password|passwd|secret|credential|private[-_.]?key|api[-_.]?key|(^|[-_.])token$|(^|[-_.])key$)"
 )
-_URI_PASSWORD = re.compile(r"://[^/@:\s]+:[^/@\s]+@")
 _SECRET_SECTIONS: tuple[PathKey, ...] = (
     ("proxmox",),
     ("source", "git"),
@@ -71,7 +71,7 @@ def _secret_problems(doc: Document) -> Iterator[SpecError]:
             if _SECRET_KEY.search(text):
                 yield doc.error((*path, key), f"looks like a secret; secrets are never values: "
                                 f"name an environment variable with {key}_env instead")  # fmt: skip
-            elif isinstance(value, str) and _URI_PASSWORD.search(value):
+            elif isinstance(value, str) and URI_PASSWORD.search(value):
                 yield doc.error((*path, key), f"contains a password; name an environment variable "
                                 f"with {key}_env instead")  # fmt: skip
 
@@ -220,47 +220,6 @@ def _previews_problems(doc: Document, data: dict[str, Any]) -> Iterator[SpecErro
         yield doc.error(where, "needs source.git.token_env (a Gitea token to comment with)")
 
 
-# group:artifact:version, as spark-submit --packages takes them.
-_MAVEN_COORDINATE = re.compile(r"[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.+-]+")
-_REPOSITORY_URL = re.compile(r"(https?|file)://\S+")
-# Set through spark.jars / spark.packages / spark.repositories, which the runner turns into flags.
-_SPARK_CONF_OWNED = {
-    "spark.jars": "jars",
-    "spark.jars.packages": "packages",
-    "spark.jars.repositories": "repositories",
-}
-
-
-def _list(raw: dict[str, Any], key: str) -> list[Any]:
-    value = raw.get(key)
-    return value if isinstance(value, list) else []  # other shapes: the schema says why
-
-
-def _spark_problems(doc: Document, raw: dict[str, Any]) -> Iterator[SpecError]:
-    for i, coordinate in enumerate(_list(raw, "packages")):
-        if not _MAVEN_COORDINATE.fullmatch(str(coordinate)):
-            yield doc.error(("spark", "packages", i), f"{coordinate!r} is not a Maven coordinate "
-                            "group:artifact:version, e.g. "
-                            "org.apache.iceberg:iceberg-spark-runtime-4.0_2.13:1.10.0")  # fmt: skip
-    for i, url in enumerate(_list(raw, "repositories")):
-        if not _REPOSITORY_URL.fullmatch(str(url)):
-            yield doc.error(("spark", "repositories", i), f"{url!r} is not a repository URL "
-                            "(https://..., http://... or file:///...)")  # fmt: skip
-        elif _URI_PASSWORD.search(str(url)):
-            yield doc.error(("spark", "repositories", i), "credentials in a repository URL would "
-                            "show on the spark-submit command line; name the repository in an "
-                            "Ivy settings file (spark.conf spark.jars.ivySettings)")  # fmt: skip
-    if isinstance(raw.get("partialProgressSize"), str):
-        try:
-            if parse_bytes(raw["partialProgressSize"], "G") < 1:
-                raise UnitError("partialProgressSize must be at least 1 byte")
-        except UnitError as exc:
-            yield doc.error(("spark", "partialProgressSize"), str(exc))
-    for key, own in _SPARK_CONF_OWNED.items():
-        if isinstance(raw.get("conf"), dict) and key in raw["conf"]:
-            yield doc.error(("spark", "conf", key), f"set spark.{own} instead")
-
-
 def _spark(base: Path, raw: dict[str, Any]) -> SparkSettings:
     packages = raw.get("packages")
     return SparkSettings(
@@ -291,7 +250,7 @@ def settings_from(doc: Document, config_file: Path) -> Settings:
     for error in validator_for(CONFIG_SCHEMA).iter_errors(doc.data):
         errors.extend(e for e in schema_errors(doc, error) if (e.line, e.path) not in flagged)
     if isinstance(doc.data.get("spark"), dict):
-        errors.extend(e for e in _spark_problems(doc, doc.data["spark"]) if e not in errors)
+        errors.extend(e for e in spark_problems(doc, doc.data["spark"]) if e not in errors)
     if errors:
         raise ConfigError(tuple(errors))
     data: dict[str, Any] = doc.data
