@@ -171,9 +171,11 @@ def run(lake: Lake) -> Run:
     applier = SparkMaintenanceApplier(settings)
     applier.prepare(plan.executable())
     seen: list[str] = []
+    # JVMs the session already runs (a metastore the fixtures launched) are not the run's
+    already = set(java_children(lake.server))
 
     def on_event(event: str, change: Change, outcome: Outcome | None) -> None:
-        seen.extend(java_children(lake.server))  # while tables run
+        seen.extend(j for j in java_children(lake.server) if j not in already)  # while running
 
     try:
         outcomes = execute(plan, [applier], ExecutorOptions(parallelism=4), on_event)
