@@ -4,8 +4,6 @@ pools; one table's line carries an option Iceberg refuses, and only that table f
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -13,42 +11,30 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 
 from reconciler.apply.executor import ExecutorOptions, execute
 from reconciler.diff.maintenance import plan_maintenance
-from reconciler.model.policies import Compaction, MaintenancePolicy, SnapshotExpiry
-from reconciler.model.tables import ColumnSpec, PrimitiveType, TableSpec
-from reconciler.model.units import MIB
-from reconciler.plan.change import Action, Operation, Plan
-from reconciler.plan.maintenance_ops import CallProcedure
+from reconciler.plan.change import Action, Plan
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.application import SparkApplication, TableJob
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
 from reconciler.providers.spark.jobs import ProcedureCall, catalog_conf
 from reconciler.report.outcome import Outcome, Status
 from reconciler.settings import Settings, SparkSettings
+from tests.integration.spark.small_tables import (
+    APPENDS,
+    BAD,
+    GOOD,
+    POLICY,
+    bad_option,
+    checksum,
+    make_tables,
+)
 from tests.integration.spark.spark_env import local_jars
 
 pytestmark = pytest.mark.spark
-
-APPENDS = 30
-GOOD = ("t1", "t2", "t3")
-BAD = "broken"
-SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("name", pa.string())])
-POLICY = MaintenancePolicy(
-    name="test",
-    compaction=Compaction(small_file_size=32 * MIB, min_small_files=10),
-    expire_snapshots=SnapshotExpiry(older_than=1, retain_last=2),
-    max_concurrent_jobs=2,
-)
-
-
-def checksum(catalog: SqlCatalog, name: str) -> tuple[int, str]:
-    rows = sorted(catalog.load_table(f"sales.{name}").scan().to_arrow().to_pylist(), key=str)
-    return len(rows), hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -71,21 +57,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     (root / "warehouse").mkdir()
     catalog = SqlCatalog("lake", **props)
     catalog.create_namespace("sales")
-    specs = []
-    for name in (*GOOD, BAD):
-        table = catalog.create_table(f"sales.{name}", SCHEMA, properties={"format-version": "2"})
-        for i in range(APPENDS):
-            ids = list(range(i * 5, i * 5 + 5))
-            table.append(pa.table({"id": ids, "name": [f"{name}{n}" for n in ids]}, SCHEMA))
-        specs.append(
-            TableSpec(
-                "lake",
-                ("sales",),
-                name,
-                fields=(ColumnSpec("id", PrimitiveType("long"), required=True),),
-                policy="test",
-            )
-        )
+    specs = make_tables(catalog)
     settings = Settings(
         config_file=None,
         specs=root,
@@ -101,7 +73,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     changes = plan_maintenance(specs, {"test": POLICY}, health, datetime.now(UTC))
     # An option Iceberg refuses, on one table's compaction only.
     changes = tuple(
-        replace(c, operations=(_bad_option(c.operations[0]),))
+        replace(c, operations=(bad_option(c.operations[0]),))
         if c.address.endswith(f".{BAD}") and c.action is Action.REWRITE_DATA_FILES
         else c
         for c in changes
@@ -177,10 +149,3 @@ def test_a_table_over_its_timeout_is_cancelled_and_the_others_complete(tmp_path:
     assert timed.timed_out and [r.ran for r in timed.results] == [False, False]
     assert not done.timed_out and [r.ok for r in done.results] == [True, True]
     assert "cancelled job group reconciler-0" in app.log_file.read_text()  # Spark did it
-
-
-def _bad_option(op: Operation) -> CallProcedure:
-    """The same call with an option value Iceberg refuses."""
-    assert isinstance(op, CallProcedure)
-    options = tuple((k, "not-a-number" if k == "min-input-files" else v) for k, v in op.options)
-    return replace(op, options=options)

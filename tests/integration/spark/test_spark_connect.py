@@ -6,8 +6,6 @@ not know fails its tables with a message saying so."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -15,17 +13,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 from pyiceberg.catalog.sql import SqlCatalog
 
 from reconciler.apply.executor import ExecutorOptions, execute
 from reconciler.diff.maintenance import plan_maintenance
-from reconciler.model.policies import Compaction, MaintenancePolicy, SnapshotExpiry
-from reconciler.model.tables import ColumnSpec, PrimitiveType, TableSpec
-from reconciler.model.units import MIB
-from reconciler.plan.change import Action, Change, Operation, Plan
-from reconciler.plan.maintenance_ops import CallProcedure
+from reconciler.plan.change import Action, Change, Plan
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.application import TableJob
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
@@ -34,20 +27,19 @@ from reconciler.providers.spark.jobs import ProcedureCall
 from reconciler.report.outcome import Outcome, Status
 from reconciler.settings import Settings, SparkSettings
 from reconciler.testing.spark_connect import ConnectServer, ConnectServerError, start_server
+from tests.integration.spark.small_tables import (
+    APPENDS,
+    BAD,
+    GOOD,
+    POLICY,
+    bad_option,
+    checksum,
+    make_tables,
+)
 from tests.integration.spark.spark_env import local_jars, missing
 
 pytestmark = pytest.mark.spark
 
-APPENDS = 30
-GOOD = ("t1", "t2", "t3")
-BAD = "broken"
-SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("name", pa.string())])
-POLICY = MaintenancePolicy(
-    name="test",
-    compaction=Compaction(small_file_size=32 * MIB, min_small_files=10),
-    expire_snapshots=SnapshotExpiry(older_than=1, retain_last=2),
-    max_concurrent_jobs=2,
-)
 SLOW_SQL = "SELECT reflect('java.lang.Thread', 'sleep', CAST(300000 AS BIGINT)) FROM range(1)"
 
 
@@ -79,11 +71,6 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
         yield Lake(root, props, server)
     finally:
         server.stop()
-
-
-def checksum(catalog: SqlCatalog, name: str) -> tuple[int, str]:
-    rows = sorted(catalog.load_table(f"sales.{name}").scan().to_arrow().to_pylist(), key=str)
-    return len(rows), hashlib.sha256(json.dumps(rows).encode()).hexdigest()
 
 
 def java_children(server: ConnectServer | None) -> list[str]:
@@ -128,21 +115,7 @@ class Run:
 @pytest.fixture(scope="module")
 def run(lake: Lake) -> Run:
     catalog = SqlCatalog("lake", **lake.props)
-    specs = []
-    for name in (*GOOD, BAD):
-        table = catalog.create_table(f"sales.{name}", SCHEMA, properties={"format-version": "2"})
-        for i in range(APPENDS):
-            ids = list(range(i * 5, i * 5 + 5))
-            table.append(pa.table({"id": ids, "name": [f"{name}{n}" for n in ids]}, SCHEMA))
-        specs.append(
-            TableSpec(
-                "lake",
-                ("sales",),
-                name,
-                fields=(ColumnSpec("id", PrimitiveType("long"), required=True),),
-                policy="test",
-            )
-        )
+    specs = make_tables(catalog)
     settings = Settings(
         config_file=None,
         specs=lake.root,
@@ -161,7 +134,7 @@ def run(lake: Lake) -> Run:
     }
     changes = plan_maintenance(specs, {"test": POLICY}, health, datetime.now(UTC))
     changes = tuple(
-        replace(c, operations=(_bad_option(c.operations[0]),))
+        replace(c, operations=(bad_option(c.operations[0]),))
         if c.address.endswith(f".{BAD}") and c.action is Action.REWRITE_DATA_FILES
         else c
         for c in changes
@@ -283,9 +256,3 @@ def test_an_unreachable_server_fails_every_table(tmp_path: Path) -> None:
     app.close()
     assert not got.results[0].ok
     assert "cannot reach the Spark Connect server sc://127.0.0.1:9" in got.results[0].error
-
-
-def _bad_option(op: Operation) -> CallProcedure:
-    assert isinstance(op, CallProcedure)
-    options = tuple((k, "not-a-number" if k == "min-input-files" else v) for k, v in op.options)
-    return replace(op, options=options)
