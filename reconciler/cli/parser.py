@@ -12,7 +12,10 @@ _REVISION = "a commit of source.git to read (SHA, tag, BRANCH), not the daemon's
 def build_parser() -> argparse.ArgumentParser:
     """Every command, flag and default of `reconcile` (a contract: docs and scripts use them)."""
     parser = argparse.ArgumentParser(
-        prog="reconcile", description="GitOps reconciler for a Proxmox + Iceberg data lake"
+        prog="reconcile",
+        description="GitOps reconciler for a Proxmox + Iceberg data lake",
+        # A prefix of a flag is an error, not that flag: `apply --out f` must not mean --output.
+        allow_abbrev=False,
     )
     parser.add_argument(
         "--config",
@@ -28,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="-v: info logs, -vv: debug logs (stderr)"
     )
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", parser_class=_StrictParser)
     validate = sub.add_parser("validate", help="check specs; exit 0 valid, 1 invalid")
     validate.add_argument("dir", nargs="?", type=Path)
     validate.add_argument("--revision", metavar="REF", help=_REVISION)
@@ -151,6 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("file", type=Path, metavar="FILE", help="where to write it (- : stdout)")
     report.add_argument("--revision", metavar="REF", help=_REVISION)
     return parser
+
+
+class _StrictParser(argparse.ArgumentParser):
+    """A subcommand's parser: flags are matched whole, never by unambiguous prefix."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
 
 class _Version(argparse.Action):
