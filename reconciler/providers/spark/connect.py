@@ -1,13 +1,14 @@
 """Every table's CALL statements through a Spark Connect server (`spark.remote`), no JVM here.
 
 The same interface as application.SparkApplication (start, result per table, close), but
-the calls run from this process over gRPC (`SparkSession.builder.remote(url)`): one
-session, up to each pool's size of tables at once in threads, each table's calls in order
-under a tag of its own; a table over its timeout has that tag interrupted
-(`interruptTag`) and its unfinished calls reported as timed out. The catalogs live on the
-server: at start each needed catalog is looked up in the server's conf, and a missing one
-fails the tables that use it with a message saying so. pyspark is imported only at
-`start` (the daemon without `spark.remote` never loads it).
+the calls run from this process over gRPC (`SparkSession.builder.remote(url)`): up to each
+pool's size of tables at once in threads, each table in a Connect session of its own (its
+calls' `session_conf` set there before each call, so tables running at once never see each
+other's conf; closed after its calls), its calls in order under a tag of its own; a table
+over its timeout has that tag interrupted (`interruptTag`) and its unfinished calls reported
+as timed out. The catalogs live on the server: at start each needed catalog is looked up in
+the server's conf, and a missing one fails the tables that use it with a message saying so.
+pyspark is imported only at `start` (the daemon without `spark.remote` never loads it).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class _Table:
         self.finished_at: float | None = None
         self.timed_out = False
         self.error: str | None = None  # the table never ran (unknown catalog, no session)
+        self.session: Any = None  # the table's own Connect session while its calls run
         self.done = threading.Event()
 
 
@@ -160,7 +162,6 @@ class ConnectApplication:
     def _run(self, table: _Table, limit: threading.BoundedSemaphore) -> None:
         from reconciler.providers.spark.job_main import CONFLICT_MARKERS, _error_text, summarise
 
-        session = self._session
         with limit:
             if table.done.is_set() or self._stopped.is_set():
                 return
@@ -171,6 +172,17 @@ class ConnectApplication:
                     "not maintained, re-plan",
                 )  # fmt: skip
                 return
+            try:
+                session = self._open_session()
+            except Exception as exc:  # grpc errors are not one type; the next cycle retries
+                self._finish(
+                    table,
+                    error=f"cannot open a session on the Spark Connect server {self._remote}: "
+                    f"{_text(exc)}",
+                )
+                return
+            with self._lock:
+                table.session = session
             session.addTag(table.tag)  # thread-local: this thread's operations only
             table.started = self._clock()
             try:
@@ -178,6 +190,8 @@ class ConnectApplication:
                     table.next_call = position
                     started = self._clock()
                     try:
+                        for key, value in call.session_conf:  # this table's session only
+                            session.conf.set(key, value)
                         rows = [r.asDict(recursive=True) for r in session.sql(call.sql).collect()]
                     except Exception as exc:  # reported per call; the next cycle retries
                         if table.done.is_set():
@@ -207,8 +221,10 @@ class ConnectApplication:
                     self._note(f"{table.job.key} {call.action.value} ok {summary}")
                 table.next_call = len(table.job.calls)
             finally:
-                session.removeTag(table.tag)
                 self._finish(table)
+                with self._lock:
+                    table.session = None
+                session.stop()  # releases the server's session; best effort by pyspark
 
     def _watch(self) -> None:
         timeout = self._settings.timeout
@@ -221,11 +237,25 @@ class ConnectApplication:
                 if table.started is not None and now - table.started > timeout:
                     self._note(f"{table.job.key}: timed out after {timeout:.0f}s, interrupted")
                     self._finish(table, timed_out=True)
-                    try:
-                        self._session.interruptTag(table.tag)
-                    except Exception as exc:  # the server may be gone; the table is reported
-                        log.warning("spark_connect_interrupt_failed", error=_text(exc))
+                    self._interrupt(table)
             self._stopped.wait(WATCH_INTERVAL)
+
+    def _open_session(self) -> Any:
+        """A Connect session of its own: conf set there stays there, close() stops only it."""
+        from pyspark.sql import SparkSession
+
+        return SparkSession.builder.remote(self._remote).create()
+
+    def _interrupt(self, table: _Table) -> None:
+        """Interrupt the table's operations (tagged in its own session), if it has started."""
+        with self._lock:
+            session = table.session
+        if session is None:
+            return
+        try:
+            session.interruptTag(table.tag)
+        except Exception as exc:  # the server may be gone; the table is reported anyway
+            log.warning("spark_connect_interrupt_failed", error=_text(exc))
 
     def result(self, key: str) -> JobResult:
         """Wait for one table; its calls' results as SparkApplication.result gives them."""
@@ -258,10 +288,7 @@ class ConnectApplication:
         for table in self._tables.values():
             if not table.done.is_set():
                 self._finish(table, error="the run was stopped")
-                try:
-                    session.interruptTag(table.tag)
-                except Exception as exc:  # best effort: the server may be gone
-                    log.warning("spark_connect_interrupt_failed", error=_text(exc))
+                self._interrupt(table)
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
         session.stop()  # best effort by pyspark's design; the server keeps running

@@ -1,8 +1,9 @@
 """Maintenance through a real Spark Connect server (`spark.remote`): four due tables of one
 plan go through the executor and run on the server from this process (no JVM child of
 ours); one table's line carries an option Iceberg refuses and only it fails; a table over
-its timeout is interrupted by its tag while the other completes; a catalog the server does
-not know fails its tables with a message saying so."""
+its timeout is interrupted by its tag while the other completes; each table's `session_conf`
+applies to its own calls only; a catalog the server does not know fails its tables with a
+message saying so."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ from tests.integration.spark.spark_env import local_jars, missing
 pytestmark = pytest.mark.spark
 
 SLOW_SQL = "SELECT reflect('java.lang.Thread', 'sleep', CAST(300000 AS BIGINT)) FROM range(1)"
+# The session's value, substituted by the server's SQL parser (the server's default is 4)
+PARTITIONS_SQL = "SELECT ${spark.sql.shuffle.partitions} AS partitions"
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,36 @@ def test_a_table_over_its_timeout_is_interrupted_and_the_other_completes(
     assert not done.timed_out and [r.ok for r in done.results] == [True, True]
     assert dict(done.results[0].result) == {"rewritten_manifests_count": 1}
     assert "timed out after 8s, interrupted" in app.log_file.read_text()
+
+
+def test_each_tables_session_conf_applies_to_its_own_calls_only(lake: Lake, tmp_path: Path) -> None:
+    """Tables at once (pool of 2, a worker reused for the third): a table's conf is set in
+    its own session, never seen by another table, and kept for its later calls."""
+    read = ProcedureCall(Action.REWRITE_MANIFESTS, PARTITIONS_SQL)
+    seven = ProcedureCall(
+        Action.REWRITE_DATA_FILES, PARTITIONS_SQL, (("spark.sql.shuffle.partitions", "7"),)
+    )
+    nine = replace(seven, session_conf=(("spark.sql.shuffle.partitions", "9"),))
+    app = ConnectApplication(
+        SparkSettings(remote=lake.server.url, timeout=60.0),
+        [
+            (TableJob("table/lake.seven", (seven, read), "p"), "lake"),
+            (TableJob("table/lake.plain", (read, read, read), "p"), "lake"),
+            (TableJob("table/lake.nine", (nine, read), "p"), "lake"),
+        ],
+        state_dir=tmp_path,
+        app_name="maintain-3-tables",
+        pools={"p": 2},
+    )
+    app.start()
+    try:
+        got = {key: app.result(f"table/lake.{key}") for key in ("seven", "plain", "nine")}
+    finally:
+        app.close()
+    values = {
+        key: [dict(r.result).get("partitions") for r in job.results] for key, job in got.items()
+    }
+    assert values == {"seven": [7, 7], "plain": [4, 4, 4], "nine": [9, 9]}
 
 
 def test_a_catalog_the_server_does_not_know_fails_its_tables(lake: Lake, tmp_path: Path) -> None:
