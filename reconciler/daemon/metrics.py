@@ -1,4 +1,4 @@
-"""The daemon's cycles, drift and revision as Prometheus metrics (prometheus_client's format).
+"""The daemon's cycles, previews, drift and revision as Prometheus metrics (text format).
 
 One private registry per daemon (no process-global state); the values live here, under a
 lock, and are turned into metric families only when `/metrics` is scraped.
@@ -21,6 +21,9 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the text format generate_latest writes
 RESULTS = ("success", "failed", "rejected")
+# Plan previews: planned (status success), invalid (failure), failed (error: no plan, an
+# incomplete plan, or a crash); superseded/dropped heads were never planned.
+PREVIEW_RESULTS = ("planned", "invalid", "failed", "superseded", "dropped")
 
 
 class Metrics:
@@ -40,6 +43,9 @@ class Metrics:
         self._next_run = 0.0
         self._webhooks: dict[str, int] = {}
         self._rejections: dict[str, int] = {}
+        self._previews = dict.fromkeys(PREVIEW_RESULTS, 0)
+        self._preview_sum = 0.0
+        self._preview_count = 0
         self._registry = CollectorRegistry(auto_describe=False)
         self._registry.register(self)
 
@@ -75,6 +81,14 @@ class Metrics:
         """An HTTP request refused (malformed header, rate limit, replay...), by reason."""
         with self._guard:
             self._rejections[reason] = self._rejections.get(reason, 0) + 1
+
+    def preview(self, result: str, seconds: float | None = None) -> None:
+        """A pull-request head previewed (with its duration) or never planned (without)."""
+        with self._guard:
+            self._previews[result] = self._previews.get(result, 0) + 1
+            if seconds is not None:
+                self._preview_sum += seconds
+                self._preview_count += 1
 
     def register(self, collector: Any) -> None:
         """Another collector served on the same `/metrics` (daemon.table_metrics)."""
@@ -159,6 +173,20 @@ class Metrics:
             for reason, count in sorted(self._rejections.items()):
                 rejections.add_metric([reason], count)
             yield rejections
+            previews = CounterMetricFamily(
+                "reconciler_previews",
+                "Pull-request heads planned or never planned, by result.",
+                labels=["result"],
+            )
+            for result, count in sorted(self._previews.items()):
+                previews.add_metric([result], count)
+            yield previews
+            yield SummaryMetricFamily(
+                "reconciler_preview_duration_seconds",
+                "Duration of plan previews (fetch, plan, comment and status).",
+                count_value=self._preview_count,
+                sum_value=self._preview_sum,
+            )
 
     @staticmethod
     def _labelled_gauge(

@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # gitpython comes with the daemon extra: imported where used
     from reconciler.sources.git import GitSource
 
 log = structlog.get_logger("reconciler.daemon.previews")
+# The commit status a preview set -> its `reconciler_previews_total{result}` (daemon.metrics).
+RESULTS = {"success": "planned", "failure": "invalid", "error": "failed"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,11 @@ class Outcome:
     state: str  # success | failure | error
     description: str
     comment: str
+
+    @property
+    def result(self) -> str:
+        """planned, invalid or failed: the preview's result in the daemon's metrics."""
+        return RESULTS[self.state]
 
 
 def work_dir(settings: Settings) -> Path:

@@ -10,16 +10,21 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from reconciler.daemon.http import Response
 from reconciler.daemon.preview_comment import Head
 from reconciler.settings import Settings
+
+if TYPE_CHECKING:
+    from reconciler.daemon.metrics import Metrics
+    from reconciler.daemon.preview_run import Outcome
 
 log = structlog.get_logger("reconciler.daemon.previews")
 
@@ -80,9 +85,16 @@ def parse_event(doc: dict[str, Any]) -> PullRequestEvent:
 class PreviewQueue:
     """The latest head per pull request, planned in arrival order by one worker thread."""
 
-    def __init__(self, run: Callable[[Head], object], limit: int = QUEUE_LIMIT) -> None:
+    def __init__(
+        self,
+        run: Callable[[Head], object],
+        limit: int = QUEUE_LIMIT,
+        unplanned: Callable[[str], object] = lambda result: None,
+    ) -> None:
+        """`unplanned("superseded" | "dropped")` for each queued head that is never planned."""
         self._run = run
         self._limit = limit
+        self._unplanned = unplanned
         self._pending: OrderedDict[int, Head] = OrderedDict()
         self._wake = threading.Condition()
         self._stop = False
@@ -92,15 +104,21 @@ class PreviewQueue:
     def offer(self, head: Head) -> bool:
         """Queue `head` (replacing an older head of the same PR); False when full."""
         with self._wake:
-            if head.number not in self._pending and len(self._pending) >= self._limit:
+            older = self._pending.get(head.number)
+            if older is None and len(self._pending) >= self._limit:
                 return False
             self._pending[head.number] = head  # keeps its place: no PR starves another
             self._wake.notify_all()
-            return True
+        if older is not None and older.sha != head.sha:  # a redelivery is the same preview
+            self._unplanned("superseded")
+        return True
 
     def drop(self, number: int) -> None:
+        """Forget the pull request's waiting head (it was closed)."""
         with self._wake:
-            self._pending.pop(number, None)
+            dropped = self._pending.pop(number, None)
+        if dropped is not None:
+            self._unplanned("dropped")
 
     def _work(self) -> None:
         while True:
@@ -132,10 +150,11 @@ class Previews:
         branch: str,
         run: Callable[[Head], object],
         close: Callable[[], None] = lambda: None,
+        unplanned: Callable[[str], object] = lambda result: None,
     ) -> None:
         self._repository = repository.lower()
         self._branch = branch
-        self._queue = PreviewQueue(run)
+        self._queue = PreviewQueue(run, unplanned=unplanned)
         self._close = close
 
     def handle(self, doc: dict[str, Any], delivery: str) -> Response:
@@ -167,8 +186,28 @@ class Previews:
         self._close()
 
 
-def make_previews(settings: Settings, env: Mapping[str, str]) -> Previews | None:
-    """`daemon.previews.enabled: true` -> the previews; ValueError on an unusable config."""
+def measured(
+    run: Callable[[Head], Outcome], metrics: Metrics, clock: Callable[[], float] = time.monotonic
+) -> Callable[[Head], Outcome]:
+    """`run`, counted and timed in `metrics` by its result (`failed` when it raises)."""
+
+    def preview(head: Head) -> Outcome:
+        started, result = clock(), "failed"
+        try:
+            outcome = run(head)
+            result = outcome.result
+            return outcome
+        finally:
+            metrics.preview(result, clock() - started)
+
+    return preview
+
+
+def make_previews(
+    settings: Settings, env: Mapping[str, str], metrics: Metrics | None = None
+) -> Previews | None:
+    """`daemon.previews.enabled: true` -> the previews, counted in `metrics`; ValueError on an
+    unusable config."""
     if not settings.daemon.previews:
         return None
     if settings.git is None:
@@ -180,7 +219,10 @@ def make_previews(settings: Settings, env: Mapping[str, str]) -> Previews | None
     token = gitea_token(settings.git, env, "daemon.previews")
     api = GiteaApi(repo_api_base(settings.git.url, settings.git.api_url), token)
     previewer = Previewer(settings, env, api)
-    return Previews(full_name(api.base), settings.git.branch, previewer.run, api.close)
+    if metrics is None:
+        return Previews(full_name(api.base), settings.git.branch, previewer.run, api.close)
+    run = measured(previewer.run, metrics)
+    return Previews(full_name(api.base), settings.git.branch, run, api.close, metrics.preview)
 
 
 __all__ = [
@@ -189,5 +231,6 @@ __all__ = [
     "Previews",
     "PullRequestEvent",
     "make_previews",
+    "measured",
     "parse_event",
 ]

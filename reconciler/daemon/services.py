@@ -47,7 +47,8 @@ class Services:
         if cfg.previews:  # plan previews on pull requests, on their own worker thread
             from reconciler.daemon.previews import make_previews
 
-            self._previews = make_previews(self._daemon.settings, self._daemon.env)
+            daemon = self._daemon
+            self._previews = make_previews(daemon.settings, daemon.env, daemon.metrics)
             if self._previews is not None:
                 hook.events["pull_request"] = self._previews.handle
         return hook

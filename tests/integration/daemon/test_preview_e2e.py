@@ -23,11 +23,18 @@ def test_a_pull_request_is_previewed_edited_in_place_and_applied_on_merge(
     origin: Origin, pvesim: Any, tmp_path: Path, daemons: list[DaemonProcess]
 ) -> None:
     main = origin.commit({"specs/a.yaml": container("a", 241)}, "add a")
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     with StatusServer() as server:
         extra = config_extra(server.url())
         extra["git_extra"] += ", commit_status: true"
-        config = write_config(tmp_path, origin.url, pvesim, webhook=f"127.0.0.1:{port}", **extra)
+        config = write_config(
+            tmp_path,
+            origin.url,
+            pvesim,
+            webhook=f"127.0.0.1:{port}",
+            metrics=f"127.0.0.1:{metrics_port}",
+            **extra,
+        )
         daemon = DaemonProcess(config, pvesim, {"GITEA_TOKEN": TOKEN}).start()
         daemons.append(daemon)
         daemon.until(
@@ -92,6 +99,16 @@ def test_a_pull_request_is_previewed_edited_in_place_and_applied_on_merge(
             "two typos",
         )
         assert deliver(bad.event("opened", typo)).status_code == 202
+        daemon.until(  # the worker is stuck on PR 8: PR 9's heads wait in the queue
+            "PR 8's preview started", lambda: typo in {p.sha for p in server.statuses(CONTEXT)}
+        )
+        later = PullRequest(origin, 9, "later", start="grow")
+        waiting = [
+            later.push({f"specs/d{i}.yaml": container(f"d{i}", 250 + i)}, "d") for i in (1, 2)
+        ]
+        assert deliver(later.event("opened", waiting[0])).json()["status"] == "queued"
+        assert deliver(later.event("synchronized", waiting[1])).json()["status"] == "queued"
+        assert deliver(later.event("closed", waiting[1])).json()["status"] == "ignored"
         merged = pr.merge()
         closed = deliver(pr.event("closed", merged, merged=True))
         assert closed.status_code == 202 and closed.json()["status"] == "ignored"
@@ -106,6 +123,12 @@ def test_a_pull_request_is_previewed_edited_in_place_and_applied_on_merge(
         assert ct_config(pvesim, 243) is not None
         server.gate.set()
         previewed(typo, "failure")
+        expected = {"planned": 3.0, "invalid": 1.0, "failed": 0.0, "superseded": 1.0}
+        expected["dropped"] = 1.0  # PR 9: its first head replaced, its second dropped on close
+        scrape = f"http://127.0.0.1:{metrics_port}/metrics"
+        daemon.until("preview metrics", lambda: _previews(scrape)[0] == expected)
+        count, total = _previews(scrape)[1]
+        assert count == 4.0 and total > 0.0  # one duration per planned head (3 + the typos)
         assert daemon.stop() == 0
 
     pr7 = [
@@ -132,3 +155,16 @@ def test_a_pull_request_is_previewed_edited_in_place_and_applied_on_merge(
         assert request.headers["Authorization"] == f"token {TOKEN}"
         assert TOKEN.encode() not in request.raw
     assert TOKEN not in daemon.output()
+
+
+def _previews(url: str) -> tuple[dict[str, float], tuple[float, float]]:
+    """`reconciler_previews_total` by result, and (count, sum) of the preview durations."""
+    results: dict[str, float] = {}
+    duration = {"count": -1.0, "sum": -1.0}
+    for line in requests.get(url, timeout=5).text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name.startswith('reconciler_previews_total{result="'):
+            results[name.split('"')[1]] = float(value)
+        elif name.startswith("reconciler_preview_duration_seconds_"):
+            duration[name.rsplit("_", 1)[1]] = float(value)
+    return results, (duration["count"], duration["sum"])

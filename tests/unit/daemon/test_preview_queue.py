@@ -105,7 +105,8 @@ def test_routing_queues_previewable_actions_of_our_repository_and_base_only() ->
 def test_the_queue_keeps_the_latest_head_per_pull_request_in_arrival_order() -> None:
     run = _Recorder()
     run.hold.clear()
-    queue = PreviewQueue(run, limit=2)
+    unplanned: list[str] = []
+    queue = PreviewQueue(run, limit=2, unplanned=unplanned.append)
     try:
         queue.offer(Head(1, "1" * 40, "a"))
         assert run.started.wait(10)  # the worker is busy with PR 1
@@ -113,13 +114,52 @@ def test_the_queue_keeps_the_latest_head_per_pull_request_in_arrival_order() -> 
         assert queue.offer(Head(3, "3" * 40, "c"))
         assert not queue.offer(Head(4, "4" * 40, "d"))  # full: refused, never unbounded
         assert queue.offer(Head(2, "5" * 40, "b"))  # a newer push replaces the older head
+        assert queue.offer(Head(2, "5" * 40, "b"))  # the same head redelivered: still one
         queue.drop(3)  # closed before its turn
+        queue.drop(3)  # closed again: nothing was waiting
+        assert unplanned == ["superseded", "dropped"]
         run.hold.set()
         for _ in range(2):
             assert run.done.acquire(timeout=10)
     finally:
         queue.close()
     assert [(h.number, h.sha[0]) for h in run.heads] == [(1, "1"), (2, "5")]
+
+
+def test_previews_are_counted_by_result_and_timed() -> None:
+    from reconciler.daemon.metrics import Metrics
+    from reconciler.daemon.preview_run import Outcome
+    from reconciler.daemon.previews import measured
+
+    metrics = Metrics()
+    ticks = iter([10.0, 12.5, 20.0, 20.25, 30.0, 31.0, 40.0, 40.5])
+    states = iter(["success", "failure", "error"])
+
+    def run(head: Head) -> Outcome:
+        state = next(states, None)
+        if state is None:
+            raise RuntimeError("a bug in one preview")
+        return Outcome(state, "d", "c")
+
+    preview = measured(run, metrics, clock=lambda: next(ticks))
+    assert [preview(Head(1, SHA, "f")).result for _ in range(3)] == [
+        "planned",
+        "invalid",
+        "failed",
+    ]
+    with pytest.raises(RuntimeError):
+        preview(Head(1, SHA, "f"))
+    metrics.preview("superseded")
+    lines = metrics.render().splitlines()
+    assert [ln for ln in lines if ln.startswith("reconciler_preview")] == [
+        'reconciler_previews_total{result="dropped"} 0.0',
+        'reconciler_previews_total{result="failed"} 2.0',
+        'reconciler_previews_total{result="invalid"} 1.0',
+        'reconciler_previews_total{result="planned"} 1.0',
+        'reconciler_previews_total{result="superseded"} 1.0',
+        "reconciler_preview_duration_seconds_count 4.0",
+        "reconciler_preview_duration_seconds_sum 4.25",
+    ]
 
 
 def test_summary_leaves_out_zero_counts() -> None:
