@@ -1,144 +1,136 @@
-"""Maintenance at scale: N due tables of small files, compacted one spark-submit per table
-(the old way) vs all in one Spark application (a run's way since issue 15), side by side.
+"""Maintenance at scale through what users run: `reconcile maintain --now` as a subprocess,
+on N due tables of small files, three ways side by side in one run (issue 15's figures).
 
-    .venv/bin/python bench/maintenance_scale.py [--tables 3] [--files 30] [--parallel 2] [--connect]
+    .venv/bin/python bench/maintenance_scale.py [--tables 20] [--files 30] [--parallel 2]
+    .venv/bin/python bench/maintenance_scale.py --tables 3      # quick mode
 
---connect adds a third column: the same calls through a warm Spark Connect server
-(`spark.remote`; started and warmed before the clock starts), with this process's peak RSS.
+Each column compacts its own fresh copy of the tables (its own SQLite catalog, file
+warehouse, specs and config): a. one `reconcile maintain --now TABLE` per table, one after
+another (one spark-submit each: before issue 15); b. one `reconcile maintain --now` for all
+tables (one Spark application per run); c. the same with `spark.remote` against a Spark
+Connect server started and warmed before the clock, with that process's peak RSS and
+whether any java process ran below it. Rows (count) are checked identical per table.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-from pyiceberg.catalog.sql import SqlCatalog
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reconciler.plan.maintenance_ops import CallProcedure
-from reconciler.providers.spark.application import SparkApplication, TableJob
-from reconciler.providers.spark.connect import ConnectApplication
-from reconciler.providers.spark.jobs import (
-    RUNTIME_PACKAGE,
-    ProcedureCall,
-    catalog_conf,
-    maven_path,
-    procedure_call,
-)
-from reconciler.providers.spark.runner import run_table_job
-from reconciler.settings import SparkSettings
+import maintain_cli as cli
+
 from reconciler.testing.spark_connect import start_server
 
 SCHEMA = pa.schema([pa.field("id", pa.int64(), nullable=False), pa.field("name", pa.string())])
+COLUMNS = "    - {name: id, type: long, required: true}\n    - {name: name, type: string}"
+GOALS = {"b": 0.25, "c": 0.1}
+RSS_GOAL_MB = 200
 
 
-def make_tables(catalog: SqlCatalog, prefix: str, tables: int, files: int) -> list[str]:
-    names = []
-    for t in range(tables):
-        table = catalog.create_table(f"ns.{prefix}{t}", SCHEMA)
-        for n in range(files):
-            ids = list(range(n * 100, n * 100 + 100))
-            table.append(pa.table({"id": ids, "name": [str(i) for i in ids]}, SCHEMA))
-        names.append(f"{prefix}{t}")
-    return names
+def lake(root: Path, args: argparse.Namespace) -> cli.Workspace:
+    names = [f"t{n:02d}" for n in range(args.tables)]
+    ws = cli.workspace(
+        root, names, COLUMNS, SCHEMA, parallel=args.parallel, spark=cli.submit_spark(args.parallel)
+    )
+    catalog = ws.catalog()
+    for name in names:
+        cli.append_small(catalog, name, args.files, SCHEMA)
+    return ws
+
+
+def check(ws: cli.Workspace, before: dict[str, tuple[int, int]]) -> None:
+    catalog = ws.catalog()
+    for name in ws.tables:
+        rows, files = cli.rows_and_files(catalog, name)
+        if rows != before[name][0] or files >= before[name][1]:
+            sys.exit(
+                f"{ws.root.name}/{name}: {before[name]} (rows, files) before, {rows, files} after"
+            )
+
+
+def counts(ws: cli.Workspace) -> dict[str, tuple[int, int]]:
+    catalog = ws.catalog()
+    return {name: cli.rows_and_files(catalog, name) for name in ws.tables}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--tables", type=int, default=3)
+    parser.add_argument("--tables", type=int, default=20)
     parser.add_argument("--files", type=int, default=30)
-    parser.add_argument("--parallel", type=int, default=2, help="maxConcurrentJobs")
-    parser.add_argument("--connect", action="store_true", help="also through Spark Connect")
+    parser.add_argument("--parallel", type=int, default=2, help="the policy's maxConcurrentJobs")
     args = parser.parse_args()
-    jar = maven_path(RUNTIME_PACKAGE, Path.home() / ".m2" / "repository")
-    settings = SparkSettings(jars=(str(jar),) if Path(jar).is_file() else ())
-    with tempfile.TemporaryDirectory() as tmp:
+    load_start = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         root = Path(tmp)
-        props = {"uri": f"sqlite:///{root / 'c.db'}", "warehouse": (root / "wh").as_uri()}
-        (root / "wh").mkdir()
-        catalog = SqlCatalog("bench", **props)
-        catalog.create_namespace("ns")
-        old = make_tables(catalog, "per_submit_", args.tables, args.files)
-        new = make_tables(catalog, "one_app_", args.tables, args.files)
-        conf = catalog_conf("bench", {"type": "sql", **props})
-
-        def calls(name: str) -> tuple[ProcedureCall, ...]:
-            call = CallProcedure("rewrite_data_files")
-            return (procedure_call("bench", ("ns", name), call, datetime.now(UTC)),)
-
         started = time.perf_counter()
-        for name in old:
-            job = run_table_job(
-                settings, conf, calls(name), state_dir=root / "state", app_name=name
-            )
-            assert all(r.ok for r in job.results), job.log_file.read_text()[-2000:]
-        per_submit = time.perf_counter() - started
-
-        started = time.perf_counter()
-        app = SparkApplication(
-            settings,
-            conf,
-            [TableJob(name, calls(name), "bench") for name in new],
-            state_dir=root / "state",
-            app_name="bench-one-app",
-            pools={"bench": args.parallel},
-        )
-        app.start()
-        results = [app.result(name) for name in new]
-        app.close()
-        one_app = time.perf_counter() - started
-        assert all(r.ok for job in results for r in job.results), app.log_file.read_text()[-2000:]
-        for name in new:
-            assert len(catalog.load_table(f"ns.{name}").inspect.files()) == 1
-        connect = None
-        if args.connect:
-            remote = make_tables(catalog, "connect_", args.tables, args.files)
-            server = start_server({"bench": {"type": "sql", **props}}, root / "connect.log")
-            try:
-                warm = SparkSettings(remote=server.url)
-                probe = (ProcedureCall(calls(remote[0])[0].action, "SELECT 1"),)
-                warm_up = ConnectApplication(
-                    warm, [(TableJob("warm", probe), "bench")], state_dir=root / "state",
-                    app_name="bench-warm", pools={},
-                )  # fmt: skip
-                warm_up.start()
-                warm_up.result("warm")
-                warm_up.close()
-                started = time.perf_counter()
-                capp = ConnectApplication(
-                    warm,
-                    [(TableJob(name, calls(name), "bench"), "bench") for name in remote],
-                    state_dir=root / "state",
-                    app_name="bench-connect",
-                    pools={"bench": args.parallel},
-                )
-                capp.start()
-                cresults = [capp.result(name) for name in remote]
-                capp.close()
-                connect = time.perf_counter() - started
-                assert all(r.ok for job in cresults for r in job.results), [
-                    r.error for job in cresults for r in job.results
-                ]
-            finally:
-                server.stop()
-            for name in remote:
-                assert len(catalog.load_table(f"ns.{name}").inspect.files()) == 1
-    print(f"tables: {args.tables} x {args.files} small files, maxConcurrentJobs {args.parallel}")
-    print(f"one spark-submit per table: {per_submit:6.1f} s wall")
-    print(f"one Spark application:      {one_app:6.1f} s wall ({one_app / per_submit:.2f}x)")
-    if connect is not None:
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        lakes = {col: lake(root / col, args) for col in ("a", "b", "c")}
+        before = {col: counts(ws) for col, ws in lakes.items()}
         print(
-            f"Spark Connect (warm):       {connect:6.1f} s wall ({connect / per_submit:.2f}x), "
-            f"this process's peak RSS {rss:.0f} MiB"
+            f"tables: 3 x {args.tables} x {args.files} small files written in "
+            f"{time.perf_counter() - started:.1f} s; maxConcurrentJobs {args.parallel}, local[2]",
+            flush=True,
         )
+        wall: dict[str, float] = {}
+        java: dict[str, tuple[str, ...]] = {}
+
+        ws = lakes["a"]
+        wall["a"], seen = 0.0, []
+        for name in ws.tables:
+            ran = cli.run(ws, "maintain", "--now", "--output", "json", f"{cli.NAMESPACE}.{name}")
+            assert len(cli.outcomes(ran)) >= 1
+            wall["a"] += ran.seconds
+            seen.extend(ran.java_seen)
+        java["a"] = tuple(seen)
+        check(ws, before["a"])
+        print(f"a. one maintain (spark-submit) per table: {wall['a']:7.1f} s", flush=True)
+
+        ws = lakes["b"]
+        ran = cli.run(ws, "maintain", "--now", "--output", "json")
+        assert len(cli.outcomes(ran)) >= args.tables
+        wall["b"], java["b"] = ran.seconds, ran.java_seen
+        check(ws, before["b"])
+        print(f"b. one maintain, one application:        {wall['b']:7.1f} s", flush=True)
+
+        ws = lakes["c"]
+        server = start_server({"lake": ws.props}, root / "spark-connect.log")
+        try:
+            warm_s = cli.warm(server.url, ws, args.files)
+            cli.write_config(ws, {"remote": server.url})
+            ran = cli.run(ws, "maintain", "--now", "--output", "json")
+            assert len(cli.outcomes(ran)) >= args.tables
+        finally:
+            server.stop()
+        wall["c"], java["c"], rss = ran.seconds, ran.java_seen, ran.peak_rss_mib
+        check(ws, before["c"])
+    load_end = os.getloadavg()
+    print()
+    print(f"{args.tables} due tables x {args.files} small files, `reconcile maintain --now` wall:")
+    print(f"a. one maintain per table (today):       {wall['a']:7.1f} s")
+    print(
+        f"b. one maintain, one Spark application:  {wall['b']:7.1f} s  "
+        f"b/a {wall['b'] / wall['a']:.3f} (goal <= {GOALS['b']})"
+    )
+    print(
+        f"c. one maintain, warm Spark Connect:     {wall['c']:7.1f} s  "
+        f"c/a {wall['c'] / wall['a']:.3f} (goal <= {GOALS['c']}; warm-up {warm_s:.1f} s "
+        "before the clock)"
+    )
+    mb = rss * 1.048576
+    print(
+        f"c. reconciler process peak RSS {rss:.0f} MiB = {mb:.0f} MB (goal <= {RSS_GOAL_MB} MB); "
+        f"java descendants: {', '.join(java['c']) or 'none'}"
+    )
+    print(f"a/b java descendants seen: {len(set(java['a']))} / {len(set(java['b']))}")
+    print("rows (count) identical before/after in every table; every table compacted")
+    print(f"load average at start {load_start[0]:.2f}, at end {load_end[0]:.2f} (1 min)")
     return 0
 
 

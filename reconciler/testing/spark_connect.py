@@ -53,13 +53,14 @@ def server_argv(
     jars: Sequence[str] = (),
     master: str = "local[2]",
     spark_submit: str | None = None,
+    conf: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """The spark-submit command line of a Connect server; secrets (a PostgreSQL password)
-    go in `conf_file` by the caller, never here."""
+    """The spark-submit command line of a Connect server (`conf` over our defaults);
+    catalog secrets are refused here (they would be on a command line)."""
     submit = spark_submit or str(Path(sys.executable).parent / "spark-submit")
     runtime = str(maven_path(RUNTIME_PACKAGE, M2_REPOSITORY))
     all_jars = [runtime, *jars]
-    conf: dict[str, str] = {
+    settings: dict[str, str] = {
         "spark.connect.grpc.binding.address": "127.0.0.1",
         "spark.connect.grpc.binding.port": str(port),
         "spark.sql.extensions": EXTENSIONS,
@@ -71,11 +72,12 @@ def server_argv(
         built = catalog_conf(name, props)
         if built.secrets:
             raise ConnectServerError(f"catalog {name}: secrets are not supported by this launcher")
-        conf.update(built.conf)
+        settings.update(built.conf)
         all_jars.extend(built.jars)
+    settings.update(conf or {})
     argv = [submit, "--master", master, "--class", SERVER_CLASS, "--name", "spark-connect"]
     argv += ["--jars", ",".join(dict.fromkeys(all_jars))]
-    for key, value in conf.items():
+    for key, value in settings.items():
         argv += ["--conf", f"{key}={value}"]
     return argv
 
@@ -109,13 +111,14 @@ def start_server(
     port: int = 0,
     jars: Sequence[str] = (),
     timeout: float = START_TIMEOUT,
+    conf: Mapping[str, str] | None = None,
 ) -> ConnectServer:
     """Start a server and wait until it accepts connections (raises ConnectServerError)."""
     runtime = Path(maven_path(RUNTIME_PACKAGE, M2_REPOSITORY))
     if not runtime.is_file():
         raise ConnectServerError(f"{runtime} missing: run .ci/jars")
     chosen = port or free_port()
-    argv = server_argv(chosen, catalogs, jars=jars)
+    argv = server_argv(chosen, catalogs, jars=jars, conf=conf)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("wb") as out:
         # An argument list, no shell; its own group so stop() takes the whole JVM.
@@ -153,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--catalog", action="append", default=[], help="NAME=SQLALCHEMY_URI")
     parser.add_argument("--warehouse", action="append", default=[], help="NAME=URI")
     parser.add_argument("--jar", action="append", default=[], help="an extra jar")
+    parser.add_argument("--conf", action="append", default=[], help="KEY=VALUE, over ours")
     parser.add_argument("--log-file", type=Path, default=Path("spark-connect.log"))
     args = parser.parse_args(argv)
     warehouses = _pairs(args.warehouse, "--warehouse")
@@ -162,7 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name in warehouses:
             catalogs[name]["warehouse"] = warehouses[name]
     try:
-        server = start_server(catalogs, args.log_file, port=args.port, jars=args.jar)
+        server = start_server(
+            catalogs, args.log_file, port=args.port, jars=args.jar, conf=_pairs(args.conf, "--conf")
+        )
     except ConnectServerError as exc:
         print(exc, file=sys.stderr)
         return 1
