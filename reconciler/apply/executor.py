@@ -15,10 +15,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
-from itertools import takewhile
 
 from reconciler.apply.errors import PermanentError, PreconditionFailed, TransientError
-from reconciler.apply.ports import Applier, LinesApplier
+from reconciler.apply.ports import Applier
 from reconciler.apply.retry import reporting
 from reconciler.plan.change import Action, Change, Plan
 from reconciler.report.outcome import Outcome, Status
@@ -103,9 +102,7 @@ def _run_group(
 ) -> list[Outcome]:
     """A resource's lines run one after another; a failure skips the rest of them."""
     outcomes: list[Outcome] = []
-    for index, change in enumerate(changes):
-        if len(outcomes) > index:
-            continue  # handed over with an earlier line (LinesApplier)
+    for change in changes:
         if outcomes and outcomes[-1].status is not Status.APPLIED:
             outcomes.append(
                 Outcome(
@@ -129,12 +126,6 @@ def _run_group(
                 )
             )
             continue
-        if isinstance(applier, LinesApplier):
-            batch = list(takewhile(applier.handles, changes[index:]))
-            with locks.get(applier.serial_key(change)):
-                done = _run_lines(batch, applier, options.clock, listener)
-            outcomes.extend(done)
-            continue
         with locks.get(applier.serial_key(change)):
             if listener:
                 listener("start", change, None)
@@ -143,39 +134,6 @@ def _run_group(
             listener("done", change, outcome)
         outcomes.append(outcome)
     return outcomes
-
-
-def _run_lines(
-    batch: list[Change],
-    applier: LinesApplier,
-    clock: Callable[[], float],
-    listener: Listener | None,
-) -> list[Outcome]:
-    """A resource's consecutive lines in one call; an unexpected error fails the first and
-    skips the rest (as a failure inside the applier would)."""
-    started = clock()
-    if listener:
-        for change in batch:
-            listener("start", change, None)
-
-    def retrying(exc: TransientError) -> None:  # the applier retries: that is progress
-        if listener:
-            listener("retry", batch[0], _failed(batch[0], Status.FAILED, str(exc), started, clock))
-
-    try:
-        with reporting(retrying):
-            done = list(applier.apply_lines(batch))
-        if len(done) != len(batch):
-            raise RuntimeError(f"{len(done)} outcomes for {len(batch)} lines")
-    except Exception as exc:  # a provider bug must not abort the other resources' work
-        first = _failed(
-            batch[0], Status.FAILED, f"unexpected {type(exc).__name__}: {exc}", started, clock
-        )
-        done = [first, *_skipped(batch[1:], "an earlier change of this resource did not apply")]
-    if listener:
-        for change, outcome in zip(batch, done, strict=True):
-            listener("done", change, outcome)
-    return done
 
 
 def _not_ready(changes: Sequence[Change]) -> str | None:

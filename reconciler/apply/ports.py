@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from reconciler.plan.change import Change
 from reconciler.report.outcome import Outcome
@@ -24,12 +23,3 @@ class Applier(Protocol):
     def serial_key(self, change: Change) -> str:
         """Changes with the same key never run concurrently (e.g. the CT's VMID)."""
         ...
-
-
-@runtime_checkable
-class LinesApplier(Protocol):
-    """An Applier that takes a resource's consecutive lines it handles in one call (one
-    Spark job for a table's procedure calls), returning one Outcome per line in order: a
-    line after a failed one is SKIPPED. It keeps no state between calls."""
-
-    def apply_lines(self, changes: Sequence[Change]) -> Sequence[Outcome]: ...

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from reconciler.daemon.logs import mask_text
 from reconciler.report.conditions import CycleError, CycleResult, reason_of
 from reconciler.report.drift import HEALTH, drift_keys, is_health, kind_of
-from reconciler.report.outcome import CycleReport, Status
+from reconciler.report.outcome import CycleReport, Status, per_call
 from reconciler.store import ActionRecord, CycleRecord
 
 
@@ -66,8 +66,8 @@ def cycle_record(
             ActionRecord(
                 o.address, o.action.value, o.status.value, mask_text(o.message), round(o.seconds, 3)
             )
-            for o in report.outcomes
-        )
+            for o in (c for outcome in report.outcomes for c in per_call(outcome))
+        )  # a maintain line keeps one record per call
         drift = drift_keys(report.plan)
         error = error or report.error
     value = CycleResult(result).value if result in set(CycleResult) else str(result)

@@ -18,11 +18,12 @@ from reconciler.deps import Deps
 from reconciler.model.health import TableHealth
 from reconciler.model.policies import MaintenancePolicy
 from reconciler.model.tables import TableInventory, TableSpec
-from reconciler.plan.change import BACKUP_ACTIONS, MAINTENANCE_ACTIONS, RETENTION_ACTIONS
-from reconciler.report.outcome import CycleReport, Status
+from reconciler.plan.change import BACKUP_ACTIONS, PROCEDURE_ACTIONS, RETENTION_ACTIONS
+from reconciler.report.outcome import CycleReport, Status, per_call
 from reconciler.store import CycleRecord
 
-PROCEDURES = frozenset(a.value for a in MAINTENANCE_ACTIONS | BACKUP_ACTIONS | RETENTION_ACTIONS)
+# Figures are per procedure: a maintain line counts as its calls (report.outcome.per_call).
+PROCEDURES = frozenset(a.value for a in PROCEDURE_ACTIONS | BACKUP_ACTIONS | RETENTION_ACTIONS)
 _RESULT = {Status.APPLIED.value: 1.0, Status.FAILED.value: 0.0, Status.STALE.value: 0.0}
 
 # (metric name, help, figure of a TableHealth; None: not known, no sample)
@@ -103,7 +104,7 @@ class TableMetrics:
         """Keep what a cycle observed and ran. Series of tables that left the specs go; a
         cycle that failed before observing (invalid specs, PVE down) changes no figure."""
         with self._guard:
-            for outcome in report.outcomes:
+            for outcome in (c for o in report.outcomes for c in per_call(o)):
                 if outcome.action.value in PROCEDURES and outcome.status.value in _RESULT:
                     key = (outcome.address, outcome.action.value)
                     self._results[key] = (_RESULT[outcome.status.value], at)

@@ -13,14 +13,17 @@ from reconciler.model.tables import TableSpec
 from reconciler.plan.change import (
     BACKUP_ACTIONS,
     MAINTENANCE_ACTIONS,
+    PROCEDURE_ACTIONS,
     RETENTION_ACTIONS,
     Action,
     Change,
     JSONValue,
 )
+from reconciler.plan.maintenance_ops import expand_all
 
 # A failing backup backs its table off like failing maintenance (one record per table).
-_BACKS_OFF = MAINTENANCE_ACTIONS | BACKUP_ACTIONS | RETENTION_ACTIONS
+# Outcomes are read per call (a maintain line's calls each keep their record).
+_BACKS_OFF = MAINTENANCE_ACTIONS | PROCEDURE_ACTIONS | BACKUP_ACTIONS | RETENTION_ACTIONS
 
 BASE_DELAY = timedelta(minutes=5)  # after the first failure
 MAX_DELAY = timedelta(hours=6)  # the delay doubles per failure up to this cap
@@ -87,7 +90,7 @@ def backoff_reason(failure: MaintenanceFailure) -> str:
 
 def backoff_line(address: str, due: Iterable[Change], failure: MaintenanceFailure) -> Change:
     """The `deferred` line that replaces a table's due maintenance while it backs off."""
-    lines = list(due)
+    lines = list(expand_all(list(due)))  # named per procedure, as before the maintain line
     actions: list[JSONValue] = [c.action.value for c in lines]
     reason = f"{', '.join(c.action.value for c in lines)} due; " + backoff_reason(failure)
     options: dict[str, JSONValue] = {

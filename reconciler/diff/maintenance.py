@@ -1,10 +1,11 @@
 """Need-driven maintenance lines from table health and policies; pure, never calls an API.
 
 A healthy table contributes no line to the plan; why nothing is due is kept as
-(address, reason) pairs for the drift report (`maintenance_noops`). Each line carries
-its instruction, one `CallProcedure` operation (procedure, named arguments, options map,
-the age of `older_than` relative to when it runs, the policy's pool); its `options` are
-the display of the same arguments (`older_than` as the cutoff at plan time).
+(address, reason) pairs for the drift report (`maintenance_noops`). A table's due Spark
+procedures are ONE `maintain` line (plan.maintenance_ops.fold) whose operations are its
+`CallProcedure`s in ACTION_ORDER (procedure, named arguments, options map, the age of
+`older_than` relative to when it runs, the policy's pool); `options["calls"]` displays
+each (`older_than` as the cutoff at plan time). Retention stays a line of its own, first.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from reconciler.model.policies import (
 from reconciler.model.tables import SortField, TableSpec
 from reconciler.model.units import format_bytes
 from reconciler.plan.change import Action, Change, JSONScalar, JSONValue
-from reconciler.plan.maintenance_ops import CallProcedure
+from reconciler.plan.maintenance_ops import CallProcedure, expand_all, fold
 from reconciler.plan.retention_ops import DeleteExpiredRows
 
 DEFAULT_CLUSTER = Cluster()
@@ -306,7 +307,7 @@ def assess_table(
             return Assessment(
                 address, (_deferred(address, policy.window, due, next_start),), tuple(noops)
             )
-    return Assessment(address, tuple(due), tuple(noops))
+    return Assessment(address, fold(due), tuple(noops))
 
 
 def _pooled(change: Change, policy: MaintenancePolicy) -> Change:
@@ -413,7 +414,7 @@ def guard_orphan_removal(
     location. Returns the kept changes and a note for each line dropped."""
     kept: list[Change] = []
     notes: list[tuple[str, str]] = []
-    for change in changes:
+    for change in expand_all(changes):
         own = locations.get(change.address, "").rstrip("/") + "/"
         inner = sorted(
             a
@@ -429,4 +430,4 @@ def guard_orphan_removal(
             )
             continue
         kept.append(change)
-    return tuple(kept), tuple(notes)
+    return fold(kept), tuple(notes)

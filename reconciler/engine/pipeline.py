@@ -29,7 +29,7 @@ from reconciler.model.containers import DriftMode
 from reconciler.model.desired import Desired
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Plan
 from reconciler.report.conditions import CycleError, Reason
-from reconciler.report.outcome import CycleReport, Outcome
+from reconciler.report.outcome import CycleReport, Outcome, per_call
 from reconciler.settings import Settings
 
 log = structlog.get_logger("reconciler.engine")
@@ -71,7 +71,8 @@ def _record_maintenance(desired: Desired, outcomes: Sequence[Outcome], deps: Dep
 
     if deps.save_maintenance_failures is None:
         return
-    done = results((o.address, o.action, o.status.value, o.message) for o in outcomes)
+    calls = [c for o in outcomes for c in per_call(o)]  # a maintain line: each call
+    done = results((o.address, o.action, o.status.value, o.message) for o in calls)
     if not done:
         return
     previous = read_failures(deps)

@@ -24,6 +24,9 @@ class Action(str, Enum):
     ORPHAN = "orphan"  # owned, no longer in specs: reported only
     CONFLICT = "conflict"  # exists but not ours: reported, never touched
     DELETE_EXPIRED_ROWS = "delete_expired_rows"  # retention: rows older than the policy's age
+    MAINTAIN = "maintain"  # one table's due Spark procedure calls, in order (one line per table)
+    # The five procedures: no longer plan lines (a maintain line carries them), kept as the
+    # names of its calls in history records, backoff and the v1 JSON document.
     REWRITE_DATA_FILES = "rewrite_data_files"
     EXPIRE_SNAPSHOTS = "expire_snapshots"
     REMOVE_ORPHAN_FILES = "remove_orphan_files"
@@ -51,7 +54,8 @@ _REPORT_ONLY = frozenset(
         Action.UNREADY,
     }
 )
-MAINTENANCE_ACTIONS = frozenset(
+# The procedure names a maintain line's calls carry (see plan.maintenance_ops).
+PROCEDURE_ACTIONS = frozenset(
     {
         Action.REWRITE_DATA_FILES,
         Action.EXPIRE_SNAPSHOTS,
@@ -60,6 +64,8 @@ MAINTENANCE_ACTIONS = frozenset(
         Action.REWRITE_POSITION_DELETE_FILES,
     }
 )
+# The Spark applier's lines.
+MAINTENANCE_ACTIONS = frozenset({Action.MAINTAIN})
 # Table jobs that are not Spark procedures: health-driven like maintenance, applied elsewhere.
 BACKUP_ACTIONS = frozenset({Action.BACKUP})
 # Retention deletes rows with pyiceberg (one commit), not through Spark.

@@ -1,17 +1,28 @@
 """Maintenance operations carried by plan lines (SDK-neutral, produced by the differ); pure.
 
-A maintenance line carries one `CallProcedure`: the Iceberg procedure and its arguments as
-data, in the order Spark receives them. An age (`older_than`) travels as seconds relative to
-the moment the call runs, so a saved plan keeps its meaning while the clock moves.
+A table's due Spark procedures are ONE `maintain` line whose operations are its ordered
+`CallProcedure`s: each the Iceberg procedure and its arguments as data, in the order Spark
+receives them; the line's `options["calls"]` is their display ({procedure, reason, options}).
+`fold` builds maintain lines from per-call lines, `expand` gives them back (the v1 JSON
+document, backoff and history keep one record per call). An age (`older_than`) travels as
+seconds relative to the moment the call runs, so a saved plan keeps its meaning while the
+clock moves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.plan.change import JSONScalar, JSONValue, Operation
+from reconciler.plan.change import (
+    PROCEDURE_ACTIONS,
+    Action,
+    Change,
+    JSONScalar,
+    JSONValue,
+    Operation,
+)
 
 PROCEDURES = (
     "rewrite_data_files",
@@ -99,10 +110,89 @@ def _decode_call(doc: Mapping[str, Any]) -> CallProcedure:
 
 
 def procedure_of(operations: tuple[Operation, ...]) -> CallProcedure | None:
-    """The line's single CallProcedure, or None if it carries anything else."""
+    """A per-call line's single CallProcedure, or None if it carries anything else."""
     if len(operations) == 1 and isinstance(operations[0], CallProcedure):
         return operations[0]
     return None
+
+
+def calls_of(change: Change) -> tuple[CallProcedure, ...]:
+    """A maintain line's CallProcedures in order (empty for any other line)."""
+    if change.action is not Action.MAINTAIN:
+        return ()
+    return tuple(op for op in change.operations if isinstance(op, CallProcedure))
+
+
+def _call_display(change: Change) -> dict[str, JSONValue]:
+    return {
+        "procedure": change.action.value,
+        "reason": change.reason,
+        "options": dict(change.options),
+    }
+
+
+def _maintain(group: list[Change]) -> Change:
+    calls: list[JSONValue] = [_call_display(c) for c in group]
+    first = group[0]
+    return Change(
+        first.address,
+        Action.MAINTAIN,
+        "; ".join(c.reason for c in group),
+        depends_on=tuple(dict.fromkeys(d for c in group for d in c.depends_on)),
+        preconditions=tuple(dict.fromkeys(p for c in group for p in c.preconditions)),
+        options=(("calls", calls),),
+        operations=tuple(op for c in group for op in c.operations),
+    )
+
+
+def fold(changes: Sequence[Change]) -> tuple[Change, ...]:
+    """Each table's consecutive per-procedure lines become one maintain line, in place."""
+    out: list[Change] = []
+    group: list[Change] = []
+    for change in (*changes, None):
+        if group and (
+            change is None
+            or change.action not in PROCEDURE_ACTIONS
+            or change.address != group[0].address
+        ):
+            out.append(_maintain(group))
+            group = []
+        if change is None:
+            break
+        if change.action in PROCEDURE_ACTIONS:
+            group.append(change)
+        else:
+            out.append(change)
+    return tuple(out)
+
+
+def expand(change: Change) -> tuple[Change, ...]:
+    """A maintain line as its per-call lines (each with one CallProcedure); others as is."""
+    if change.action is not Action.MAINTAIN:
+        return (change,)
+    shown = dict(change.options).get("calls")
+    displays = shown if isinstance(shown, list) else []
+    lines: list[Change] = []
+    for index, call in enumerate(calls_of(change)):
+        display = displays[index] if index < len(displays) else {}
+        doc = display if isinstance(display, dict) else {}
+        options = doc.get("options")
+        lines.append(
+            Change(
+                change.address,
+                Action(call.procedure),
+                str(doc.get("reason", "")),
+                depends_on=change.depends_on,
+                preconditions=change.preconditions,
+                options=tuple(options.items()) if isinstance(options, dict) else (),
+                operations=(call,),
+            )
+        )
+    return tuple(lines)
+
+
+def expand_all(changes: Sequence[Change]) -> tuple[Change, ...]:
+    return tuple(line for change in changes for line in expand(change))
 
 
 # JSON name ("op") -> rebuild one from its dict (see plan.operations).

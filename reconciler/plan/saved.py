@@ -209,7 +209,23 @@ def _compared(doc: Mapping[str, JSONValue], key: str) -> JSONValue:
     `estimate` is display too (the history it comes from grows with every run)."""
     value = doc.get(key)
     if key == "options" and isinstance(value, dict):
-        dropped = {"estimate", "older_than"} if str(doc.get("action")) in _AGED else {"estimate"}
+        action = str(doc.get("action"))
+        listed = value.get("calls")
+        if action == Action.MAINTAIN.value and isinstance(listed, list):
+            calls: list[JSONValue] = [
+                {
+                    **c,
+                    "reason": None,  # for people
+                    "options": _compared(
+                        {"action": c.get("procedure"), "options": c.get("options")}, "options"
+                    ),
+                }
+                if isinstance(c, dict)
+                else c
+                for c in listed
+            ]
+            return {**value, "calls": calls}
+        dropped = {"estimate", "older_than"} if action in _AGED else {"estimate"}
         return {k: v for k, v in value.items() if k not in dropped}
     return value
 

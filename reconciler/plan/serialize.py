@@ -1,4 +1,8 @@
-"""The versioned JSON plan document (the contract users' scripts read); pure."""
+"""The versioned JSON plan document (the contract users' scripts read); pure.
+
+Format version 1 predates the maintain line: a maintain line is written as its per-call
+lines (one per procedure, as before), with the summary counted the same way, so the same
+plan gives the same bytes as before. The saved plan (version 2) keeps it one line."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import json
 from collections.abc import Sequence
 
 from reconciler.plan.change import Action, Change, JSONValue, Plan
+from reconciler.plan.maintenance_ops import expand_all
 
 FORMAT_VERSION = "1"
 
@@ -38,11 +43,12 @@ def plan_to_dict(
     plan: Plan, notes: Sequence[tuple[str, str]] = (), exit_code: int | None = None
 ) -> dict[str, JSONValue]:
     """`summary` holds a count per action plus `exit_code` (the command's exit status)."""
-    summary: dict[str, JSONValue] = dict(plan.summary())
+    lines = Plan(expand_all(plan.changes))  # version 1: one line per procedure call
+    summary: dict[str, JSONValue] = dict(lines.summary())
     summary["exit_code"] = plan_exit_code(plan) if exit_code is None else exit_code
     doc: dict[str, JSONValue] = {
         "format_version": FORMAT_VERSION,
-        "changes": [change_to_dict(c) for c in plan.changes],
+        "changes": [change_to_dict(c) for c in lines.changes],
         "summary": summary,
     }
     if notes:

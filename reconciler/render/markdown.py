@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from reconciler.plan.change import Action, JSONValue, Plan
+from reconciler.plan.change import Action, Change, JSONValue, Plan
+from reconciler.plan.maintenance_ops import expand
 from reconciler.render.text import SYMBOLS, format_field, format_value, summary_line
 from reconciler.report.drift import DriftEntry, DriftReport, counts_by_kind
 
@@ -100,6 +101,16 @@ def render_drift_text(report: DriftReport) -> str:
     return "\n".join(lines + _health_text(health)) + "\n"
 
 
+def _calls_markdown(change: Change) -> list[str]:
+    lines: list[str] = []
+    for index, call in enumerate(expand(change), 1):
+        lines.append(f"{index}. `{call.action.value}`: {_cell(call.reason)}")
+        lines += [f"    - option `{k}`: {_cell(format_value(v))}" for k, v in call.options]
+    if change.depends_on:
+        lines += ["", f"Depends on: {', '.join(f'`{d}`' for d in change.depends_on)}"]
+    return lines
+
+
 def render_plan_markdown(
     plan: Plan, notes: Sequence[tuple[str, str]] = (), header: Sequence[str] = ()
 ) -> str:
@@ -125,6 +136,9 @@ def render_plan_markdown(
             if not (c.fields or c.options or c.depends_on):
                 continue
             lines += ["", f"## `{_cell(c.address)}` ({c.action.value})", ""]
+            if c.action is Action.MAINTAIN:  # its calls in order, each with its options
+                lines += _calls_markdown(c)
+                continue
             if c.fields:
                 lines += ["| field | before | after |", "| --- | --- | --- |"]
                 for f in c.fields:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from reconciler.plan.change import Action, Change
-from reconciler.report.outcome import Outcome
+from reconciler.report.outcome import Outcome, per_call
 
 
 class ProgressPrinter:
@@ -46,8 +46,15 @@ class ProgressPrinter:
         elif event == "done" and outcome is not None:
             with self._lock:
                 self._running.pop(key, None)
-            extra = f" - {outcome.message}" if outcome.message else ""
+            calls = per_call(outcome) if change.action is Action.MAINTAIN else (outcome,)
+            listed = calls != (outcome,)  # a maintain line: each call's result beneath
+            extra = f" - {outcome.message}" if outcome.message and not listed else ""
             self._emit(f"{label}: {outcome.status.value} in {outcome.seconds:.1f}s{extra}")
+            for call in calls if listed else ():
+                more = f" - {call.message}" if call.message else ""
+                self._emit(
+                    f"  {call.action.value}: {call.status.value} in {call.seconds:.1f}s{more}"
+                )
 
     def _emit(self, line: str) -> None:
         with self._lock:

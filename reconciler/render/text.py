@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from reconciler.plan.change import MAINTENANCE_ACTIONS, Action, Change, JSONValue, Plan
+from reconciler.plan.maintenance_ops import expand
 
 NO_CHANGES = "No changes. Your infrastructure matches the configuration.\n"
 
@@ -21,11 +22,7 @@ SYMBOLS: dict[Action, tuple[str, str, str]] = {
     Action.REFUSE: ("!", "refused, never executed", "1;31"),
     Action.ORPHAN: ("?", "orphan, reported only", "35"),
     Action.CONFLICT: ("#", "conflict, not ours, never touched", "35"),
-    Action.REWRITE_DATA_FILES: ("*", "maintenance", "34"),
-    Action.EXPIRE_SNAPSHOTS: ("*", "maintenance", "34"),
-    Action.REMOVE_ORPHAN_FILES: ("*", "maintenance", "34"),
-    Action.REWRITE_MANIFESTS: ("*", "maintenance", "34"),
-    Action.REWRITE_POSITION_DELETE_FILES: ("*", "maintenance", "34"),
+    Action.MAINTAIN: ("*", "maintenance", "34"),
     Action.DELETE_EXPIRED_ROWS: ("-", "retention: delete expired rows", "31"),
     Action.BACKUP: ("*", "backup", "34"),
     Action.PROVISION: ("%", "provision over SSH", "36"),
@@ -51,11 +48,7 @@ RISK_ORDER: tuple[Action, ...] = (
     Action.PROVISION,
     Action.AWAIT,
     Action.UNREADY,
-    Action.REWRITE_DATA_FILES,
-    Action.EXPIRE_SNAPSHOTS,
-    Action.REMOVE_ORPHAN_FILES,
-    Action.REWRITE_MANIFESTS,
-    Action.REWRITE_POSITION_DELETE_FILES,
+    Action.MAINTAIN,
     Action.BACKUP,
     Action.ORPHAN,
     Action.DEFERRED,
@@ -107,7 +100,29 @@ def _legend(plan: Plan, color: bool) -> list[str]:
     return lines
 
 
+def _title(change: Change) -> str:
+    """`maintain (rewrite_data_files, expire_snapshots)`, `restart (restart required)` ..."""
+    if change.action is Action.MAINTAIN:
+        return f"maintain ({', '.join(c.action.value for c in expand(change))})"
+    return f"{change.action.value}{_SUFFIX.get(change.action, '')}"
+
+
+def _calls(change: Change, pad: str) -> list[str]:
+    """A maintain line's calls in order beneath it, each with its reason and options."""
+    lines: list[str] = []
+    for call in expand(change):
+        lines.append(
+            f"{pad}{call.action.value}  # {call.reason}" if call.reason else pad + call.action.value
+        )
+        lines += [f"{pad}  option {k}: {format_value(v)}" for k, v in call.options]
+    if change.depends_on:
+        lines.append(f"{pad}depends on: {', '.join(change.depends_on)}")
+    return lines
+
+
 def _body(change: Change, pad: str) -> list[str]:
+    if change.action is Action.MAINTAIN:
+        return _calls(change, pad)
     lines = [f"{pad}# {change.reason}"] if change.reason else []
     for field in change.fields:
         if change.action == Action.CREATE:
@@ -133,7 +148,7 @@ def _block(changes: Sequence[Change], color: bool) -> list[str]:
     first = changes[0]
     if len(changes) == 1:
         symbol, _, code = SYMBOLS[first.action]
-        title = f"{symbol} {first.address}: {first.action.value}{_SUFFIX.get(first.action, '')}"
+        title = f"{symbol} {first.address}: {_title(first)}"
         return [f"  {_paint(title, code, color)}", *_body(first, "      ")]
     top = strongest(changes)
     symbol, _, code = SYMBOLS[top]
@@ -142,7 +157,7 @@ def _block(changes: Sequence[Change], color: bool) -> list[str]:
     lines = [f"  {_paint(title, code, color)}"]
     for change in changes:
         sub_symbol, _, sub_code = SYMBOLS[change.action]
-        sub = f"{sub_symbol} {change.action.value}{_SUFFIX.get(change.action, '')}"
+        sub = f"{sub_symbol} {_title(change)}"
         lines.append(f"      {_paint(sub, sub_code, color)}")
         lines += _body(change, "          ")
     return lines

@@ -10,11 +10,19 @@ from dataclasses import dataclass
 from reconciler.model.desired import Desired
 from reconciler.model.file_sizes import SizeBucket
 from reconciler.model.health import TableHealth
-from reconciler.plan.change import BACKUP_ACTIONS, MAINTENANCE_ACTIONS, RETENTION_ACTIONS, JSONValue
+from reconciler.plan.change import (
+    BACKUP_ACTIONS,
+    MAINTENANCE_ACTIONS,
+    PROCEDURE_ACTIONS,
+    RETENTION_ACTIONS,
+    JSONValue,
+)
 from reconciler.report.drift import DriftEntry, DriftReport, drift_to_dict
 
 FORMAT_VERSION = 1
-PROCEDURES = frozenset(a.value for a in MAINTENANCE_ACTIONS | BACKUP_ACTIONS | RETENTION_ACTIONS)
+PROCEDURES = frozenset(
+    a.value for a in PROCEDURE_ACTIONS | MAINTENANCE_ACTIONS | BACKUP_ACTIONS | RETENTION_ACTIONS
+)
 SNAPSHOTS_SHOWN = 10  # newest snapshots listed per table; the count says how many exist
 
 

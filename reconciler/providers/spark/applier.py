@@ -4,9 +4,9 @@ Each line carries its instruction (a CallProcedure: procedure, arguments, the ag
 cutoff, its policy's pool); this applier never sees a spec or a policy. `prepare` is
 handed the plan's executable lines and the first table applied starts ONE spark-submit for
 every table whose lines are all maintenance (application.SparkApplication: tables in
-parallel up to their pool's size, FAIR pools, per-table timeouts). The executor hands over
-a table's consecutive maintenance lines together (`apply_lines`), and they run in order
-in one job; nothing is kept between calls but the shared application itself. A commit
+parallel up to their pool's size, FAIR pools, per-table timeouts). A table's maintain line
+carries its calls, and they run in order in one job; nothing is kept between lines but the
+shared application itself. A commit
 conflict is retried here (this applier owns the retry: a retry runs the table's lines from
 the conflict on, in a job of its own); a timeout or other failure is reported and retried
 next cycle. A table's failure never blocks other tables.
@@ -23,7 +23,7 @@ from pathlib import Path
 from reconciler.apply.errors import ApplyError, PermanentError, PreconditionFailed, TransientError
 from reconciler.apply.retry import RetryPolicy
 from reconciler.plan.change import BACKUP_ACTIONS, MAINTENANCE_ACTIONS, Change
-from reconciler.plan.maintenance_ops import CallProcedure, procedure_of
+from reconciler.plan.maintenance_ops import CallProcedure, expand, procedure_of
 from reconciler.plan.table_ops import table_identity
 from reconciler.providers.catalog_properties import CatalogConfigError, resolve_properties
 from reconciler.providers.spark.application import SparkApplication, TableJob, merge_catalogs
@@ -37,7 +37,7 @@ from reconciler.providers.spark.jobs import (
 )
 from reconciler.providers.spark.runner import JobResult, log_tail, run_table_job
 from reconciler.providers.spark.summary import describe
-from reconciler.report.outcome import Outcome, Status
+from reconciler.report.outcome import Outcome, Status, combine
 from reconciler.settings import Settings
 
 CONFLICT_RETRY_DELAY = 5.0
@@ -45,9 +45,9 @@ _AFTER_FAILURE = "an earlier change of this resource did not apply"
 
 
 class SparkMaintenanceApplier:
-    """Applier for rewrite_data_files, rewrite_position_delete_files, rewrite_manifests,
-    expire_snapshots, remove_orphan_files
-    (apply.ports.LinesApplier: a table's lines in one call)."""
+    """Applier for maintain lines (a table's rewrite_data_files,
+    rewrite_position_delete_files, rewrite_manifests, expire_snapshots, remove_orphan_files
+    calls, in order, in one job)."""
 
     def __init__(
         self,
@@ -86,16 +86,11 @@ class SparkMaintenanceApplier:
         return change.address
 
     def apply(self, change: Change) -> Outcome:
-        """One line alone (apply.ports.Applier): raises the apply error if it did not apply."""
-        done, error = self._run((change,))
-        if error is not None:
-            raise error
-        return done[0]
-
-    def apply_lines(self, changes: Sequence[Change]) -> tuple[Outcome, ...]:
-        """One table's consecutive maintenance lines, in order; an Outcome for each (after
-        a line that did not apply, the rest are skipped)."""
-        lines = tuple(changes)
+        """One table's maintain line: its calls in order in one job. The Outcome is APPLIED
+        when every call applied; otherwise the status of the first that did not, its message
+        naming that call, and the later calls are not run. `result["calls"]` holds each
+        call's {procedure, status, message, seconds, result} (report.outcome.per_call)."""
+        lines = expand(change)
         done, error = self._run(lines)
         if isinstance(error, PreconditionFailed):
             message = f"changed since the plan, re-plan: {error}"
@@ -103,7 +98,7 @@ class SparkMaintenanceApplier:
         elif error is not None:
             done.append(_outcome(lines[len(done)], Status.FAILED, str(error)))
         done.extend(_outcome(c, Status.SKIPPED, _AFTER_FAILURE) for c in lines[len(done) :])
-        return tuple(done)
+        return combine(change, done)
 
     def _run(self, lines: tuple[Change, ...]) -> tuple[list[Outcome], ApplyError | None]:
         """The outcomes of the lines that applied, in order, and the error of the next."""
@@ -118,7 +113,7 @@ class SparkMaintenanceApplier:
             # The shared application runs the table's calls already: never a second time.
             return [], PermanentError(
                 f"{lines[0].address}: its maintenance runs in the shared Spark application; "
-                "apply all its lines at once"
+                "apply its maintain line at once"
             )
         done: list[Outcome] = []  # this call's progress: a retry resumes after it
         shared = [registered is not None]
@@ -202,7 +197,7 @@ class SparkMaintenanceApplier:
         solo: set[str] = set()
         for change in self._plan:
             if self.handles(change) and not change.depends_on:
-                tables.setdefault(change.address, []).append(change)
+                tables.setdefault(change.address, []).extend(expand(change))
             elif change.action in BACKUP_ACTIONS:
                 continue  # runs after the table's maintenance, which never waits for it
             else:
