@@ -42,11 +42,7 @@ _ACTION_RANK = {
             Action.STOP,
             Action.DELETE,
             Action.DELETE_EXPIRED_ROWS,
-            Action.REWRITE_DATA_FILES,
-            Action.REWRITE_POSITION_DELETE_FILES,
-            Action.REWRITE_MANIFESTS,
-            Action.EXPIRE_SNAPSHOTS,
-            Action.REMOVE_ORPHAN_FILES,
+            Action.MAINTAIN,  # a table's procedure calls, after its retention line
             Action.BACKUP,
             Action.DEFERRED,
             Action.UNKNOWN,

@@ -7,7 +7,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from reconciler.plan.change import Action, Change, FieldChange, JSONScalar, JSONValue, Plan
+from reconciler.plan.change import (
+    PROCEDURE_ACTIONS,
+    Action,
+    Change,
+    FieldChange,
+    JSONScalar,
+    JSONValue,
+    Plan,
+)
 from reconciler.plan.operations import (
     OperationDecodeError,
     decode_operations,
@@ -115,6 +123,11 @@ def _change_from_dict(doc: object, index: int) -> Change:
         action = Action(str(doc.get("action")))
     except ValueError:
         raise SavedPlanError(f"changes[{index}].action {doc.get('action')!r} is unknown") from None
+    if action in PROCEDURE_ACTIONS:
+        raise SavedPlanError(
+            f"changes[{index}].action {action.value!r} is a procedure call, not a plan line "
+            "(a table's calls are one `maintain` line): make the plan again"
+        )
     fields = []
     for j, f in enumerate(_list(doc, "fields")):
         if not isinstance(f, dict) or not isinstance(f.get("path"), str):

@@ -23,8 +23,10 @@ from reconciler.model.containers import (
     Volume,
 )
 from reconciler.model.units import GIB
-from reconciler.plan.change import Action, Change, FieldChange, Plan
+from reconciler.plan.change import PROCEDURE_ACTIONS, Action, Change, FieldChange, Plan
+from reconciler.plan.maintenance_ops import CallProcedure, fold
 from reconciler.render import render_json, render_text
+from reconciler.render.markdown import render_plan_markdown
 from reconciler.render.text import NO_CHANGES, SYMBOLS
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -89,10 +91,35 @@ def differ_plan() -> Plan:
     return make_plan(changes, {s.address: s.depends_on for s in specs})
 
 
+def _maintain_line(address: str) -> Change:
+    """Two procedure calls folded into one maintain line, as the differ builds it."""
+    compaction = Change(
+        address,
+        Action.REWRITE_DATA_FILES,
+        "31 small files below 96 MiB",
+        options=(("strategy", "binpack"), ("target-file-size-bytes", 134217728)),
+        operations=(CallProcedure("rewrite_data_files", (("strategy", "binpack"),)),),
+    )
+    expiry = Change(
+        address,
+        Action.EXPIRE_SNAPSHOTS,
+        "3 snapshots older than 7d",
+        options=(("older_than", "2026-01-01T00:00:00+00:00"), ("retain_last", 5)),
+        operations=(CallProcedure("expire_snapshots", (("retain_last", 5),), (), 604800),),
+    )
+    (line,) = fold((compaction, expiry))
+    return line
+
+
 def every_action_plan() -> Plan:
     """One line per Action, maintenance options included, built by hand."""
     changes = []
     for action in Action:
+        if action in PROCEDURE_ACTIONS:  # the calls of a maintain line, never lines
+            continue
+        if action is Action.MAINTAIN:
+            changes.append(_maintain_line(f"table/lake.sales.{action.value}"))
+            continue
         fields: tuple[FieldChange, ...] = ()
         options: tuple[tuple[str, object], ...] = ()
         if action in (Action.CREATE, Action.UPDATE, Action.DELETE):
@@ -152,10 +179,43 @@ def test_summary_line_counts() -> None:
 
 
 def test_every_action_has_a_symbol() -> None:
-    assert set(SYMBOLS) == set(Action)
+    assert set(SYMBOLS) == set(Action) - PROCEDURE_ACTIONS
     text = render_text(PLANS["every_action"])
-    for action in Action:
+    for action in set(Action) - PROCEDURE_ACTIONS:
         assert f"{SYMBOLS[action][0]} table/lake.sales.{action.value}: {action.value}" in text
+
+
+def test_maintain_line_lists_its_calls_in_order() -> None:
+    text = render_text(Plan((_maintain_line("table/lake.web.events"),)))
+    assert text.split("\n\n")[2].splitlines() == [
+        "  * table/lake.web.events: maintain (rewrite_data_files, expire_snapshots)",
+        "      rewrite_data_files  # 31 small files below 96 MiB",
+        '        option strategy: "binpack"',
+        "        option target-file-size-bytes: 134217728",
+        "      expire_snapshots  # 3 snapshots older than 7d",
+        '        option older_than: "2026-01-01T00:00:00+00:00"',
+        "        option retain_last: 5",
+    ]
+    assert text.rstrip().endswith(
+        "Plan: 0 to create, 0 to update, 0 to resize, 1 maintenance jobs to run."
+    )
+
+
+def test_maintain_line_markdown_lists_its_calls() -> None:
+    text = render_plan_markdown(Plan((_maintain_line("table/lake.web.events"),)))
+    assert (
+        "| * | `table/lake.web.events` | maintain | 31 small files below 96 MiB; 3 snapshots older than 7d |"
+        in text
+    )
+    section = text.split("## `table/lake.web.events` (maintain)\n\n", 1)[1]
+    assert section.splitlines()[:6] == [
+        "1. `rewrite_data_files`: 31 small files below 96 MiB",
+        '    - option `strategy`: "binpack"',
+        "    - option `target-file-size-bytes`: 134217728",
+        "2. `expire_snapshots`: 3 snapshots older than 7d",
+        '    - option `older_than`: "2026-01-01T00:00:00+00:00"',
+        "    - option `retain_last`: 5",
+    ]
 
 
 def test_json_wraps_the_contract() -> None:
