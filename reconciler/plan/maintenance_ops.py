@@ -172,20 +172,22 @@ def expand(change: Change) -> tuple[Change, ...]:
         return (change,)
     shown = dict(change.options).get("calls")
     displays = shown if isinstance(shown, list) else []
+    calls = calls_of(change)
     lines: list[Change] = []
-    for index, call in enumerate(calls_of(change)):
+    for index in range(max(len(calls), len(displays))):
         display = displays[index] if index < len(displays) else {}
         doc = display if isinstance(display, dict) else {}
+        call = calls[index] if index < len(calls) else None
         options = doc.get("options")
         lines.append(
             Change(
                 change.address,
-                Action(call.procedure),
+                Action(call.procedure if call else str(doc.get("procedure"))),
                 str(doc.get("reason", "")),
                 depends_on=change.depends_on,
                 preconditions=change.preconditions,
                 options=tuple(options.items()) if isinstance(options, dict) else (),
-                operations=(call,),
+                operations=(call,) if call else (),
             )
         )
     return tuple(lines)

@@ -9,6 +9,7 @@ import pytest
 
 from reconciler.plan.change import Action, Change, FieldChange, Plan
 from reconciler.plan.container_ops import SetConfig
+from reconciler.plan.maintenance_ops import fold
 from reconciler.plan.saved import (
     SavedOptions,
     SavedPlan,
@@ -27,13 +28,14 @@ MINIO = Change(
     fields=(FieldChange("memory", 1024, 2048),),
     preconditions=(("vmid", 107), ("node", "pve")),
 )
-TABLE = Change(
+EXPIRY = Change(
     "table/lake.sales.orders",
     Action.EXPIRE_SNAPSHOTS,
     "3 snapshots older than 7d",
     options=(("retain_last", 5), ("older_than", "7d")),
     depends_on=("container/minio",),
 )
+(TABLE,) = fold((EXPIRY,))  # the table's maintain line, its one call
 SAVED = SavedPlan(
     plan=Plan((MINIO, TABLE)),
     revision="0123456789abcdef0123456789abcdef01234567",
@@ -57,7 +59,16 @@ def test_the_document_round_trips_with_preconditions_and_options() -> None:
     ]
     assert doc["source"] == {"revision": SAVED.revision, "spec_digest": SAVED.spec_digest}
     assert doc["changes"][0]["preconditions"] == {"vmid": 107, "node": "pve"}
-    assert doc["changes"][1]["options"] == {"retain_last": 5, "older_than": "7d"}
+    assert doc["changes"][1]["action"] == "maintain"
+    assert doc["changes"][1]["options"] == {
+        "calls": [
+            {
+                "procedure": "expire_snapshots",
+                "reason": "3 snapshots older than 7d",
+                "options": {"retain_last": 5, "older_than": "7d"},
+            }
+        ]
+    }
     assert saved_from_dict(doc) == SAVED
     assert saved_to_json(saved_from_dict(doc)) == saved_to_json(SAVED)
 
@@ -109,8 +120,8 @@ def test_an_identical_fresh_plan_is_not_stale_even_with_other_reasons() -> None:
             '"node": "pve"}, now {"vmid": 107, "node": "pve2"}',
         ),
         (
-            Plan((MINIO, replace(TABLE, options=(("retain_last", 4),)))),
-            "table/lake.sales.orders (expire_snapshots): options differ",
+            Plan((MINIO, *fold((replace(EXPIRY, options=(("retain_last", 4),)),)))),
+            "table/lake.sales.orders (maintain): options differ",
         ),
     ],
 )
@@ -130,7 +141,8 @@ def test_markdown_lists_each_line_its_fields_options_and_the_header() -> None:
     ]
     assert "| ~ | `container/minio` | update | drifted |" in md
     assert "| `memory` | 1 GiB | 2 GiB |" in md
-    assert "- option `retain_last`: 5" in md
+    assert "1. `expire_snapshots`: 3 snapshots older than 7d" in md
+    assert "    - option `retain_last`: 5" in md
     assert "Depends on: `container/minio`" in md
     assert "- `table/lake.sales.items`: healthy" in md
 

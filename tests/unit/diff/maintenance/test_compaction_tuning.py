@@ -16,8 +16,8 @@ from reconciler.diff.maintenance import assess_table
 from reconciler.model.health import SnapshotInfo, TableHealth
 from reconciler.model.policies import Compaction, MaintenancePolicy
 from reconciler.model.tables import TableSpec
-from reconciler.plan.change import Plan
-from reconciler.plan.maintenance_ops import CallProcedure
+from reconciler.plan.change import Action, Plan
+from reconciler.plan.maintenance_ops import CallProcedure, expand
 from reconciler.plan.operations import decode_operations
 from reconciler.plan.saved import SavedPlan, saved_from_dict, saved_to_json, stale_reason
 from reconciler.plan.serialize import change_to_dict
@@ -140,7 +140,8 @@ def test_plan_line_carries_tuning_cost_and_session_conf() -> None:
     history = (RewriteRun(63_000_000, 6.3),)
     now = datetime(2025, 3, 1, tzinfo=UTC)
     (line,) = assess_table(table, policy, health, now, cluster=Cluster(2), history=history).changes
-    doc = change_to_dict(line)
+    assert line.action is Action.MAINTAIN
+    doc = change_to_dict(expand(line)[0])  # the call as the v1 JSON document shows it
     options = doc["options"]
     assert isinstance(options, dict)
     assert options["estimate"] == {

@@ -11,7 +11,7 @@ from reconciler.model.health import SnapshotInfo, TableHealth
 from reconciler.model.policies import MaintenancePolicy, PositionDeleteRewrite
 from reconciler.model.tables import TableSpec
 from reconciler.plan.change import Action
-from reconciler.plan.maintenance_ops import procedure_of
+from reconciler.plan.maintenance_ops import expand, procedure_of
 from reconciler.providers.spark.jobs import procedure_call
 from reconciler.providers.spark.runner import ActionResult
 from reconciler.providers.spark.summary import describe
@@ -76,7 +76,8 @@ def test_planned_from_the_trigger_and_called_with_its_options() -> None:
         "no delete-file rewrite needed",
     )
     (line,) = assess_table(TABLE, policy, _health(12), NOW).changes
-    assert line.action is Action.REWRITE_POSITION_DELETE_FILES
+    assert line.action is Action.MAINTAIN
+    assert [c.action for c in expand(line)] == [Action.REWRITE_POSITION_DELETE_FILES]
     assert line.reason == "12 delete files in the current snapshot; policy rewrites from 10"
     call = procedure_of(line.operations)
     assert call is not None and call.pool == "mor"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reconciler.plan.change import Action, Change
-from reconciler.plan.maintenance_ops import CallProcedure
+from reconciler.plan.maintenance_ops import CallProcedure, expand_all
 from reconciler.plan.operations import OperationDecodeError, decode_operations
 from reconciler.providers.spark.jobs import (
     JobError,
@@ -121,6 +121,10 @@ def test_orphan_removal_is_skipped_where_another_table_lives_inside() -> None:
         },
     )
     assert [(c.address, c.action) for c in kept] == [
+        (outer, Action.MAINTAIN),
+        (inner, Action.MAINTAIN),
+    ]
+    assert [(c.address, c.action) for c in expand_all(kept)] == [
         (outer, Action.REWRITE_DATA_FILES),
         (inner, Action.REMOVE_ORPHAN_FILES),
     ]
