@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from reconciler.apply.errors import PermanentError, PreconditionFailed, TransientError
 from reconciler.apply.executor import ExecutorOptions, execute
 from reconciler.apply.retry import RetryPolicy
 from reconciler.plan.change import Action, Change, FieldChange, Plan
+from reconciler.plan.maintenance_ops import expand, fold
 from reconciler.report.outcome import Outcome, Status
 
 Behaviour = Callable[[Change, int], None]  # raises to fail; gets the attempt number
@@ -281,34 +282,25 @@ def test_dependents_wait_for_dependencies_that_are_not_ours_or_not_created() -> 
     )  # kafka exists, only its shrink is refused
 
 
-class LinesRecorder:
-    """A LinesApplier (the port): takes a resource's consecutive lines it handles in one
-    call; `fail_at` fails that line (the rest come back skipped, as the port promises)."""
+class MaintainRecorder:
+    """The maintain line's applier as the executor sees it: one line, one apply call; a
+    failed call fails the line (its Outcome names the call, as the Spark applier does)."""
 
-    def __init__(self, fail_at: str | None = None) -> None:
+    def __init__(self, fail: bool = False) -> None:
         self.calls: list[list[str]] = []
-        self.fail_at = fail_at
+        self.fail = fail
 
     def handles(self, change: Change) -> bool:
-        return change.action in (Action.REWRITE_DATA_FILES, Action.EXPIRE_SNAPSHOTS)
+        return change.action is Action.MAINTAIN
 
     def serial_key(self, change: Change) -> str:
         return change.address
 
     def apply(self, change: Change) -> Outcome:
-        raise AssertionError("a LinesApplier gets apply_lines")
-
-    def apply_lines(self, changes: Sequence[Change]) -> Sequence[Outcome]:
-        self.calls.append([c.action.value for c in changes])
-        out: list[Outcome] = []
-        for change in changes:
-            if out and out[-1].status is not Status.APPLIED:
-                out.append(Outcome(change.address, change.action, Status.SKIPPED, "after"))
-            elif change.action.value == self.fail_at:
-                out.append(Outcome(change.address, change.action, Status.FAILED, "boom"))
-            else:
-                out.append(Outcome(change.address, change.action, Status.APPLIED, "ok"))
-        return out
+        self.calls.append([c.action.value for c in expand(change)])
+        if self.fail:
+            return Outcome(change.address, change.action, Status.FAILED, "expire_snapshots: boom")
+        return Outcome(change.address, change.action, Status.APPLIED, "ok")
 
 
 class TableUpdater(RecordingApplier):
@@ -321,35 +313,38 @@ def _table_lines() -> Plan:
     return Plan(
         (
             Change(address, Action.UPDATE, "schema"),
-            Change(address, Action.REWRITE_DATA_FILES, "m"),
-            Change(address, Action.EXPIRE_SNAPSHOTS, "m"),
+            *fold(
+                (
+                    Change(address, Action.REWRITE_DATA_FILES, "m"),
+                    Change(address, Action.EXPIRE_SNAPSHOTS, "m"),
+                )
+            ),
         )
     )
 
 
-def test_a_lines_applier_gets_a_resources_consecutive_lines_in_one_call() -> None:
-    lines, updater = LinesRecorder(), TableUpdater(seconds=0)
+def test_a_maintain_line_is_one_apply_call_after_the_tables_other_lines() -> None:
+    lines, updater = MaintainRecorder(), TableUpdater(seconds=0)
     events: list[tuple[str, str]] = []
     outcomes = execute(
         _table_lines(), [updater, lines], listener=lambda e, c, o: events.append((e, c.action))
     )
     assert lines.calls == [["rewrite_data_files", "expire_snapshots"]]
-    assert [o.status for o in outcomes] == [Status.APPLIED] * 3
-    assert [o.action for o in outcomes] == [c.action for c in _table_lines().changes]
-    # Every line is announced and finished, in order, around the one call.
-    assert [e for e, a in events if a is not Action.UPDATE] == ["start", "start", "done", "done"]
+    assert [o.status for o in outcomes] == [Status.APPLIED] * 2
+    assert [o.action for o in outcomes] == [Action.UPDATE, Action.MAINTAIN]
+    assert [e for e, a in events if a is Action.MAINTAIN] == ["start", "done"]
 
 
-def test_a_failure_inside_the_batch_skips_the_rest_and_a_failed_update_the_batch() -> None:
-    lines = LinesRecorder(fail_at="rewrite_data_files")
-    outcomes = execute(_table_lines(), [TableUpdater(seconds=0), lines])
-    assert [o.status for o in outcomes] == [Status.APPLIED, Status.FAILED, Status.SKIPPED]
+def test_a_failed_maintain_line_fails_and_a_failed_update_skips_it() -> None:
+    outcomes = execute(_table_lines(), [TableUpdater(seconds=0), MaintainRecorder(fail=True)])
+    assert [o.status for o in outcomes] == [Status.APPLIED, Status.FAILED]
+    assert outcomes[1].message == "expire_snapshots: boom"
 
     def fail(change: Change, attempt: int) -> None:
         raise PermanentError("no")
 
-    untouched = LinesRecorder()
+    untouched = MaintainRecorder()
     updater = TableUpdater({"table/lake.a.t": fail}, seconds=0)
     outcomes = execute(_table_lines(), [updater, untouched])
-    assert [o.status for o in outcomes] == [Status.FAILED, Status.SKIPPED, Status.SKIPPED]
+    assert [o.status for o in outcomes] == [Status.FAILED, Status.SKIPPED]
     assert untouched.calls == []

@@ -1,6 +1,7 @@
 """SparkMaintenanceApplier from the lines alone: the CALLs come from their CallProcedure
-operations (cutoffs from the injected clock), a commit conflict is retried from that line on
-(the lines before it are not run twice), and no state is kept between calls. A real
+operations of a maintain line (cutoffs from the injected clock), a commit conflict is retried
+from that call on (the calls before it are not run twice), a failed call names itself and the
+later ones are not run, and no state is kept between lines. A real
 subprocess stands in for spark-submit."""
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from pathlib import Path
 
 from reconciler.apply.retry import RetryPolicy
 from reconciler.plan.change import Action, Change
-from reconciler.plan.maintenance_ops import CallProcedure
+from reconciler.plan.maintenance_ops import CallProcedure, fold
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
-from reconciler.report.outcome import Status
+from reconciler.report.outcome import Status, per_call
 from reconciler.settings import Settings, SparkSettings
 
-# Records every job's SQL in runs.jsonl; the first job's second call hits a commit conflict.
 # Records every job's SQL in runs.jsonl; the first job's second call hits a commit conflict.
 # It speaks both forms: the shared application (records on stdout, per table) and a job of
 # its own (a result file).
@@ -68,7 +68,13 @@ def _lines() -> tuple[Change, ...]:
     return tuple(Change(ADDRESS, a, "display only", operations=(op,)) for a, op in calls)
 
 
-def _applier(tmp_path: Path) -> SparkMaintenanceApplier:
+def _line() -> Change:
+    """The table's maintain line: the three calls in order."""
+    (line,) = fold(_lines())
+    return line
+
+
+def _applier(tmp_path: Path, attempts: int = 3) -> SparkMaintenanceApplier:
     body = tmp_path / "stand_in.py"
     body.write_text(STAND_IN)
     script = tmp_path / "spark-submit"
@@ -85,35 +91,57 @@ def _applier(tmp_path: Path) -> SparkMaintenanceApplier:
     return SparkMaintenanceApplier(
         settings,
         env={"PATH": os.environ["PATH"]},
-        retry=RetryPolicy(attempts=3, sleep=lambda s: None),
+        retry=RetryPolicy(attempts=attempts, sleep=lambda s: None),
         clock=lambda: NOW,
     )
 
 
-def test_a_conflict_resumes_from_that_line_and_every_line_gets_its_outcome(
+def test_a_conflict_resumes_from_that_call_and_every_call_gets_its_outcome(
     tmp_path: Path,
 ) -> None:
     applier = _applier(tmp_path)
-    applier.prepare(_lines())  # a table with maintenance only: the shared application
-    outcomes = applier.apply_lines(_lines())
-    assert [o.status for o in outcomes] == [Status.APPLIED] * 3, [o.message for o in outcomes]
-    assert [o.action for o in outcomes] == [c.action for c in _lines()]
+    applier.prepare((_line(),))  # a table with maintenance only: the shared application
+    outcome = applier.apply(_line())
+    calls = per_call(outcome)
+    assert outcome.action is Action.MAINTAIN and outcome.status is Status.APPLIED, outcome.message
+    assert [c.status for c in calls] == [Status.APPLIED] * 3, [c.message for c in calls]
+    assert [c.action for c in calls] == [c.action for c in _lines()]
     runs = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
     assert [len(r) for r in runs] == [3, 2]  # the retry ran expiry and orphans, not the rewrite
     expire, orphans = runs[1]
     assert "older_than => TIMESTAMP '2026-03-09 12:00:00+00:00', retain_last => 5" in expire
     assert "older_than => TIMESTAMP '2026-03-07 12:00:00+00:00'" in orphans
     assert "strategy => 'binpack'" in runs[0][0]
-    logs = [str(dict(o.result)["log_file"]) for o in outcomes]
+    logs = [str(dict(c.result)["log_file"]) for c in calls]
     assert "maintain-1-tables" in logs[0]  # the run's shared application
     assert all("maintain-lake.sales.orders" in log for log in logs[1:])  # the retry, alone
 
 
-def test_a_line_without_its_procedure_fails_and_the_rest_are_skipped(tmp_path: Path) -> None:
+def test_a_failing_second_call_names_itself_and_the_third_is_not_run(tmp_path: Path) -> None:
+    applier = _applier(tmp_path, attempts=1)  # the conflict is not retried: it fails
+    outcome = applier.apply(_line())
+    assert outcome.status is Status.FAILED
+    assert outcome.message.startswith("expire_snapshots failed: CommitFailedException: x")
+    assert outcome.message.endswith("(not run: remove_orphan_files)")
+    calls = per_call(outcome)
+    assert [(c.action, c.status) for c in calls] == [
+        (Action.REWRITE_DATA_FILES, Status.APPLIED),
+        (Action.EXPIRE_SNAPSHOTS, Status.FAILED),
+        (Action.REMOVE_ORPHAN_FILES, Status.SKIPPED),
+    ]
+    runs = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert len(runs) == 1 and len(runs[0]) == 3  # one job; the orphans call never ran
+
+
+def test_a_line_without_its_procedure_calls_fails_before_any_job(tmp_path: Path) -> None:
     applier = _applier(tmp_path)
-    _, *rest = _lines()
-    bare = Change(ADDRESS, Action.REWRITE_DATA_FILES, "no operation")
-    outcomes = applier.apply_lines((bare, *rest))
-    assert [o.status for o in outcomes] == [Status.FAILED, Status.SKIPPED, Status.SKIPPED]
-    assert "carries no matching procedure" in outcomes[0].message
+    bare = Change(
+        ADDRESS,
+        Action.MAINTAIN,
+        "no operation",
+        options=(("calls", [{"procedure": "rewrite_data_files", "reason": "x", "options": {}}]),),
+    )
+    outcome = applier.apply(bare)
+    assert outcome.status is Status.FAILED
+    assert "carries no matching procedure" in outcome.message
     assert not (tmp_path / "runs.jsonl").exists()  # no job was started for it
