@@ -1,7 +1,8 @@
 """The drift report as pure data: plan changes with their age and introducing commit; no I/O.
 
 Maintenance lines (table health against its policy) are entries of kind `health`:
-no fields, an action such as rewrite_data_files or deferred, and the reason.
+no fields, an action such as rewrite_data_files or deferred, and the reason (a maintain
+line is an entry per call: each procedure is due, and ages, on its own).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from dataclasses import dataclass
 from reconciler.plan.change import (
     BACKUP_ACTIONS,
     MAINTENANCE_ACTIONS,
+    PROCEDURE_ACTIONS,
     RETENTION_ACTIONS,
     Action,
     Change,
     JSONValue,
     Plan,
 )
+from reconciler.plan.maintenance_ops import expand_all
 
 WHOLE = ""  # the drift key of a change without field lines (create, start, delete...)
 HEALTH = "health"
@@ -69,15 +72,19 @@ def kind_of(address: str) -> str:
 
 def is_health(change: Change) -> bool:
     """A maintenance line: due now, or deferred to the table's window (a CT's lock is drift)."""
-    if change.action in MAINTENANCE_ACTIONS | BACKUP_ACTIONS | RETENTION_ACTIONS:
+    if (
+        change.action
+        in MAINTENANCE_ACTIONS | PROCEDURE_ACTIONS | BACKUP_ACTIONS | RETENTION_ACTIONS
+    ):
         return True
     return change.action is Action.DEFERRED and kind_of(change.address) == "table"
 
 
 def drift_keys(plan: Plan) -> tuple[tuple[str, str, str], ...]:
-    """(address, field path, action) of every change: what the store keeps per cycle."""
+    """(address, field path, action) of every change: what the store keeps per cycle (a
+    maintain line as its calls: each procedure is due, and ages, on its own)."""
     keys: list[tuple[str, str, str]] = []
-    for change in plan.changes:
+    for change in expand_all(plan.changes):
         paths = [f.path for f in change.fields] or [WHOLE]
         keys += [(change.address, path, change.action.value) for path in paths]
     return tuple(keys)
@@ -112,8 +119,10 @@ def make_drift_report(
     revision: str | None,
     now: str,
 ) -> DriftReport:
-    """One entry per plan change, sorted by address then action (deterministic)."""
-    entries = (_entry(c, history, now, commits.get(c.address)) for c in plan.changes)
+    """One entry per plan change (per call of a maintain line), sorted by address then
+    action (deterministic)."""
+    lines = expand_all(plan.changes)
+    entries = (_entry(c, history, now, commits.get(c.address)) for c in lines)
     return DriftReport(tuple(sorted(entries, key=lambda e: (e.address, e.action))), revision, now)
 
 
