@@ -31,10 +31,11 @@ from reconciler.model.policies import (
 from reconciler.model.tables import ColumnSpec, PrimitiveType, TableSpec
 from reconciler.model.units import MIB
 from reconciler.plan.change import Action, Plan
+from reconciler.plan.maintenance_ops import expand_all
 from reconciler.providers.iceberg.catalog import Catalogs
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
-from reconciler.report.outcome import Status
+from reconciler.report.outcome import Status, per_call
 from reconciler.settings import Settings, SparkSettings
 from tests.integration.spark.spark_env import local_jars
 
@@ -151,7 +152,8 @@ def test_maintenance_through_spark_on_the_metastore_keeps_rows(lake: HiveLake) -
     os.utime(orphan, (two_days_ago, two_days_ago))
     time.sleep(1.5)  # every append is older than expiry's 1 s
     plan = lake.plan()
-    assert [c.action for c in plan.changes] == [
+    assert [c.action for c in plan.changes] == [Action.MAINTAIN]  # one line for the table
+    assert [c.action for c in expand_all(plan.changes)] == [
         Action.REWRITE_DATA_FILES,
         Action.REWRITE_MANIFESTS,
         Action.EXPIRE_SNAPSHOTS,
@@ -159,7 +161,9 @@ def test_maintenance_through_spark_on_the_metastore_keeps_rows(lake: HiveLake) -
     ]
     applier = SparkMaintenanceApplier(lake.settings)
     applier.prepare(plan.changes)
-    outcomes = execute(plan, [applier], ExecutorOptions(parallelism=1))
+    outcomes = [
+        c for o in execute(plan, [applier], ExecutorOptions(parallelism=1)) for c in per_call(o)
+    ]
     assert [o.status for o in outcomes] == [Status.APPLIED] * 4, [o.message for o in outcomes]
     assert dict(outcomes[0].result)["rewritten_data_files_count"] == APPENDS
     assert dict(outcomes[3].result)["orphan_files_count"] == 1

@@ -73,7 +73,7 @@ def test_a_failing_job_backs_off_across_plans(tmp_path: Path) -> None:
         table.append(pa.Table.from_pylist([{"id": i} for i in range(start, start + 10)], schema))
 
     planned = make_full_plan(settings, desired, options, deps)
-    assert [c.action for c in planned.plan.changes] == [Action.REWRITE_DATA_FILES]
+    assert [c.action for c in planned.plan.changes] == [Action.MAINTAIN]
     failed = apply_plan(settings, planned, options, deps)
     assert [o.status for o in failed.outcomes] == [Status.FAILED], failed.outcomes
 
@@ -105,14 +105,14 @@ def test_a_failing_job_backs_off_across_plans(tmp_path: Path) -> None:
     ]
     retry = replace(now_only, ignore_backoff=True)
     assert [c.action for c in make_full_plan(settings, desired, retry, deps).plan.changes] == [
-        Action.REWRITE_DATA_FILES
+        Action.MAINTAIN
     ]
     later = replace(deps, clock=lambda: record.next_try)
     assert [c.action for c in make_full_plan(settings, desired, options, later).plan.changes] == [
-        Action.REWRITE_DATA_FILES
+        Action.MAINTAIN
     ]
     fixed = replace(BROKEN, compaction=Compaction(small_file_size=32 * MIB, min_small_files=2))
     desired_fixed = Desired(tables=(spec,), policies=(fixed,))
     assert [
         c.action for c in make_full_plan(settings, desired_fixed, options, deps).plan.changes
-    ] == [Action.REWRITE_DATA_FILES]
+    ] == [Action.MAINTAIN]

@@ -34,9 +34,10 @@ from reconciler.model.policies import (
 from reconciler.model.tables import ColumnSpec, PrimitiveType, TableSpec
 from reconciler.model.units import MIB
 from reconciler.plan.change import Action, Plan
+from reconciler.plan.maintenance_ops import expand_all
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
-from reconciler.report.outcome import Status
+from reconciler.report.outcome import Status, per_call
 from reconciler.settings import Settings, SparkSettings
 from tests.integration.spark.spark_env import local_jars
 
@@ -116,7 +117,8 @@ class Lake:
     def apply(self, plan: Plan) -> Any:
         applier = SparkMaintenanceApplier(self.settings)
         applier.prepare(plan.changes)
-        return execute(plan, [applier], ExecutorOptions(parallelism=1))
+        done = execute(plan, [applier], ExecutorOptions(parallelism=1))
+        return tuple(call for o in done for call in per_call(o))  # each maintain line's calls
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +142,7 @@ def test_window_closed_defers_with_next_start(lake: Lake) -> None:
     assert [c.action for c in plan.changes] == [Action.DEFERRED]
     assert "next window starts 2025-03-11T02:00+00:00" in plan.changes[0].reason
     assert (
-        next(c.action for c in lake.plan(windowed, now=now, ignore_window=True).changes)
+        next(c.action for c in expand_all(lake.plan(windowed, now=now, ignore_window=True).changes))
         is Action.REWRITE_DATA_FILES
     )
 
@@ -155,7 +157,9 @@ def test_compaction_expiry_orphans_in_one_job(lake: Lake) -> None:
     os.utime(old_orphan, (two_days_ago, two_days_ago))
     time.sleep(1.5)  # every append is now older than expiry's 1 s
     plan = lake.plan()
-    actions = [c.action for c in plan.changes]
+    assert [c.action for c in plan.changes] == [Action.MAINTAIN]  # one line for the table
+    calls = expand_all(plan.changes)
+    actions = [c.action for c in calls]
     assert actions == [
         Action.REWRITE_DATA_FILES,
         Action.REWRITE_MANIFESTS,
@@ -163,7 +167,7 @@ def test_compaction_expiry_orphans_in_one_job(lake: Lake) -> None:
         Action.REMOVE_ORPHAN_FILES,
     ]
     assert plan.changes[0].reason.startswith(f"{APPENDS} data files under 32MiB; policy allows 50")
-    cutoff = datetime.fromisoformat(str(dict(plan.changes[2].options)["older_than"]))
+    cutoff = datetime.fromisoformat(str(dict(calls[2].options)["older_than"]))
 
     outcomes = lake.apply(plan)
 
@@ -248,7 +252,7 @@ def test_no_rows_lost_when_appends_race_compaction(lake: Lake) -> None:
             POLICY, expire_snapshots=None, remove_orphan_files=None, rewrite_manifests=None
         )
         plan = lake.plan(compaction_only)
-        assert [c.action for c in plan.changes] == [Action.REWRITE_DATA_FILES]
+        assert [c.action for c in expand_all(plan.changes)] == [Action.REWRITE_DATA_FILES]
         outcomes = lake.apply(plan)
     finally:
         output = appender.communicate(timeout=300)[0].decode()

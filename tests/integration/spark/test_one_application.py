@@ -21,7 +21,7 @@ from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.application import SparkApplication, TableJob
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
 from reconciler.providers.spark.jobs import ProcedureCall, catalog_conf
-from reconciler.report.outcome import Outcome, Status
+from reconciler.report.outcome import Outcome, Status, per_call
 from reconciler.settings import Settings, SparkSettings
 from tests.integration.spark.small_tables import (
     APPENDS,
@@ -73,8 +73,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     changes = plan_maintenance(specs, {"test": POLICY}, health, datetime.now(UTC))
     # An option Iceberg refuses, on one table's compaction only.
     changes = tuple(
-        replace(c, operations=(bad_option(c.operations[0]),))
-        if c.address.endswith(f".{BAD}") and c.action is Action.REWRITE_DATA_FILES
+        replace(c, operations=(bad_option(c.operations[0]), *c.operations[1:]))
+        if c.address.endswith(f".{BAD}") and c.action is Action.MAINTAIN  # its compaction first
         else c
         for c in changes
     )
@@ -86,7 +86,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     outcomes = execute(plan, [applier], ExecutorOptions(parallelism=4))
     seconds = time.monotonic() - started
     by_table: dict[str, list[Outcome]] = {}
-    for outcome in outcomes:
+    for outcome in (call for o in outcomes for call in per_call(o)):  # each maintain line's calls
         by_table.setdefault(outcome.address.rsplit(".", 1)[-1], []).append(outcome)
     after = {name: checksum(catalog, name) for name in (*GOOD, BAD)}
     yield Run(root, before, after, by_table, seconds)

@@ -19,7 +19,7 @@ from reconciler.diff.maintenance import assess_table
 from reconciler.model.policies import Compaction, MaintenancePolicy
 from reconciler.model.tables import ColumnSpec, PrimitiveType, TableSpec
 from reconciler.plan.change import Action
-from reconciler.plan.maintenance_ops import procedure_of
+from reconciler.plan.maintenance_ops import expand, procedure_of
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.jobs import catalog_conf, procedure_call
 from reconciler.providers.spark.runner import run_table_job
@@ -56,9 +56,11 @@ def test_partial_progress_commits_each_group_and_keeps_rows(tmp_path: Path) -> N
         )
         health = read_health(catalog.load_table(("tune", name)), spec.address, RULE)
         cluster = cluster_of("local[2]", {}, partial_progress_bytes=threshold)
-        (line,) = assess_table(
+        (maintain,) = assess_table(
             spec, policy, health, now, ignore_window=True, cluster=cluster
         ).changes
+        assert maintain.action is Action.MAINTAIN
+        (line,) = expand(maintain)  # its one call, as the v1 JSON document shows it
         assert line.action is Action.REWRITE_DATA_FILES
         lines[name] = line
     big = dict(lines["big"].options)

@@ -43,7 +43,7 @@ from reconciler.model.tables import (
 )
 from reconciler.model.units import MIB
 from reconciler.plan.change import Action, Change
-from reconciler.plan.maintenance_ops import CallProcedure, procedure_of
+from reconciler.plan.maintenance_ops import CallProcedure, expand_all, procedure_of
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.jobs import catalog_conf, procedure_call
 from reconciler.providers.spark.runner import ActionResult, run_table_job
@@ -226,7 +226,7 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
         assessment = assess_table(
             spec, case.policy, health, now + timedelta(days=case.days_ahead), ignore_window=True
         )
-        line = next((c for c in assessment.changes if c.action is case.action), None)
+        line = next((c for c in expand_all(assessment.changes) if c.action is case.action), None)
         assert line is not None, (case.id, assessment.noops)
         lines[case.id] = line
         if case.action is Action.REMOVE_ORPHAN_FILES:

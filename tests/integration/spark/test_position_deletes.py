@@ -23,11 +23,12 @@ from reconciler.diff.maintenance import assess_table, plan_maintenance
 from reconciler.model.policies import MaintenancePolicy, PositionDeleteRewrite
 from reconciler.model.tables import ColumnSpec, PrimitiveType, TableSpec
 from reconciler.plan.change import Action, Plan
+from reconciler.plan.maintenance_ops import expand_all
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
 from reconciler.providers.spark.jobs import ProcedureCall, catalog_conf
 from reconciler.providers.spark.runner import run_table_job
-from reconciler.report.outcome import Status
+from reconciler.report.outcome import Status, per_call
 from reconciler.settings import Settings, SparkSettings
 from tests.integration.spark.spark_env import local_jars
 
@@ -117,14 +118,17 @@ def test_delete_files_pile_up_then_are_rewritten(tmp_path: Path) -> None:
     plan = Plan(
         plan_maintenance([spec], {"mor": POLICY}, {spec.address: health}, datetime.now(UTC))
     )
-    assert [c.action for c in plan.changes] == [Action.REWRITE_POSITION_DELETE_FILES]
+    assert [c.action for c in plan.changes] == [Action.MAINTAIN]
+    assert [c.action for c in expand_all(plan.changes)] == [Action.REWRITE_POSITION_DELETE_FILES]
     assert plan.changes[0].reason.startswith(
         f"{health.delete_files} delete files in the current snapshot; policy rewrites from 4"
     )
 
     applier = SparkMaintenanceApplier(settings)
     applier.prepare(plan.changes)
-    outcomes = execute(plan, [applier], ExecutorOptions(parallelism=1))
+    outcomes = [
+        c for o in execute(plan, [applier], ExecutorOptions(parallelism=1)) for c in per_call(o)
+    ]
 
     assert [o.status for o in outcomes] == [Status.APPLIED], [o.message for o in outcomes]
     result = dict(outcomes[0].result)

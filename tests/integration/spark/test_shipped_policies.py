@@ -25,9 +25,9 @@ from reconciler.engine import RunOptions, apply_plan, make_full_plan
 from reconciler.model.desired import Desired
 from reconciler.model.policies import SnapshotExpiry
 from reconciler.plan.change import Action, Operation
-from reconciler.plan.maintenance_ops import CallProcedure
+from reconciler.plan.maintenance_ops import CallProcedure, expand_all, fold
 from reconciler.providers.iceberg.catalog import Catalogs
-from reconciler.report.outcome import Status
+from reconciler.report.outcome import Status, per_call
 from reconciler.settings import Settings
 from reconciler.sources.config import load_settings
 from reconciler.sources.validate import load_desired
@@ -162,18 +162,23 @@ def test_every_shipped_policy_maintains_its_table_through_spark(lake: Lake) -> N
         # Applied now, not later: the line's age (relative to when it runs) shrinks by the
         # time skipped, so its cutoff is the one it would have later.
         replace(c, operations=tuple(_sooner(op, skipped) for op in c.operations))
-        for c in plan_maintenance(lake.desired.tables, policies, health, later, ignore_window=True)
+        for c in expand_all(
+            plan_maintenance(lake.desired.tables, policies, health, later, ignore_window=True)
+        )
         if c.action is Action.EXPIRE_SNAPSHOTS
     ]
-    changes = sorted(
-        (*planned.plan.changes, *expiry), key=lambda c: (c.address, ACTION_ORDER.index(c.action))
+    calls = sorted(  # the maintain lines' calls with the later expiry, in their order
+        (*expand_all(planned.plan.changes), *expiry),
+        key=lambda c: (c.address, ACTION_ORDER.index(c.action)),
     )
+    changes = fold(calls)
     planned = replace(planned, plan=make_plan(changes, {}))
     expected = [Action.REWRITE_DATA_FILES, Action.REWRITE_MANIFESTS, Action.EXPIRE_SNAPSHOTS,
                 Action.REMOVE_ORPHAN_FILES]  # fmt: skip
     for policy in POLICIES:
         lines = [c for c in planned.plan.changes if c.address == f"table/lake.policies.{policy}"]
-        assert [c.action for c in lines] == expected, (policy, planned.notes)
+        assert [c.action for c in lines] == [Action.MAINTAIN], (policy, planned.notes)
+        assert [c.action for c in expand_all(lines)] == expected, (policy, planned.notes)
     started = time.monotonic()
     report = apply_plan(lake.settings, planned, maintain, deps)
     seconds = time.monotonic() - started
@@ -184,19 +189,21 @@ def test_every_shipped_policy_maintains_its_table_through_spark(lake: Lake) -> N
         if o.status is not Status.APPLIED
     ]
     assert failed == [], failed
-    assert len(report.outcomes) == 4 * len(POLICIES)
+    assert len(report.outcomes) == len(POLICIES)  # a maintain line per table
+    done = [c for o in report.outcomes for c in per_call(o)]
+    assert len(done) == 4 * len(POLICIES)
     for policy in POLICIES:
         assert lake.rows(policy) == before[policy], policy  # same rows, same values
         old, young = orphans[policy]
         assert not old.exists() and young.exists(), policy
-        outcomes = {o.action: dict(o.result) for o in report.outcomes if policy in o.address}
+        outcomes = {o.action: dict(o.result) for o in done if policy in o.address}
         assert outcomes[Action.REWRITE_DATA_FILES]["rewritten_data_files_count"] >= 20
         assert outcomes[Action.REWRITE_DATA_FILES]["added_data_files_count"] == 1
         assert outcomes[Action.REMOVE_ORPHAN_FILES]["orphan_files_count"] == 1
         table = lake.catalogs.get("lake").load_table(("policies", policy))
         assert len(table.metadata.snapshots) == _expiry(lake.desired, policy).retain_last, policy
     print(f"maintenance of {len(POLICIES)} tables through Spark: {seconds:.1f}s")
-    for o in report.outcomes:
+    for o in done:
         print(f"  {o.address} {o.action.value}: {o.message}")
 
 

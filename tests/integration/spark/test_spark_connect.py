@@ -25,7 +25,7 @@ from reconciler.providers.spark.application import TableJob
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
 from reconciler.providers.spark.connect import ConnectApplication
 from reconciler.providers.spark.jobs import ProcedureCall
-from reconciler.report.outcome import Outcome, Status
+from reconciler.report.outcome import Outcome, Status, per_call
 from reconciler.settings import Settings, SparkSettings
 from reconciler.testing.spark_connect import ConnectServer, ConnectServerError, start_server
 from tests.integration.spark.small_tables import (
@@ -137,8 +137,8 @@ def run(lake: Lake) -> Run:
     }
     changes = plan_maintenance(specs, {"test": POLICY}, health, datetime.now(UTC))
     changes = tuple(
-        replace(c, operations=(bad_option(c.operations[0]),))
-        if c.address.endswith(f".{BAD}") and c.action is Action.REWRITE_DATA_FILES
+        replace(c, operations=(bad_option(c.operations[0]), *c.operations[1:]))
+        if c.address.endswith(f".{BAD}") and c.action is Action.MAINTAIN  # its compaction first
         else c
         for c in changes
     )
@@ -158,7 +158,7 @@ def run(lake: Lake) -> Run:
     finally:
         applier.close()
     by_table: dict[str, list[Outcome]] = {}
-    for outcome in outcomes:
+    for outcome in (call for o in outcomes for call in per_call(o)):  # each maintain line's calls
         by_table.setdefault(outcome.address.rsplit(".", 1)[-1], []).append(outcome)
     after = {name: checksum(catalog, name) for name in (*GOOD, BAD)}
     return Run(before, after, by_table, seen, lake.server)
