@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from reconciler.plan.change import JSONValue, Plan
 from reconciler.plan.serialize import plan_to_dict, plan_to_json
-from reconciler.report.outcome import Outcome
+from reconciler.report.outcome import Outcome, per_call
 
 
 def render_json(
@@ -22,8 +22,10 @@ def render_apply_json(
     plan: Plan, notes: Sequence[tuple[str, str]], exit_code: int, outcomes: Sequence[Outcome]
 ) -> str:
     """The plan document plus what happened: `outcomes[]` (address, action, status, message,
-    seconds, result) and `outcome_summary` (a count per status, sorted by status)."""
+    seconds, result) and `outcome_summary` (a count per status, sorted by status). Version 1
+    shows a maintain line as its calls: its outcome is written as one per call, too."""
     doc = plan_to_dict(plan, notes, exit_code)
+    outcomes = [call for outcome in outcomes for call in per_call(outcome)]
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
