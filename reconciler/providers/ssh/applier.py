@@ -151,7 +151,9 @@ class SshApplier:
                 )
                 if run.exit_code != 0:
                     code = (
-                        f"timed out after {step.timeout_seconds}s"
+                        f"timed out after {step.timeout_seconds}s and was killed"
+                        if run.killed
+                        else f"timed out after {step.timeout_seconds}s (no answer; channel closed)"
                         if run.exit_code is None
                         else f"exited {run.exit_code}"
                     )
