@@ -396,3 +396,15 @@ def test_a_timed_out_step_is_killed_with_its_children(lake: Lake) -> None:
     assert leftover.returncode == 1, leftover.stdout
     logs = list((lake.ws.root / "state" / "provision" / "store").glob("*-01-store.sh.log"))
     assert len(logs) == 1  # the output of a timed-out step is kept too
+
+
+def test_run_as_another_user_without_a_sudo_rule_fails_the_step_clearly(lake: Lake) -> None:
+    lake.script("store.sh", MARKER.format(secret=SECRET))
+    lake.spec("store", _steps(lake, "store", "store.sh", "      runAs: root\n"))
+    code, outcomes = lake.apply_json()
+    assert code == 1
+    status, message = outcomes[("container/store", "provision")]
+    assert status == "failed"
+    assert "step 1 scripts/store.sh exited" in message and "sudo" in message, message
+    assert "(runAs root needs sudo on the CT and a NOPASSWD rule for datalake)" in message, message
+    assert lake.markers("store") == []  # nothing ran, as datalake or as root
