@@ -1,18 +1,23 @@
 """Compaction benchmark: Spark rewrite_data_files vs a plain pyarrow rewrite, and scan time
 before vs after, on tables of many small files (SQLite catalog in a temp dir).
 
-Two identical tables are compacted side by side in one run, each in its own spark-submit:
-"before" with the options maintenance used to send (sizes only), "after" with the call the
-differ plans today from the table's real health and the cluster (file groups, concurrency,
-partial progress, Spark SQL session conf). Goals (issue 15): procedure >= 0.5x the pyarrow
-floor's throughput, whole spark-submit >= 0.4x.
+Three identical tables are compacted side by side in one run: "before" and "after" each in
+its own spark-submit, "before" with the options maintenance used to send (sizes only),
+"after" with the call the differ plans today from the table's real health and the cluster
+(file groups, concurrency, partial progress, Spark SQL session conf); "connect" by
+`reconcile maintain --now` (a subprocess, as users run it) with `spark.remote` on a Spark
+Connect server started and warmed before the clock (its conf: `--server-conf`). Procedure
+time is the call's own (its outcome), whole is the spark-submit or the `maintain` process.
+Goals (issue 15): procedure >= 0.5x the pyarrow floor's throughput, whole run >= 0.4x.
 
     .venv/bin/python bench/compaction.py [--files 400] [--rows 20000] [--after-first]
+        [--no-connect] [--server-conf KEY=VALUE ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -25,18 +30,33 @@ import pyarrow.parquet as pq
 from pyiceberg.catalog.sql import SqlCatalog
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import maintain_cli as cli
 
 from reconciler.diff.compaction_tuning import cluster_of
 from reconciler.diff.maintenance import assess_table
 from reconciler.model.policies import Compaction, MaintenancePolicy
-from reconciler.model.tables import TableSpec
+from reconciler.model.tables import MANAGED_BY_PROPERTY, MANAGED_BY_VALUE, TableSpec
 from reconciler.plan.maintenance_ops import CallProcedure, procedure_of
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.jobs import catalog_conf, procedure_call
 from reconciler.providers.spark.runner import run_table_job
 from reconciler.settings import SparkSettings
+from reconciler.testing.spark_connect import start_server
 
 TARGET = 128 * 1024 * 1024
+# The rule _tuned_call plans with, as a policy file (smallFileSize: the default, as there)
+POLICY = """apiVersion: reconciler/v1
+kind: MaintenancePolicy
+metadata: {name: bench}
+spec:
+  compaction: {minSmallFiles: 2, targetFileSize: 128MiB}
+"""
+COLUMNS = (
+    "    - {name: id, type: long}\n    - {name: name, type: string}\n"
+    "    - {name: amount, type: double}"
+)
 
 
 def make_files(root: Path, files: int, rows: int) -> list[str]:
@@ -81,7 +101,11 @@ def _table(catalog: SqlCatalog, name: str, paths: list[str]) -> None:
     table = catalog.create_table(
         ("bench", name),
         pq.read_schema(paths[0]),
-        properties={"format-version": "2", "write.parquet.compression-codec": "zstd"},
+        properties={
+            "format-version": "2",
+            "write.parquet.compression-codec": "zstd",
+            MANAGED_BY_PROPERTY: MANAGED_BY_VALUE,  # `maintain` (the connect column) needs it
+        },
     )
     table.add_files(paths)
 
@@ -120,12 +144,47 @@ def _run(
     return result.seconds, job.seconds
 
 
+def _connect(
+    root: Path, catalog: SqlCatalog, conf: dict[str, str], files: int
+) -> tuple[float, float]:
+    """(procedure seconds, whole `reconcile maintain --now` seconds) through a warm server."""
+    ws = cli.write_specs(root, ["connect"], COLUMNS, policy=POLICY)
+    rows = catalog.load_table(("bench", "connect")).scan().to_arrow().num_rows
+    server = start_server({"lake": ws.props}, root / "spark-connect.log", conf=conf)
+    try:
+        warm_s = cli.warm(server.url, ws, 20, rows=max(1, rows // files))
+        cli.write_config(ws, {"remote": server.url})
+        ran = cli.run(ws, "maintain", "--now", "--output", "json")
+    finally:
+        server.stop()
+    got = [o for o in cli.outcomes(ran) if o["action"] == "rewrite_data_files"]
+    assert len(got) == 1, ran.stdout
+    after = catalog.load_table(("bench", "connect"))
+    assert after.scan().to_arrow().num_rows == rows and len(after.inspect.files()) < files
+    seconds = re.search(r" in (\d+(?:\.\d+)?)s$", got[0]["message"])
+    assert seconds is not None, got[0]["message"]
+    print(f"connect: server conf {conf} (warm-up {warm_s:.1f} s before the clock)")
+    print(f"connect: {got[0]['message']}; maintain peak RSS {ran.peak_rss_mib:.0f} MiB")
+    return float(seconds.group(1)), ran.seconds
+
+
+def _pairs(values: list[str]) -> dict[str, str]:
+    pairs = dict(v.split("=", 1) for v in values if "=" in v)
+    if len(pairs) != len(values):
+        sys.exit(f"--server-conf takes KEY=VALUE: {values}")
+    return pairs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=400)
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument(
         "--after-first", action="store_true", help="run the tuned table first (order bias check)"
+    )
+    parser.add_argument("--no-connect", action="store_true", help="submit mode only")
+    parser.add_argument(
+        "--server-conf", action="append", default=[], help="KEY=VALUE for the Connect server"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-compaction-") as tmp:
@@ -140,7 +199,7 @@ def main() -> None:
         catalog = SqlCatalog("lake", **props)
         catalog.create_namespace("bench")
         paths = make_files(root / "incoming", args.files, args.rows)
-        for name in ("before", "after"):  # add_files: both tables read the same files
+        for name in ("before", "after", "connect"):  # add_files: all read the same files
             _table(catalog, name, paths)
         size = sum(Path(p).stat().st_size for p in paths)
         mb = size / 1e6
@@ -161,9 +220,11 @@ def main() -> None:
         order = ("after", "before") if args.after_first else ("before", "after")
         ran = {label: _run(label, settings, props, calls[label], root) for label in order}
         figures = {label: ran[label] for label in ("before", "after")}
+        if not args.no_connect:
+            figures["connect"] = _connect(root, catalog, _pairs(args.server_conf), args.files)
         scan_after = scan_seconds(catalog, "after")
         print(f"pyarrow read+write (floor): {arrow_s:.1f} s = {mb / arrow_s:.1f} MB/s")
-        header = f"{'':8} {'procedure':>22} {'whole spark-submit':>24}"
+        header = f"{'':8} {'procedure':>22} {'whole run':>24}"
         print(f"{header}  ratio to floor (goal 0.5 / 0.4)")
         for label, (procedure_s, whole_s) in figures.items():
             print(

@@ -151,11 +151,26 @@ class SshApplier:
                 )
                 if run.exit_code != 0:
                     code = (
-                        f"timed out after {step.timeout_seconds}s"
+                        f"timed out after {step.timeout_seconds}s and was killed"
+                        if run.killed
+                        else f"timed out after {step.timeout_seconds}s (no answer; channel closed)"
                         if run.exit_code is None
                         else f"exited {run.exit_code}"
                     )
                     last = _last_line(run.output)
+                    if (
+                        run.exit_code is not None
+                        and "sudo" in last
+                        and step.run_as
+                        not in (
+                            None,
+                            self._cfg.user,
+                        )
+                    ):
+                        last += (
+                            f" (runAs {step.run_as} needs sudo on the CT and a NOPASSWD rule"
+                            f" for {self._cfg.user})"
+                        )
                     raise PermanentError(
                         f"step {index + 1} {step.script} {code}"
                         + (f": {last}" if last else "")

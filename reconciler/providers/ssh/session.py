@@ -17,6 +17,8 @@ from reconciler.apply.errors import PermanentError, TransientError
 from reconciler.settings import ProvisionSettings
 
 MAX_OUTPUT = 1024 * 1024  # bytes of a step's output kept; the rest is counted, not stored
+KILL_AFTER = 2  # seconds between the remote TERM and KILL of a timed-out step
+TIMED_OUT = (124, 137)  # coreutils timeout's exit after TERM, after KILL
 
 
 class HostKeyRefused(PermanentError):
@@ -29,6 +31,7 @@ class StepRun:
     output: bytes
     seconds: float
     truncated: int = 0  # bytes of output beyond MAX_OUTPUT
+    killed: bool = False  # timed out and the remote process group was killed
 
 
 def public_key_line(key_file: str) -> str:
@@ -99,10 +102,21 @@ class Session:
         clock: Callable[[], float] = time.monotonic,
     ) -> StepRun:
         """Run `program` (a POSIX sh program) read from stdin, as `run_as` via sudo when it is
-        not the login user; output (stdout and stderr together) captured up to MAX_OUTPUT."""
-        command = "sh -s"
+        not the login user; output (stdout and stderr together) captured up to MAX_OUTPUT.
+
+        The remote side enforces `timeout`: coreutils `timeout` puts itself in a process group
+        of its own and on expiry signals the whole group (TERM, then KILL after KILL_AFTER s),
+        so the script and its children end. It needs no pty, no second channel and no
+        privilege (the login user signals its own processes; sudo relays the signal to a
+        runAs user's), and it works even when the connection drops mid-step. The local wait
+        is only a backstop for a remote that does not answer."""
+        limit = f"{max(timeout, 0.1):g}"
+        command = f"timeout -k {KILL_AFTER} {limit} sh -s"
         if run_as and run_as != self.cfg.user:
-            command = f"sudo -n -H -u {shlex.quote(run_as)} -- sh -s"
+            command = (
+                f"timeout -k {KILL_AFTER} {limit} sudo -n -H -u {shlex.quote(run_as)} -- sh -s"
+            )
+        backstop = timeout + KILL_AFTER + 10
         transport = self._client.get_transport()
         if transport is None:
             raise TransientError(f"{self.host}: SSH connection lost")
@@ -129,9 +143,13 @@ class Session:
                     if channel.exit_status_ready():
                         break
                     channel.status_event.wait(0.2)
-                if clock() - started > timeout:
+                if clock() - started > backstop:
                     return StepRun(None, bytes(output), clock() - started, truncated)
-            return StepRun(channel.recv_exit_status(), bytes(output), clock() - started, truncated)
+            code = channel.recv_exit_status()
+            seconds = clock() - started
+            if code in TIMED_OUT and seconds >= timeout:
+                return StepRun(None, bytes(output), seconds, truncated, killed=True)
+            return StepRun(code, bytes(output), seconds, truncated)
         finally:
             channel.close()
 

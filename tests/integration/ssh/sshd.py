@@ -1,10 +1,12 @@
 """Real OpenSSH servers for tests: one `sshd -D -e` per CT address (127.0.x.y), generated host
-and user keys, its own config, pid file and authorized_keys file; login as the current user."""
+and user keys, its own config, pid file and authorized_keys file; login as a real `datalake`
+system user (created when missing, as root), with StrictModes on and no root login."""
 
 from __future__ import annotations
 
-import getpass
 import os
+import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -14,7 +16,49 @@ from pathlib import Path
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
-USER = getpass.getuser()
+USERADD = shutil.which("useradd") or "/usr/sbin/useradd"
+USER = "datalake"  # the seed's login user on every CT
+
+
+class NoLoginUser(Exception):
+    """The `datalake` user is missing and this process cannot create it (not root)."""
+
+
+def ensure_user() -> pwd.struct_passwd:
+    """The `datalake` user, created if missing (idempotent; a parallel creation is fine).
+
+    Its password field is `*` (no password, but not `!`-locked: with `UsePAM no`, sshd
+    refuses key logins to a locked account)."""
+    try:
+        return pwd.getpwnam(USER)
+    except KeyError:
+        pass
+    if os.geteuid() != 0:
+        raise NoLoginUser(f"user {USER} does not exist and only root can create it")
+    done = subprocess.run(
+        [USERADD, "--create-home", "--shell", "/bin/sh", "--password", "*", USER],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode not in (0, 9):  # 9: it exists (another worker made it meanwhile)
+        raise RuntimeError(f"useradd {USER}: {done.stderr.decode(errors='replace')}")
+    return pwd.getpwnam(USER)
+
+
+def user_dir(user: pwd.struct_passwd) -> Path:
+    """A fresh private directory (0700, owned by the user) in its home: StrictModes checks
+    every directory from an AuthorizedKeysFile up to the home, so it cannot be under /tmp."""
+    path = Path(user.pw_dir) / ".reconciler-tests" / secrets.token_hex(6)
+    for folder in (path.parent, path):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chown(folder, user.pw_uid, user.pw_gid)
+    return path
+
+
+def owned_dir(path: Path, user: pwd.struct_passwd) -> Path:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chown(path, user.pw_uid, user.pw_gid)
+    return path
 
 
 def keygen(path: Path) -> str:
@@ -73,8 +117,8 @@ class Sshd:
                     f"PidFile {self.folder / 'sshd.pid'}",
                     f"AuthorizedKeysFile {self.authorized_keys}",
                     "UsePAM no",
-                    "StrictModes no",
-                    "PermitRootLogin prohibit-password",
+                    "StrictModes yes",
+                    "PermitRootLogin no",
                     "PasswordAuthentication no",
                     "KbdInteractiveAuthentication no",
                     "PubkeyAuthentication yes",
@@ -110,13 +154,18 @@ class Sshd:
         self.start()
 
 
-def make_sshd(folder: Path, host: str, port: int, authorized: str) -> Sshd:
+def make_sshd(
+    folder: Path, host: str, port: int, authorized: str, keys_dir: Path, user: pwd.struct_passwd
+) -> Sshd:
+    """sshd config and host key in `folder` (root's), authorized_keys in `keys_dir` (a 0700
+    directory of the user's, the file 0600 and the user's: what StrictModes wants)."""
     folder.mkdir(parents=True, exist_ok=True)
     host_key = folder / "host_ed25519"
     keygen(host_key)
-    keys = folder / "authorized_keys"
+    keys = owned_dir(keys_dir, user) / "authorized_keys"
     keys.write_text(authorized + "\n")
     os.chmod(keys, 0o600)
+    os.chown(keys, user.pw_uid, user.pw_gid)
     server = Sshd(host, port, folder, host_key, keys)
     server.start()
     return server

@@ -1,9 +1,12 @@
 """Provisioning over SSH end to end: `reconcile` (a real subprocess) against the Proxmox
-simulator, and one real OpenSSH server per CT on a 127.0.3.x address."""
+simulator, and one real OpenSSH server per CT on a 127.0.3.x address; the steps log in as a
+real `datalake` user (root cannot log in)."""
 
 from __future__ import annotations
 
 import json
+import pwd
+import shutil
 import socket
 import subprocess
 import threading
@@ -16,7 +19,18 @@ import pytest
 
 from reconciler.testing.pvesim import PveSim
 from tests.e2e.conftest import Workspace, make_workspace
-from tests.integration.ssh.sshd import SSHD, USER, Sshd, free_port, keygen, make_sshd
+from tests.integration.ssh.sshd import (
+    SSHD,
+    USER,
+    NoLoginUser,
+    Sshd,
+    ensure_user,
+    free_port,
+    keygen,
+    make_sshd,
+    owned_dir,
+    user_dir,
+)
 
 pytestmark = pytest.mark.skipif(not Path(SSHD).exists(), reason="openssh-server is not installed")
 
@@ -29,7 +43,7 @@ VMIDS = {"store": 301, "meta": 302, "app": 303}
 class Lake:
     ws: Workspace
     servers: dict[str, Sshd]
-    out: Path  # where the test scripts leave their markers
+    out: Path  # where the test scripts leave their markers (a directory of datalake's)
     port: int
     own_key: str
 
@@ -85,15 +99,21 @@ spec:
 
 @pytest.fixture
 def lake(tmp_path: Path, pvesim: PveSim) -> Iterator[Lake]:
+    try:
+        user = ensure_user()
+    except NoLoginUser as exc:
+        pytest.skip(str(exc))
+    home = user_dir(user)
     keys = tmp_path / "keys"
     keys.mkdir()
     own_key = keygen(keys / "id_ed25519")
     port = free_port()
-    servers = {
-        name: make_sshd(tmp_path / "sshd" / name, host, port, own_key)
-        for name, host in HOSTS.items()
-    }
+    servers: dict[str, Sshd] = {}
     try:
+        for name, host in HOSTS.items():
+            servers[name] = make_sshd(
+                tmp_path / "sshd" / name, host, port, own_key, home / "keys" / name, user
+            )
         (keys / "known_hosts").write_text(
             "".join(s.known_hosts_line + "\n" for s in servers.values())
         )
@@ -107,12 +127,12 @@ def lake(tmp_path: Path, pvesim: PveSim) -> Iterator[Lake]:
         ws = make_workspace(tmp_path, pvesim, extra=extra)
         for spec in (ws.specs / "containers").glob("*.yaml"):
             spec.unlink()  # only this test's CTs
-        out = tmp_path / "out"
-        out.mkdir()
+        out = owned_dir(home / "out", user)
         yield Lake(ws, servers, out, port, own_key)
     finally:
         for server in servers.values():
             server.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _steps(lake: Lake, name: str, script: str, extra: str = "") -> str:
@@ -127,7 +147,7 @@ MARKER = 'echo "$(id -un) $2 secret=$([ "$SECRET" = "{secret}" ] && echo ok)" >>
 
 
 def test_steps_run_after_create_and_only_a_changed_script_runs_again(lake: Lake) -> None:
-    lake.script("store.sh", MARKER.format(secret=SECRET) + "echo stored\n")
+    lake.script("store.sh", MARKER.format(secret=SECRET) + "echo stored\nid -un\n")
     lake.script("meta.sh", MARKER.format(secret=SECRET) + "echo meta v1\n")
     lake.spec("store", _steps(lake, "store", "store.sh"))
     lake.spec("meta", _steps(lake, "meta", "meta.sh"), depends="[store]")
@@ -137,14 +157,17 @@ def test_steps_run_after_create_and_only_a_changed_script_runs_again(lake: Lake)
     assert all(r.startswith("new container") for _, r in planned["provision"])
     done = lake.run("apply", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert lake.markers("store") == [f"{USER} store secret=ok"]
-    assert lake.markers("meta") == [f"{USER} meta secret=ok"]
+    assert USER == "datalake"
+    assert lake.markers("store") == ["datalake store secret=ok"]
+    assert lake.markers("meta") == ["datalake meta secret=ok"]
+    owner = pwd.getpwuid((lake.out / "store.log").stat().st_uid).pw_name
+    assert owner == "datalake"  # written by the step, as datalake
     assert SECRET not in done.stdout + done.stderr
     state = lake.ws.root / "state" / "provision"
     record = json.loads((state / "store.json").read_text())
     assert record["vmid"] == VMIDS["store"] and record["steps"][0]["script"] == "scripts/store.sh"
     logs = list((state / "store").glob("*-01-store.sh.log"))
-    assert len(logs) == 1 and logs[0].read_text() == "stored\n"
+    assert len(logs) == 1 and logs[0].read_text() == "stored\ndatalake\n"
 
     again = lake.run("plan")
     assert again.returncode == 0 and again.stdout.startswith("No changes."), again.stdout
@@ -208,7 +231,7 @@ def test_a_failing_step_fails_its_container_and_holds_the_dependents(lake: Lake)
     lake.script("store.sh", "echo fixed\n")
     done = lake.run("apply", "--yes")
     assert done.returncode == 0, done.stdout
-    assert lake.markers("meta") == [f"{USER} meta secret=ok"]
+    assert lake.markers("meta") == ["datalake meta secret=ok"]
 
 
 def test_an_unset_env_reference_fails_before_any_step_runs(lake: Lake) -> None:
@@ -338,3 +361,50 @@ def test_a_probe_that_never_passes_holds_the_dependents(lake: Lake) -> None:
     held = "skipped: dependency container/store did not apply"
     assert outcomes[("container/meta", "create")] == ("skipped", held)
     assert lake.markers("meta") == []
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie (PID 1 of a container may not reap)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_timed_out_step_is_killed_with_its_children(lake: Lake) -> None:
+    lake.script(
+        "store.sh",
+        'echo $$ > "$1/script.pid"\nsleep 300 &\necho $! > "$1/child.pid"\nwait\n',
+    )
+    lake.spec("store", _steps(lake, "store", "store.sh", "      timeout: 2s\n"))
+    started = time.monotonic()
+    code, outcomes = lake.apply_json()
+    assert code == 1
+    status, message = outcomes[("container/store", "provision")]
+    assert status == "failed"
+    assert "step 1 scripts/store.sh timed out after 2s and was killed" in message, message
+    assert time.monotonic() - started < 60  # not the 300 s of the step
+    pids = [int((lake.out / f"{n}.pid").read_text()) for n in ("script", "child")]
+    deadline = time.monotonic() + 5
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids), pids  # the script and its child are gone
+    leftover = subprocess.run(
+        ["pgrep", "-u", USER, "-f", "^sleep 300$"], capture_output=True, check=False
+    )
+    assert leftover.returncode == 1, leftover.stdout
+    logs = list((lake.ws.root / "state" / "provision" / "store").glob("*-01-store.sh.log"))
+    assert len(logs) == 1  # the output of a timed-out step is kept too
+
+
+def test_run_as_another_user_without_a_sudo_rule_fails_the_step_clearly(lake: Lake) -> None:
+    lake.script("store.sh", MARKER.format(secret=SECRET))
+    lake.spec("store", _steps(lake, "store", "store.sh", "      runAs: root\n"))
+    code, outcomes = lake.apply_json()
+    assert code == 1
+    status, message = outcomes[("container/store", "provision")]
+    assert status == "failed"
+    assert "step 1 scripts/store.sh exited" in message and "sudo" in message, message
+    assert "(runAs root needs sudo on the CT and a NOPASSWD rule for datalake)" in message, message
+    assert lake.markers("store") == []  # nothing ran, as datalake or as root
