@@ -76,13 +76,21 @@ _ENV_KEEP = frozenset(
     }
 )
 _ENV_KEEP_PREFIXES = ("LC_", "SPARK_", "PYSPARK_", "HADOOP_")
+# pyspark marks its process as a Spark Connect client in these once a remote session opens
+# (a Connect run earlier in the same process): the job's driver would then look for a
+# Connect server instead of starting its own (CONNECT_URL_NOT_SET).
+_ENV_DROP = frozenset({"SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE"})
 
 
 def job_env(base: Mapping[str, str]) -> dict[str, str]:
     """An allow-listed environment (the daemon's holds API tokens the JVM must never see;
     catalog secrets travel in the 0600 job file). spark-submit from a venv needs the venv's
     bin on PATH and its python for PySpark."""
-    env = {k: v for k, v in base.items() if k in _ENV_KEEP or k.startswith(_ENV_KEEP_PREFIXES)}
+    env = {
+        k: v
+        for k, v in base.items()
+        if (k in _ENV_KEEP or k.startswith(_ENV_KEEP_PREFIXES)) and k not in _ENV_DROP
+    }
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", "/usr/bin:/bin")])
     env["PYSPARK_PYTHON"] = sys.executable

@@ -53,6 +53,23 @@ def test_the_spark_job_never_inherits_api_tokens() -> None:
     assert env["PATH"].endswith("/usr/bin") and env["SPARK_LOCAL_IP"] == "127.0.0.1"
 
 
+def test_the_spark_job_is_a_classic_driver_after_a_connect_run_in_this_process() -> None:
+    """pyspark leaves these in os.environ once a Connect session opened; kept, the job's own
+    SparkSession would look for a Connect server (CONNECT_URL_NOT_SET)."""
+    from reconciler.providers.spark.runner import job_env
+
+    env = job_env(
+        {
+            "PATH": "/usr/bin",
+            "SPARK_HOME": "/opt/spark",
+            "SPARK_CONNECT_MODE_ENABLED": "1",
+            "SPARK_REMOTE": "sc://127.0.0.1:15002",
+        }
+    )
+    assert not {"SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE"} & env.keys()
+    assert env["SPARK_HOME"] == "/opt/spark"
+
+
 # --- Packages, repositories and the Ivy cache: what spark-submit is told to resolve ---
 
 RUNTIME = "org.apache.iceberg:iceberg-spark-runtime-4.0_2.13:1.10.0"
