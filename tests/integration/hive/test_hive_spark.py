@@ -35,6 +35,7 @@ from reconciler.plan.maintenance_ops import expand_all
 from reconciler.providers.iceberg.catalog import Catalogs
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
+from reconciler.providers.spark.runner import job_env
 from reconciler.report.outcome import Status, per_call
 from reconciler.settings import Settings, SparkSettings
 from tests.integration.spark.spark_env import local_jars
@@ -103,13 +104,7 @@ class HiveLake:
         return Plan(plan_maintenance([self.spec], {"test": POLICY}, health, datetime.now(UTC)))
 
     def spark(self, *statements: str) -> list[Any]:
-        venv_bin = str(Path(sys.executable).parent)
-        env = dict(os.environ)
-        env.update(
-            PATH=f"{venv_bin}:{env.get('PATH', '')}",
-            PYSPARK_PYTHON=sys.executable,
-            SPARK_LOCAL_IP="127.0.0.1",
-        )
+        env = job_env(os.environ)  # as the reconciler's own jobs get it (no Connect markers)
         done = subprocess.run(
             [sys.executable, str(SCRIPT), self.uri, ",".join(local_jars()), *statements],
             capture_output=True,
