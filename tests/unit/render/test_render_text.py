@@ -205,8 +205,7 @@ def test_maintain_line_markdown_lists_its_calls() -> None:
     text = render_plan_markdown(Plan((_maintain_line("table/lake.web.events"),)))
     assert (
         "| * | `table/lake.web.events` | maintain |"
-        " 31 small files below 96 MiB; 3 snapshots older than 7d |"
-        in text
+        " 31 small files below 96 MiB; 3 snapshots older than 7d |" in text
     )
     section = text.split("## `table/lake.web.events` (maintain)\n\n", 1)[1]
     assert section.splitlines()[:6] == [
