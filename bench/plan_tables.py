@@ -27,7 +27,7 @@ from reconciler.diff.tables import plan_tables
 from reconciler.model.tables import MANAGED_BY_PROPERTY, MANAGED_BY_VALUE, ColumnSpec, TableSpec
 from reconciler.model.tables import PrimitiveType as P
 from reconciler.providers.iceberg.catalog import Catalogs
-from reconciler.providers.iceberg.catalog_classes import CachingHiveCatalog
+from reconciler.providers.iceberg.catalog_hive import CachingHiveCatalog
 from reconciler.providers.iceberg.metadata_cache import MetadataCache
 from reconciler.providers.iceberg.observe_tables import observe_tables
 from reconciler.providers.iceberg.types import iceberg_schema

@@ -77,10 +77,14 @@ def build_deps(
 ) -> Deps:
     """`catalogs_override` lets benchmarks and tests observe catalog calls; `metadata_cache`
     (from `new_metadata_cache`) carries parsed metadata from one plan to the next."""
-    from reconciler.providers.proxmox.client import build_client
-    from reconciler.providers.proxmox.observe import observe_containers
 
-    client = _lazy(lambda: build_client(settings.proxmox, task_timeout=settings.apply.task_timeout))
+    def build_proxmox() -> Any:
+        # proxmoxer and requests load only when a plan reads or writes containers
+        from reconciler.providers.proxmox.client import build_client
+
+        return build_client(settings.proxmox, task_timeout=settings.apply.task_timeout)
+
+    client = _lazy(build_proxmox)
 
     def build_catalogs() -> Any:
         if catalogs_override is not None:
@@ -100,6 +104,8 @@ def build_deps(
     memo = _lazy(_table_memo)
 
     def containers(specs: Sequence[Any]) -> Any:
+        from reconciler.providers.proxmox.observe import observe_containers
+
         return observe_containers(client(), specs, settings.proxmox.parallel_reads)
 
     def tables(specs: Sequence[Any]) -> Any:
@@ -122,11 +128,11 @@ def build_deps(
             memo().clear()  # never serve a later plan stale metadata
 
     def appliers(desired: Desired, plan: Plan) -> Sequence[Applier]:
-        from reconciler.providers.proxmox.writer import ProxmoxApplier
-
         built: list[Applier] = []
         executable = plan.executable()
         if any(c.address.startswith("container/") for c in executable):
+            from reconciler.providers.proxmox.writer import ProxmoxApplier
+
             built.append(ProxmoxApplier(client(), settings.apply))  # operations only
         if any(
             c.address.startswith("table/")

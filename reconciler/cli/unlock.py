@@ -38,7 +38,7 @@ def cmd_force_unlock(settings: Settings, args: argparse.Namespace) -> int:
         error(str(exc))
         return EXIT_ERROR
     from reconciler.providers.iceberg.catalog import Catalogs, mask
-    from reconciler.providers.iceberg.catalog_classes import CachingHiveCatalog
+    from reconciler.providers.iceberg.catalog_hive import CachingHiveCatalog
 
     catalogs = Catalogs({n: dict(p) for n, p in settings.catalogs}, settings.state_dir)
     try:

@@ -35,11 +35,13 @@ def _load(name: str, resolved: dict[str, str], cache: MetadataCache | None) -> C
     kind = catalog_type(resolved)
     if cache is None or kind not in ("sql", "hive") or "py-catalog-impl" in resolved:
         return load_catalog(name, **resolved)
-    from reconciler.providers.iceberg import catalog_classes
+    if kind == "hive":  # thrift and the Hive modules load only for a Hive catalog
+        from reconciler.providers.iceberg.catalog_hive import CachingHiveCatalog
 
-    if kind == "hive":
-        return catalog_classes.CachingHiveCatalog(name, metadata_cache=cache, **resolved)
-    return catalog_classes.CachingSqlCatalog(name, metadata_cache=cache, **resolved)
+        return CachingHiveCatalog(name, metadata_cache=cache, **resolved)
+    from reconciler.providers.iceberg.catalog_classes import CachingSqlCatalog
+
+    return CachingSqlCatalog(name, metadata_cache=cache, **resolved)
 
 
 def build_catalog(

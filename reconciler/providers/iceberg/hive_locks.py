@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from hive_metastore.ttypes import LockState, LockType
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.typedef import Identifier
 
@@ -71,6 +70,9 @@ def _name(enum: Any, value: int | None) -> str:
 
 def held_locks(response: Any, database: str, name: str) -> tuple[HeldLock, ...]:
     """The locks of a `show_locks` answer that are on `database`.`name`."""
+    # Here, not at the top: the writer imports TableLockedError for every catalog type.
+    from hive_metastore.ttypes import LockState, LockType
+
     return tuple(
         HeldLock(
             lock_id=int(lock.lockid),

@@ -17,7 +17,7 @@ from hive_metastore.ttypes import LockComponent, LockLevel, LockRequest, LockSta
 from reconciler.apply.errors import PermanentError
 from reconciler.plan.change import Action
 from reconciler.providers.iceberg.catalog import Catalogs
-from reconciler.providers.iceberg.catalog_classes import CachingHiveCatalog
+from reconciler.providers.iceberg.catalog_hive import CachingHiveCatalog
 from reconciler.providers.iceberg.observe_tables import observe_tables
 from reconciler.providers.iceberg.writer import IcebergApplier
 from reconciler.report.outcome import Status

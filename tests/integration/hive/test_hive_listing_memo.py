@@ -18,7 +18,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.types import LongType, NestedField
 
 from reconciler.providers.iceberg import hive_listing
-from reconciler.providers.iceberg.catalog_classes import CachingHiveCatalog
+from reconciler.providers.iceberg.catalog_hive import CachingHiveCatalog
 from reconciler.providers.iceberg.metadata_cache import ListingMemo, MetadataCache
 
 SCHEMA = Schema(NestedField(1, "id", LongType(), required=False))
