@@ -3,6 +3,7 @@ on N due tables of small files, three ways side by side in one run (issue 15's f
 
     .venv/bin/python bench/maintenance_scale.py [--tables 20] [--files 30] [--parallel 2]
     .venv/bin/python bench/maintenance_scale.py --tables 3      # quick mode
+    .venv/bin/python bench/maintenance_scale.py --columns c     # Connect only (RSS, no JVM)
 
 Each column compacts its own fresh copy of the tables (its own SQLite catalog, file
 warehouse, specs and config): a. one `reconcile maintain --now TABLE` per table, one after
@@ -61,74 +62,96 @@ def counts(ws: cli.Workspace) -> dict[str, tuple[int, int]]:
     return {name: cli.rows_and_files(catalog, name) for name in ws.tables}
 
 
+def column_a(ws: cli.Workspace) -> tuple[float, tuple[str, ...]]:
+    wall, seen = 0.0, []
+    for name in ws.tables:
+        ran = cli.run(ws, "maintain", "--now", "--output", "json", f"{cli.NAMESPACE}.{name}")
+        assert len(cli.outcomes(ran)) >= 1
+        wall += ran.seconds
+        seen.extend(ran.java_seen)
+    return wall, tuple(seen)
+
+
+def column_b(ws: cli.Workspace) -> cli.Ran:
+    ran = cli.run(ws, "maintain", "--now", "--output", "json")
+    assert len(cli.outcomes(ran)) >= len(ws.tables)
+    return ran
+
+
+def column_c(ws: cli.Workspace, root: Path, files: int) -> tuple[cli.Ran, float]:
+    """(the run, warm-up seconds before the clock) against a fresh warmed server."""
+    server = start_server({"lake": ws.props}, root / "spark-connect.log")
+    try:
+        warm_s = cli.warm(server.url, ws, files)
+        cli.write_config(ws, {"remote": server.url})
+        ran = cli.run(ws, "maintain", "--now", "--output", "json")
+        assert len(cli.outcomes(ran)) >= len(ws.tables)
+    finally:
+        server.stop()
+    return ran, warm_s
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tables", type=int, default=20)
     parser.add_argument("--files", type=int, default=30)
     parser.add_argument("--parallel", type=int, default=2, help="the policy's maxConcurrentJobs")
+    parser.add_argument(
+        "--columns", default="abc", help="which columns to run (ratios need a): e.g. c"
+    )
     args = parser.parse_args()
+    columns = [col for col in "abc" if col in args.columns]
+    if not columns or set(args.columns) - set("abc"):
+        parser.error("--columns takes letters of abc")
     load_start = os.getloadavg()
+    wall: dict[str, float] = {}
+    java: dict[str, tuple[str, ...]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         root = Path(tmp)
         started = time.perf_counter()
-        lakes = {col: lake(root / col, args) for col in ("a", "b", "c")}
+        lakes = {col: lake(root / col, args) for col in columns}
         before = {col: counts(ws) for col, ws in lakes.items()}
         print(
-            f"tables: 3 x {args.tables} x {args.files} small files written in "
+            f"tables: {len(columns)} x {args.tables} x {args.files} small files written in "
             f"{time.perf_counter() - started:.1f} s; maxConcurrentJobs {args.parallel}, local[2]",
             flush=True,
         )
-        wall: dict[str, float] = {}
-        java: dict[str, tuple[str, ...]] = {}
-
-        ws = lakes["a"]
-        wall["a"], seen = 0.0, []
-        for name in ws.tables:
-            ran = cli.run(ws, "maintain", "--now", "--output", "json", f"{cli.NAMESPACE}.{name}")
-            assert len(cli.outcomes(ran)) >= 1
-            wall["a"] += ran.seconds
-            seen.extend(ran.java_seen)
-        java["a"] = tuple(seen)
-        check(ws, before["a"])
-        print(f"a. one maintain (spark-submit) per table: {wall['a']:7.1f} s", flush=True)
-
-        ws = lakes["b"]
-        ran = cli.run(ws, "maintain", "--now", "--output", "json")
-        assert len(cli.outcomes(ran)) >= args.tables
-        wall["b"], java["b"] = ran.seconds, ran.java_seen
-        check(ws, before["b"])
-        print(f"b. one maintain, one application:        {wall['b']:7.1f} s", flush=True)
-
-        ws = lakes["c"]
-        server = start_server({"lake": ws.props}, root / "spark-connect.log")
-        try:
-            warm_s = cli.warm(server.url, ws, args.files)
-            cli.write_config(ws, {"remote": server.url})
-            ran = cli.run(ws, "maintain", "--now", "--output", "json")
-            assert len(cli.outcomes(ran)) >= args.tables
-        finally:
-            server.stop()
-        wall["c"], java["c"], rss = ran.seconds, ran.java_seen, ran.peak_rss_mib
-        check(ws, before["c"])
+        if "a" in lakes:
+            wall["a"], java["a"] = column_a(lakes["a"])
+            check(lakes["a"], before["a"])
+            print(f"a. one maintain (spark-submit) per table: {wall['a']:7.1f} s", flush=True)
+        if "b" in lakes:
+            ran = column_b(lakes["b"])
+            wall["b"], java["b"] = ran.seconds, ran.java_seen
+            check(lakes["b"], before["b"])
+            print(f"b. one maintain, one application:        {wall['b']:7.1f} s", flush=True)
+        if "c" in lakes:
+            ran, warm_s = column_c(lakes["c"], root, args.files)
+            wall["c"], java["c"], rss = ran.seconds, ran.java_seen, ran.peak_rss_mib
+            check(lakes["c"], before["c"])
     load_end = os.getloadavg()
     print()
     print(f"{args.tables} due tables x {args.files} small files, `reconcile maintain --now` wall:")
-    print(f"a. one maintain per table (today):       {wall['a']:7.1f} s")
-    print(
-        f"b. one maintain, one Spark application:  {wall['b']:7.1f} s  "
-        f"b/a {wall['b'] / wall['a']:.3f} (goal <= {GOALS['b']})"
-    )
-    print(
-        f"c. one maintain, warm Spark Connect:     {wall['c']:7.1f} s  "
-        f"c/a {wall['c'] / wall['a']:.3f} (goal <= {GOALS['c']}; warm-up {warm_s:.1f} s "
-        "before the clock)"
-    )
-    mb = rss * 1.048576
-    print(
-        f"c. reconciler process peak RSS {rss:.0f} MiB = {mb:.0f} MB (goal <= {RSS_GOAL_MB} MB); "
-        f"java descendants: {', '.join(java['c']) or 'none'}"
-    )
-    print(f"a/b java descendants seen: {len(set(java['a']))} / {len(set(java['b']))}")
+    if "a" in wall:
+        print(f"a. one maintain per table (today):       {wall['a']:7.1f} s")
+    ratio = {
+        col: f"  {col}/a {wall[col] / wall['a']:.3f} (goal <= {GOALS[col]})" if "a" in wall else ""
+        for col in wall
+    }
+    if "b" in wall:
+        print(f"b. one maintain, one Spark application:  {wall['b']:7.1f} s{ratio['b']}")
+    if "c" in wall:
+        print(
+            f"c. one maintain, warm Spark Connect:     {wall['c']:7.1f} s{ratio['c']} "
+            f"(warm-up {warm_s:.1f} s before the clock)"
+        )
+        mb = rss * 1.048576
+        print(
+            f"c. reconciler process peak RSS {rss:.0f} MiB = {mb:.0f} MB "
+            f"(goal <= {RSS_GOAL_MB} MB); java descendants: {', '.join(java['c']) or 'none'}"
+        )
+    if "a" in java and "b" in java:
+        print(f"a/b java descendants seen: {len(set(java['a']))} / {len(set(java['b']))}")
     print("rows (count) identical before/after in every table; every table compacted")
     print(f"load average at start {load_start[0]:.2f}, at end {load_end[0]:.2f} (1 min)")
     return 0
