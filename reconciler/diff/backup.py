@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from reconciler.diff.maintenance import window_is_open
+from reconciler.diff.maintenance_time import window_is_open
 from reconciler.model.backups import BackupListing
 from reconciler.model.health import TableHealth
 from reconciler.model.policies import MaintenancePolicy

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from reconciler.diff.maintenance import window_is_open
+from reconciler.diff.maintenance_time import window_is_open
 from reconciler.diff.planner import PlanOptions
 from reconciler.model.containers import ContainerSettings, ContainerSpec, RestartMode
 from reconciler.plan.change import FieldChange, JSONValue

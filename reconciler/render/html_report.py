@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from html import escape
 
-from reconciler.diff.maintenance import approx_bytes
+from reconciler.diff.maintenance_time import approx_bytes
 from reconciler.model.file_sizes import SizeBucket
 from reconciler.plan.change import JSONValue
 from reconciler.report.drift import DriftEntry
