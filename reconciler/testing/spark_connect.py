@@ -173,11 +173,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     print(server.url, flush=True)
+    # SIGTERM (kill, systemd stop) as Ctrl-C: the JVM is in a session of its own and would
+    # outlive this process otherwise.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         server.process.wait()
     except KeyboardInterrupt:
+        pass
+    finally:
         server.stop()
     return 0
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
