@@ -116,9 +116,18 @@ def make_full_plan(
         try:
             inventory = deps.observe_containers(desired.containers)
         except Exception as exc:  # PVE unreachable: tables are still planned
-            log.warning("observe.containers_failed", error=str(exc))
-            errors.append(f"proxmox: {exc}")
-            changes += _unknown(desired.containers, f"Proxmox VE could not be read: {exc}")
+            if desired.containers or options.prune:
+                log.warning("observe.containers_failed", error=str(exc))
+                errors.append(f"proxmox: {exc}")
+                changes += _unknown(desired.containers, f"Proxmox VE could not be read: {exc}")
+            else:
+                # As a catalog no spec uses: nothing is desired there, so no failure (a
+                # tables-only tree needs no Proxmox secret); --prune still needs the read.
+                log.warning(
+                    "observe.containers_skipped",
+                    error=str(exc),
+                    reason="no Container specs; owned containers without a spec not checked",
+                )
         else:
             changes += plan_containers(
                 desired.containers,
@@ -180,7 +189,7 @@ def make_full_plan(
 
         policies = {p.name: p for p in desired.policies}
         try:
-            health = deps.observe_health(present, policies)
+            health = deps.observe_health(present, policies, now)
         except Exception as exc:  # table metadata unreadable after listing: no maintenance
             log.warning("observe.health_failed", error=str(exc))
             errors.append(f"table health: {exc}")
