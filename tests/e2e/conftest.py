@@ -139,3 +139,41 @@ def pvesh_on_path(tmp_path: Path, pvesim: PveSim, monkeypatch: pytest.MonkeyPatc
     for key, value in stand_in.env().items():
         monkeypatch.setenv(key, value)
     return stand_in
+
+
+TABLES_ONLY_TABLE = """apiVersion: reconciler/v1
+kind: Table
+metadata: {name: events}
+spec:
+  catalog: lake
+  namespace: raw
+  name: events
+  schema:
+    - {name: id, type: long}
+  policy: small
+"""
+TABLES_ONLY_POLICY = """apiVersion: reconciler/v1
+kind: MaintenancePolicy
+metadata: {name: small}
+spec:
+  compaction: {minSmallFiles: 2}
+"""
+
+
+def write_tables_only(root: Path) -> dict[str, str]:
+    """A tree of one Table spec (`lake.raw.events`, policy `small`) and a config with an SQLite
+    catalog `lake` and no `proxmox:` section, in `root`; the catalog's pyiceberg properties."""
+    for kind, text in (("tables", TABLES_ONLY_TABLE), ("policies", TABLES_ONLY_POLICY)):
+        (root / "specs" / kind).mkdir(parents=True)
+        (root / "specs" / kind / "spec.yaml").write_text(text)
+    (root / "warehouse").mkdir()
+    props = {"uri": f"sqlite:///{root / 'lake.db'}", "warehouse": (root / "warehouse").as_uri()}
+    lake = {"type": "sql", **props}
+    config = {"specs": "specs", "state_dir": "state", "catalogs": {"lake": lake}}
+    (root / "reconciler.yaml").write_text(json.dumps(config))
+    return props
+
+
+def without_pve(env: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """`env` without any PVE_* variable: no Proxmox secret is set."""
+    return {k: v for k, v in env.items() if not k.startswith("PVE_")}

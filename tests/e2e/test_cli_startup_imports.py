@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.conftest import ROOT, Workspace
+from tests.e2e.conftest import ROOT, Workspace, without_pve, write_tables_only
 
 # Runs one command through the entry point, then records every module the process loaded.
 DRIVER = """
@@ -87,23 +87,6 @@ def test_status_loads_no_sdk(workspace: Workspace, tmp_path: Path) -> None:
 
 # What only containers need (the Proxmox client) or only a Hive catalog (thrift).
 NOT_FOR_SQL_TABLES = ("proxmoxer", "requests", "paramiko", "thrift", "hive_metastore")
-TABLE_SPEC = """apiVersion: reconciler/v1
-kind: Table
-metadata: {name: events}
-spec:
-  catalog: lake
-  namespace: raw
-  name: events
-  schema:
-    - {name: id, type: long}
-  policy: small
-"""
-POLICY_SPEC = """apiVersion: reconciler/v1
-kind: MaintenancePolicy
-metadata: {name: small}
-spec:
-  compaction: {minSmallFiles: 2}
-"""
 
 
 def test_maintain_on_an_sql_catalog_loads_neither_proxmox_nor_hive(tmp_path: Path) -> None:
@@ -113,20 +96,7 @@ def test_maintain_on_an_sql_catalog_loads_neither_proxmox_nor_hive(tmp_path: Pat
 
     from reconciler.model.tables import MANAGED_BY_PROPERTY, MANAGED_BY_VALUE
 
-    for kind, text in (("tables", TABLE_SPEC), ("policies", POLICY_SPEC)):
-        (tmp_path / "specs" / kind).mkdir(parents=True)
-        (tmp_path / "specs" / kind / "spec.yaml").write_text(text)
-    (tmp_path / "warehouse").mkdir()
-    props = {
-        "uri": f"sqlite:///{tmp_path / 'lake.db'}",
-        "warehouse": (tmp_path / "warehouse").as_uri(),
-    }
-    config = {
-        "specs": "specs",
-        "state_dir": "state",
-        "catalogs": {"lake": {"type": "sql", **props}},
-    }
-    (tmp_path / "reconciler.yaml").write_text(json.dumps(config))
+    props = write_tables_only(tmp_path)
     catalog = SqlCatalog("lake", **props)
     catalog.create_namespace("raw")
     schema = pa.schema([pa.field("id", pa.int64())])
@@ -135,8 +105,7 @@ def test_maintain_on_an_sql_catalog_loads_neither_proxmox_nor_hive(tmp_path: Pat
     )
     for n in range(3):  # three small files: compaction is due
         table.append(pa.table({"id": [n]}, schema))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PVE_")}
-    code, modules, output = _loaded(tmp_path, env, "maintain", "--dry-run")
+    code, modules, output = _loaded(tmp_path, without_pve(os.environ), "maintain", "--dry-run")
     assert code == 2, output  # changes: the table's maintenance is planned
     assert "rewrite_data_files" in output
     assert "reconciler.providers.iceberg.observe_health" in modules

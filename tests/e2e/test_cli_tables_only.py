@@ -3,7 +3,6 @@ and only `--prune` (which must read Proxmox for orphans) fails for it."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,40 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT
-
-TABLE = """apiVersion: reconciler/v1
-kind: Table
-metadata: {name: events}
-spec:
-  catalog: lake
-  namespace: raw
-  name: events
-  schema:
-    - {name: id, type: long}
-"""
+from tests.e2e.conftest import ROOT, without_pve, write_tables_only
 
 
 @pytest.fixture
 def tables_only(tmp_path: Path) -> Path:
-    (tmp_path / "specs" / "tables").mkdir(parents=True)
-    (tmp_path / "specs" / "tables" / "events.yaml").write_text(TABLE)
-    (tmp_path / "warehouse").mkdir()
-    lake = {
-        "type": "sql",
-        "uri": f"sqlite:///{tmp_path / 'lake.db'}",
-        "warehouse": (tmp_path / "warehouse").as_uri(),
-    }
-    config = {"specs": "specs", "state_dir": "state", "catalogs": {"lake": lake}}
-    (tmp_path / "reconciler.yaml").write_text(json.dumps(config))
+    write_tables_only(tmp_path)
     return tmp_path
 
 
 def _reconcile(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PVE_")}
     return subprocess.run(
         [sys.executable, "-m", "reconciler.cli", "--config", str(root / "reconciler.yaml"), *args],
-        env={**env, "PYTHONPATH": str(ROOT)},
+        env={**without_pve(os.environ), "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=120,
