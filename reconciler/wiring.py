@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from reconciler.apply.ports import Applier
@@ -119,11 +120,13 @@ def build_deps(
         memo().clear()
         return observe_tables(catalogs(), tuple(specs), memo=memo())
 
-    def health(specs: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy]) -> Any:
+    def health(
+        specs: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy], now: datetime
+    ) -> Any:
         from reconciler.providers.iceberg.observe_health import observe_health
 
         try:
-            return observe_health(catalogs(), specs, policies, memo=memo())
+            return observe_health(catalogs(), specs, policies, now=now, memo=memo())
         finally:
             memo().clear()  # never serve a later plan stale metadata
 

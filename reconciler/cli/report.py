@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from reconciler.cli.common import error
@@ -91,9 +92,12 @@ def gather(
         if inner is not None:
 
             def observe_health(
-                specs: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy], /
+                specs: Sequence[TableSpec],
+                policies: Mapping[str, MaintenancePolicy],
+                now: datetime,
+                /,
             ) -> Mapping[str, TableHealth]:
-                found = inner(specs, policies)
+                found = inner(specs, policies, now)
                 observed.update(found)  # the plan's own figures (small files included)
                 return found
 

@@ -67,10 +67,13 @@ class CycleTables:
             return found
 
         def observe_health(
-            specs: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy], /
+            specs: Sequence[TableSpec],
+            policies: Mapping[str, MaintenancePolicy],
+            now: datetime,
+            /,
         ) -> Mapping[str, TableHealth]:
             assert health is not None
-            found = health(specs, policies)
+            found = health(specs, policies, now)
             self.health = dict(found)
             return found
 

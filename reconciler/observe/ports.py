@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from reconciler.model.containers import ContainerSpec
@@ -25,8 +26,13 @@ class TableObserver(Protocol):
 
 
 class HealthObserver(Protocol):
-    """The health of each table whose policy exists, by address."""
+    """The health of each table whose policy exists, by address; `now` is the planning
+    moment (a retention age counts back from it, as the plan's other cutoffs do)."""
 
     def __call__(
-        self, specs: Sequence[TableSpec], policies: Mapping[str, MaintenancePolicy], /
+        self,
+        specs: Sequence[TableSpec],
+        policies: Mapping[str, MaintenancePolicy],
+        now: datetime,
+        /,
     ) -> Mapping[str, TableHealth]: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
@@ -40,20 +40,20 @@ def observe_health(
     catalogs: Catalogs,
     tables: Sequence[TableSpec],
     policies: Mapping[str, MaintenancePolicy],
+    *,
+    now: datetime,
     max_workers: int = 8,
     memo: TableMemo | None = None,
-    now: datetime | None = None,
 ) -> dict[str, TableHealth]:
     """Health of every table whose policy exists; tables without one are not maintained.
-    `now` (default: the clock) is the moment a policy's retention age counts back from."""
-    moment = now if now is not None else datetime.now(UTC)
+    `now` (the planning moment) is when a policy's retention age counts back from."""
     work = [(t, policies[t.policy]) for t in tables if t.policy and t.policy in policies]
     if not work:
         return {}
     with ThreadPoolExecutor(
         max_workers=max(1, min(max_workers, len(work))), thread_name_prefix="iceberg-health"
     ) as pool:
-        results = list(pool.map(lambda item: _one(catalogs, item[0], item[1], memo, moment), work))
+        results = list(pool.map(lambda item: _one(catalogs, item[0], item[1], memo, now), work))
     health = {t.address: h for (t, _), h in zip(work, results, strict=True) if h is not None}
     log.info("observe.health", tables=len(work), found=len(health))
     return health

@@ -1,6 +1,7 @@
 """Retention on a real SQLite catalog: the plan previews how many rows are past the age, the
 applier deletes exactly those (rows straddling the cutoff inside one day partition included),
-an earlier snapshot still holds every row, and a recount far above the preview is refused."""
+an earlier snapshot still holds every row, a recount far above the preview is refused, and the
+preview counts back from the planning clock, not the wall clock."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 from reconciler.apply.errors import PermanentError
 from reconciler.diff.maintenance import assess_table
+from reconciler.engine import RunOptions, apply_plan, make_full_plan
 from reconciler.model.policies import MaintenancePolicy, Retention
 from reconciler.plan.change import Action, Change
 from reconciler.providers.iceberg.catalog import Catalogs
@@ -23,6 +25,9 @@ from reconciler.providers.iceberg.observe_health import observe_health
 from reconciler.providers.iceberg.reader import table_owned
 from reconciler.providers.iceberg.retention import RetentionApplier
 from reconciler.report.outcome import Status
+from reconciler.sources import load_desired
+from reconciler.sources.config import default_settings
+from reconciler.wiring import build_deps
 from tests.integration.iceberg.table_helpers import converge, table_spec
 
 EVENTS = """
@@ -144,3 +149,53 @@ def test_recount_far_above_the_preview_is_refused(lake: Catalogs) -> None:
     table.transaction().remove_properties("reconciler.managed-by").commit_transaction()
     with pytest.raises(PermanentError, match="no longer owned"):
         _applier(lake).apply(replace(line))
+
+
+KEEP = """
+apiVersion: reconciler/v1
+kind: MaintenancePolicy
+metadata: {name: keep}
+spec:
+  retention: {column: event_ts, deleteOlderThan: 90d}
+"""
+
+
+def test_the_preview_counts_back_from_the_planning_clock(tmp_path: Path) -> None:
+    """A plan made at a fixed moment long past counts and states the cutoff of that moment:
+    rows that only the wall clock would find old are neither counted nor deleted."""
+    settings = default_settings(tmp_path)
+    (settings.specs / "tables").mkdir(parents=True)
+    (settings.specs / "tables" / "events.yaml").write_text(EVENTS)
+    (settings.specs / "policies.yaml").write_text(KEEP)
+    desired = load_desired(settings.specs).desired
+    assert desired is not None
+    lake = Catalogs({n: dict(p) for n, p in settings.catalogs}, state_dir=settings.state_dir)
+    planned_at = datetime(2021, 6, 1, 6, 0, tzinfo=UTC)  # cutoff 2021-03-03T06:00Z
+    deps = replace(build_deps(settings, lake), observe_containers=None, clock=lambda: planned_at)
+    created = apply_plan(
+        settings,
+        make_full_plan(settings, desired, RunOptions(apply=True), deps),
+        RunOptions(apply=True),
+        deps,
+    )
+    assert not created.failed and created.outcomes
+    table = lake.get("lake").load_table(("web", "events"))
+    old = _rows(0, 40, datetime(2021, 1, 1, tzinfo=UTC), timedelta(hours=12))  # to 01-20
+    recent = _rows(100, 30, datetime(2021, 5, 1, tzinfo=UTC), timedelta(hours=12))  # old today
+    table.append(pa.Table.from_pylist(old + recent, schema=SCHEMA))
+
+    planned = make_full_plan(settings, desired, RunOptions(), deps)
+    (line,) = [c for c in planned.plan.changes if c.action is Action.DELETE_EXPIRED_ROWS]
+    assert line.reason == "40 rows with event_ts older than 90d (before 2021-03-03)"
+    assert dict(line.options)["older_than"] == "2021-03-03T06:00:00+00:00"
+    assert dict(line.options)["rows"] == 40
+
+    # Applied at that same moment, exactly the previewed rows go.
+    spec = table_spec(EVENTS)
+    applier = RetentionApplier(lake, lambda a: table_owned(lake, spec), clock=lambda: planned_at)
+    assert dict(applier.apply(line).result) == {
+        "rows": 40,
+        "cutoff": "2021-03-03T06:00:00+00:00",
+    }
+    left = lake.get("lake").load_table(("web", "events")).scan().to_arrow()
+    assert sorted(left.column("id").to_pylist()) == [r["id"] for r in recent]

@@ -156,7 +156,7 @@ def test_every_shipped_policy_maintains_its_table_through_spark(lake: Lake) -> N
     later = now + timedelta(seconds=max(_expiry(lake.desired, p).older_than for p in POLICIES) + 60)
     policies = {p.name: p for p in lake.desired.policies}
     assert deps.observe_health is not None
-    health = deps.observe_health(lake.desired.tables, policies)
+    health = deps.observe_health(lake.desired.tables, policies, deps.clock())
     skipped = int((later - now).total_seconds())
     expiry = [
         # Applied now, not later: the line's age (relative to when it runs) shrinks by the
