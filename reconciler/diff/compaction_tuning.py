@@ -6,6 +6,8 @@ per output file. A small table in one group therefore runs as one task on one co
 many cores the cluster has; splitting it into one group per core (each still big enough that
 its output is not a small file again) and running them at once uses the cluster. Large tables
 commit group by group (`partial-progress`) so a failure or a timeout keeps the work done.
+Iceberg reads each group with its own split size and open-file cost (read options of the
+rewrite), so Spark's `spark.sql.files.*` split settings would change nothing there.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ DEFAULT_CORES = 4  # when neither spark.cores nor the master/executor conf says
 DEFAULT_PARTIAL_PROGRESS_BYTES = 10 * GIB  # tables rewriting more commit group by group
 MAX_COMMITS = 10  # Iceberg's partial-progress.max-commits default, kept as the ceiling
 ICEBERG_MAX_GROUP_BYTES = 100 * GIB  # Iceberg's max-file-group-size-bytes default
-OPEN_COST_BYTES = 1024**2  # spark.sql.files.openCostInBytes: small files pack into splits
 _LOCAL_MASTER = re.compile(r"local(?:\[(\d+)(?:,\d+)?\])?")
 
 
@@ -159,15 +160,12 @@ def tune(rule: Compaction, health: TableHealth, cluster: Cluster, *, sort: bool 
     if size >= cluster.partial_progress_bytes and groups > 1:
         options["partial-progress.enabled"] = "true"
         options["partial-progress.max-commits"] = str(min(MAX_COMMITS, groups))
-    conf = {
-        # Sort rewrites shuffle: one partition per core and output file is enough.
-        "spark.sql.shuffle.partitions": str(max(cores, min(4 * cores, groups * 2))),
-        "spark.sql.files.openCostInBytes": str(OPEN_COST_BYTES),
-        "spark.sql.files.maxPartitionBytes": str(rule.target_file_size),
-    }
-    if not sort:
-        del conf["spark.sql.shuffle.partitions"]  # binpack does not shuffle
-    return Tuning(tuple(sorted(options.items())), tuple(sorted(conf.items())), groups)
+    # Sort rewrites shuffle: one partition per core and output file is enough. Binpack does
+    # not shuffle and sets no Spark conf: a call without any runs in the application's own
+    # session (a session of its own costs a catalog and analyzer set-up on a cold JVM).
+    conf = {"spark.sql.shuffle.partitions": str(max(cores, min(4 * cores, groups * 2)))}
+    session_conf = tuple(sorted(conf.items())) if sort else ()
+    return Tuning(tuple(sorted(options.items())), session_conf, groups)
 
 
 def estimate(

@@ -42,7 +42,7 @@ class CallProcedure:
     `older_than_seconds`: the cutoff is `now - older_than_seconds` when it runs.
     `pool` and `pool_size` name the table's scheduling group (its policy) and how many of
     its tables run at once. `session_conf`: Spark SQL conf the job sets for this call
-    (shuffle partitions, file split and open costs), in the session of the call's table."""
+    (a sort's shuffle partitions), in the session of the call's table."""
 
     procedure: str
     args: tuple[tuple[str, JSONScalar], ...] = ()

@@ -98,7 +98,7 @@ class Reporter:
 
 class TableRun:
     """One table's calls in order, in its own job group and FAIR pool; a table whose calls
-    set Spark SQL conf (`conf`: shuffle partitions, split and open costs) runs in its own
+    set Spark SQL conf (`conf`: a sort's shuffle partitions) runs in its own
     session, so tables running at once never see each other's conf."""
 
     def __init__(self, spark: SparkSession, table: dict[str, Any], reporter: Reporter) -> None:

@@ -63,10 +63,9 @@ def test_small_table_is_one_group_of_one_target_file() -> None:
     assert options["target-file-size-bytes"] == str(128 * MIB)
     assert tuning.groups == 1
     assert "partial-progress.enabled" not in options
-    assert dict(tuning.session_conf) == {
-        "spark.sql.files.maxPartitionBytes": str(128 * MIB),
-        "spark.sql.files.openCostInBytes": str(MIB),
-    }
+    # Iceberg sets the group's split size and open cost itself: binpack sends no Spark conf,
+    # so the call runs in the application's session (no session of its own to set up).
+    assert tuning.session_conf == ()
 
 
 def test_mid_table_is_split_one_group_per_core() -> None:
@@ -107,7 +106,7 @@ def test_policy_concurrency_wins_and_sort_sets_shuffle_partitions() -> None:
     )
     tuning = tune(rule, _health(500, 2 * GIB), Cluster(8), sort=True)
     assert dict(tuning.options)["max-concurrent-file-group-rewrites"] == "3"
-    assert dict(tuning.session_conf)["spark.sql.shuffle.partitions"] == "16"  # 8 groups x 2
+    assert dict(tuning.session_conf) == {"spark.sql.shuffle.partitions": "16"}  # 8 groups x 2
 
 
 def test_estimate_uses_the_median_rate_of_the_tables_own_history() -> None:
@@ -156,7 +155,8 @@ def test_plan_line_carries_tuning_cost_and_session_conf() -> None:
     assert "1 file group of up to 128.0MiB, 2 at once (2 cores: default)" in line.reason
     (call,) = line.operations
     assert isinstance(call, CallProcedure)
-    assert dict(call.session_conf)["spark.sql.files.openCostInBytes"] == str(MIB)
+    assert call.session_conf == ()  # binpack: no Spark conf, and no `session_conf` in JSON
+    assert "session_conf" not in call.to_dict() and "spark_conf" not in options
     assert ("max-concurrent-file-group-rewrites", "2") in call.options
     assert "estimate" not in dict(call.args)  # display only, never a procedure argument
     assert decode_operations([call.to_dict()], "t") == (call,)
@@ -186,11 +186,11 @@ def test_a_saved_plan_stays_fresh_when_only_the_estimate_moved() -> None:
 def test_the_job_file_carries_the_calls_session_conf() -> None:
     from reconciler.providers.spark.jobs import procedure_call
 
-    conf = (("spark.sql.files.openCostInBytes", str(MIB)),)
-    tuned = CallProcedure("rewrite_data_files", (("strategy", "binpack"),), session_conf=conf)
+    conf = (("spark.sql.shuffle.partitions", "4"),)
+    tuned = CallProcedure("rewrite_data_files", (("strategy", "sort"),), session_conf=conf)
     now = datetime(2025, 3, 1, tzinfo=UTC)
     job = procedure_call("lake", ("db", "t"), tuned, now).to_job()
-    assert job["conf"] == {"spark.sql.files.openCostInBytes": str(MIB)}
+    assert job["conf"] == {"spark.sql.shuffle.partitions": "4"}
     assert job["action"] == "rewrite_data_files"
     plain = procedure_call("lake", ("db", "t"), CallProcedure("rewrite_manifests"), now).to_job()
     assert "conf" not in plain  # the job file of an untuned call is as before
