@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reconciler.model.tables import MANAGED_BY_PROPERTY, MANAGED_BY_VALUE
 from reconciler.providers.spark.jobs import RUNTIME_PACKAGE, maven_path
+from reconciler.testing.procs import java_descendants
 
 RECONCILE = str(Path(sys.executable).parent / "reconcile")
 M2 = Path(os.environ.get("M2_REPO", Path.home() / ".m2" / "repository"))
@@ -179,31 +180,6 @@ def _watch_java(root: int, seen: set[str], stop: threading.Event) -> None:
     while not stop.is_set():
         seen.update(java_descendants(root))
         stop.wait(0.2)
-
-
-def java_descendants(root: int) -> list[str]:
-    parents: dict[int, int] = {}
-    names: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        names[pid] = stat[stat.index("(") + 1 : stat.rindex(")")]
-        parents[pid] = int(stat[stat.rindex(")") + 2 :].split()[1])
-    found = []
-    for pid, name in names.items():
-        ancestor = parents.get(pid, 0)
-        while ancestor > 1:
-            if ancestor == root:
-                if "java" in name:
-                    found.append(f"{pid} {name}")
-                break
-            ancestor = parents.get(ancestor, 0)
-    return found
 
 
 def outcomes(ran: Ran) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from reconciler.providers.spark.connect import ConnectApplication
 from reconciler.providers.spark.jobs import ProcedureCall
 from reconciler.report.outcome import Outcome, Status, per_call
 from reconciler.settings import Settings, SparkSettings
+from reconciler.testing.procs import java_descendants
 from reconciler.testing.spark_connect import ConnectServer, ConnectServerError, start_server
 from tests.integration.spark.small_tables import (
     APPENDS,
@@ -78,32 +79,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
 
 def java_children(server: ConnectServer | None) -> list[str]:
     """This process's java descendants, the tree of the test's own `server` aside."""
-    found: list[str] = []
-    me = str(os.getpid())
-    theirs = str(server.process.pid) if server is not None else ""
-    parents: dict[str, str] = {}
-    names: dict[str, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        parents[entry.name] = stat[stat.rindex(")") + 2 :].split()[1]
-        names[entry.name] = name
-    for pid in names:
-        ancestor = parents.get(pid)
-        while ancestor and ancestor not in ("0", "1") and pid != theirs:
-            if ancestor == theirs:
-                break
-            if ancestor == me:
-                if "java" in names[pid]:
-                    found.append(f"{pid} {names[pid]}")
-                break
-            ancestor = parents.get(ancestor)
-    return found
+    return java_descendants(os.getpid(), server.process.pid if server is not None else None)
 
 
 @dataclass(frozen=True)
