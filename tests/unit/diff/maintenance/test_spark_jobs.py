@@ -54,6 +54,16 @@ def test_postgres_password_is_a_secret_never_on_the_command_line() -> None:
     assert argv[-2:] == ["/job_main.py", "/state/job.json"]
 
 
+def test_driver_runs_the_throughput_collector_unless_spark_conf_says_otherwise() -> None:
+    conf = catalog_conf("lake", {"uri": "sqlite:////l.db", "warehouse": "file:///w"})
+    argv = submit_argv("spark-submit", SparkSettings(), conf, "/m.py", "/j", "a")
+    assert "spark.driver.extraJavaOptions=-XX:+UseParallelGC" in argv
+    own = SparkSettings(conf=(("spark.driver.extraJavaOptions", "-XX:+UseG1GC"),))
+    argv = submit_argv("spark-submit", own, conf, "/m.py", "/j", "a")
+    options = [a for a in argv if a.startswith("spark.driver.extraJavaOptions=")]
+    assert options == ["spark.driver.extraJavaOptions=-XX:+UseG1GC"]
+
+
 def test_hive_and_rest() -> None:
     assert (
         dict(catalog_conf("h", {"uri": "thrift://hive:9083"}).conf)["spark.sql.catalog.h.type"]
