@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from reconciler.apply.ports import Applier
@@ -73,11 +73,21 @@ def new_metadata_cache() -> Any:
     return MetadataCache()
 
 
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 def build_deps(
-    settings: Settings, catalogs_override: Catalogs | None = None, metadata_cache: Any = None
+    settings: Settings,
+    catalogs_override: Catalogs | None = None,
+    metadata_cache: Any = None,
+    *,
+    clock: Callable[[], datetime] = _wall_clock,
 ) -> Deps:
     """`catalogs_override` lets benchmarks and tests observe catalog calls; `metadata_cache`
-    (from `new_metadata_cache`) carries parsed metadata from one plan to the next."""
+    (from `new_metadata_cache`) carries parsed metadata from one plan to the next; `clock`
+    is both the planning moment and the retention applier's (one cutoff for preview and
+    delete)."""
 
     def build_proxmox() -> Any:
         # proxmoxer and requests load only when a plan reads or writes containers
@@ -170,6 +180,7 @@ def build_deps(
                 RetentionApplier(
                     catalogs(),
                     still_owned=lambda a: a in owned and table_owned(catalogs(), owned[a]),
+                    clock=clock,
                 )
             )
         return built
@@ -227,6 +238,7 @@ def build_deps(
         default_node=settings.proxmox.node,
         provision_records=provision_records if settings.provision else None,
         probe_readiness=probe_readiness if settings.provision else None,
+        clock=clock,
     )
 
 
