@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,6 +174,6 @@ def write_tables_only(root: Path) -> dict[str, str]:
     return props
 
 
-def without_pve(env: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+def without_pve(env: Mapping[str, str]) -> dict[str, str]:
     """`env` without any PVE_* variable: no Proxmox secret is set."""
     return {k: v for k, v in env.items() if not k.startswith("PVE_")}

@@ -34,7 +34,7 @@ from reconciler.providers.iceberg.metadata_cache import MetadataCache
 TIMEOUT_PROPERTY = "hive.metastore.client.socket.timeout"
 DEFAULT_TIMEOUT_SECONDS = 60.0
 _SECONDS = re.compile(r"(?P<n>[0-9]+(\.[0-9]+)?) *s?")
-LOCK_FAILURE = ("Failed to acquire lock", "Failed to check lock")
+_LOCK_FAILURE = ("Failed to acquire lock", "Failed to check lock")
 
 
 def timeout_seconds(properties: dict[str, str]) -> float:
@@ -167,7 +167,7 @@ class CachingHiveCatalog(HiveCatalog):
         try:
             return super().commit_table(table, requirements, updates)
         except CommitFailedException as exc:
-            if not str(exc).startswith(LOCK_FAILURE):
+            if not str(exc).startswith(_LOCK_FAILURE):
                 raise
             identifier = table.name()
             raise TableLockedError(identifier, self.locks_on(identifier), str(exc)) from exc
