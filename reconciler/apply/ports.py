@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from reconciler.plan.change import Change
 from reconciler.report.outcome import Outcome
@@ -23,3 +23,11 @@ class Applier(Protocol):
     def serial_key(self, change: Change) -> str:
         """Changes with the same key never run concurrently (e.g. the CT's VMID)."""
         ...
+
+
+@runtime_checkable
+class Closing(Protocol):
+    """An applier holding something for the whole apply (a shared Spark application): it is
+    closed once every line has run or been skipped."""
+
+    def close(self) -> None: ...

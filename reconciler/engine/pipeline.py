@@ -16,6 +16,7 @@ from pathlib import Path
 import structlog
 
 from reconciler.apply.executor import ExecutorOptions, execute
+from reconciler.apply.ports import Closing
 from reconciler.deps import Deps
 from reconciler.engine.planning import (
     Planned,
@@ -52,15 +53,21 @@ def apply_plan(
     settings: Settings, planned: Planned, options: RunOptions, deps: Deps
 ) -> CycleReport:
     plan = _enforced(planned.plan, planned.desired) if options.drift_only else planned.plan
-    outcomes = execute(
-        plan,
-        deps.appliers(planned.desired, plan),
-        ExecutorOptions(
-            parallelism=settings.apply.parallelism,
-            stop_requested=deps.stop_requested,
-        ),
-        deps.listener,
-    )
+    appliers = deps.appliers(planned.desired, plan)
+    try:
+        outcomes = execute(
+            plan,
+            appliers,
+            ExecutorOptions(
+                parallelism=settings.apply.parallelism,
+                stop_requested=deps.stop_requested,
+            ),
+            deps.listener,
+        )
+    finally:  # e.g. the shared Spark application: its tables never reached are withdrawn
+        for applier in appliers:
+            if isinstance(applier, Closing):
+                applier.close()
     _record_maintenance(planned.desired, outcomes, deps)
     return CycleReport(plan=planned.plan, outcomes=outcomes, error=_observe_error(planned))
 

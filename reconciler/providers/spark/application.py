@@ -2,12 +2,17 @@
 
 The job (job_main.py) prints one record line per call as it completes; a reader thread
 here files each under its table, so a caller waiting on one table gets its outcome as soon
-as that table is done, while the others still run. Output other than records goes to the
-run's log file; secrets travel in the 0600 job file, never on the command line.
+as that table is done, while the others still run. A gated table (its maintenance waits for
+an earlier line of its own, e.g. a retention delete) starts only when `release(key)` writes
+its key to the run's release FIFO (0600; spark-submit passes no stdin to the Python driver);
+closing it, or this process ending, withdraws the gated tables never released. Output
+other than records goes to the run's log file; secrets travel in the 0600 job file, never
+on the command line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -40,15 +45,18 @@ from reconciler.settings import SparkSettings
 log = structlog.get_logger(__name__)
 RECORD_PREFIX = b"@@reconciler-record "  # job_main.RECORD_PREFIX (not imported: pyspark)
 STARTUP_ALLOWANCE = 300.0  # JVM start, package resolution, catalog connections
+EXIT_GRACE_SECONDS = 30.0  # after the releases end, for the job to stop its session itself
 
 
 @dataclass(frozen=True)
 class TableJob:
-    """One table's ordered calls; `pool` names its FAIR pool and concurrency limit."""
+    """One table's ordered calls; `pool` names its FAIR pool and concurrency limit; a
+    `gated` table waits in the application until it is released."""
 
     key: str
     calls: tuple[ProcedureCall, ...]
     pool: str = "default"
+    gated: bool = False
 
 
 def merge_catalogs(catalogs: Sequence[CatalogConf]) -> CatalogConf:
@@ -99,6 +107,11 @@ class SparkApplication:
         self._proc: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self._started = 0.0
+        self._deadline_at = math.inf
+        self._releases_lock = threading.Lock()
+        self._releases_fd: int | None = None  # the FIFO's write end, while gated tables wait
+        self._releases_path: Path | None = None
+        self._released: set[str] = set()
         self._killed = False
         self.application_id: str | None = None
         work = state_dir / "spark"
@@ -121,6 +134,7 @@ class SparkApplication:
         prune_logs(logs, safe_name, keep=LOGS_KEPT - 1)
         fd, job_path = tempfile.mkstemp(prefix="job-", suffix=".json", dir=work)  # mode 0600
         self._job_path = Path(job_path)
+        releases = self._open_releases(work)
         job = {
             "app_name": self._app_name,
             "secret_conf": secret_conf,
@@ -131,9 +145,11 @@ class SparkApplication:
                     "pool": t.job.pool,
                     "timeout": self._settings.timeout,
                     "calls": [c.to_job() for c in t.job.calls],
+                    **({"gated": True} if t.job.gated else {}),
                 }
                 for t in self._tables.values()
             ],
+            **({"releases": str(releases)} if releases else {}),
         }
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(job, handle)
@@ -156,6 +172,7 @@ class SparkApplication:
             log_file=str(self.log_file),
         )
         self._started = time.monotonic()
+        self._deadline_at = self._started + self._deadline()
         # argv is a list built by jobs.submit_argv; no shell. Own group: a kill takes the JVM.
         self._proc = subprocess.Popen(
             argv,
@@ -179,12 +196,48 @@ class SparkApplication:
     def _watch(self) -> None:
         proc = self._proc
         assert proc is not None
-        try:
-            proc.wait(timeout=self._deadline())
-        except subprocess.TimeoutExpired:
+        while True:  # a release moves the deadline on
+            try:
+                proc.wait(timeout=max(0.0, self._deadline_at - time.monotonic()))
+                return
+            except subprocess.TimeoutExpired:
+                if time.monotonic() < self._deadline_at:
+                    continue
             self._killed = True
             log.warning("spark_application_deadline", app=self._app_name)
             kill_group(proc)
+            return
+
+    def _open_releases(self, work: Path) -> Path | None:
+        """The FIFO the gated tables' releases go through, opened read-write here so the
+        job sees its end only when this end closes (or this process dies)."""
+        if not any(t.job.gated for t in self._tables.values()):
+            return None
+        path = Path(tempfile.mkdtemp(prefix="releases-", dir=work)) / "fifo"  # dir mode 0700
+        os.mkfifo(path, 0o600)
+        self._releases_path = path
+        self._releases_fd = os.open(path, os.O_RDWR)  # never blocks; not inherited by the job
+        return path
+
+    def release(self, key: str) -> None:
+        """Let a gated table start (a no-op for any other): its turn in the run has come."""
+        table = self._tables.get(key)
+        if table is None or not table.job.gated:
+            return
+        # Waiting for its turn is not hanging: the backstop counts from the release.
+        self._deadline_at = max(self._deadline_at, time.monotonic() + self._deadline())
+        with self._releases_lock:
+            if self._releases_fd is None or key in self._released:
+                return
+            self._released.add(key)
+            os.write(self._releases_fd, json.dumps({"release": key}).encode() + b"\n")
+        log.info("spark_table_released", app=self._app_name, table=key)
+
+    def _end_releases(self) -> None:
+        with self._releases_lock:
+            if self._releases_fd is not None:
+                os.close(self._releases_fd)
+                self._releases_fd = None
 
     def _read(self) -> None:
         proc = self._proc
@@ -196,6 +249,10 @@ class SparkApplication:
             proc.wait()
             if self._job_path is not None:
                 self._job_path.unlink(missing_ok=True)
+            self._end_releases()
+            if self._releases_path is not None:
+                self._releases_path.unlink(missing_ok=True)
+                self._releases_path.parent.rmdir()
             for table in self._tables.values():
                 if not table.done.is_set():
                     table.timed_out = table.timed_out or self._killed
@@ -271,9 +328,21 @@ class SparkApplication:
         )
 
     def close(self) -> None:
-        """Stop the application if still running (an interrupted run leaves nothing behind)."""
+        """End the run: gated tables never released are withdrawn (the releases end) and
+        the job, left with nothing to run, stops its session; an application still running
+        tables (an interrupted run) or past the grace period is killed: nothing is left."""
         proc = self._proc
-        if proc is not None and proc.poll() is None:
+        if proc is None:
+            return
+        self._end_releases()
+        idle = all(
+            t.done.is_set() or (t.job.gated and t.job.key not in self._released)
+            for t in self._tables.values()
+        )
+        if idle:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=EXIT_GRACE_SECONDS)
+        if proc.poll() is None:
             kill_group(proc)
         if self._reader is not None:
             self._reader.join(timeout=30)

@@ -3,8 +3,10 @@
 Each line carries its instruction (a CallProcedure: procedure, arguments, the age of its
 cutoff, its policy's pool); this applier never sees a spec or a policy. `prepare` is
 handed the plan's executable lines and the first table applied starts ONE spark-submit for
-every table whose lines are all maintenance (application.SparkApplication: tables in
-parallel up to their pool's size, FAIR pools, per-table timeouts). A table's maintain line
+every table with maintenance lines (application.SparkApplication: tables in parallel up to
+their pool's size, FAIR pools, per-table timeouts); a table whose maintenance must wait for
+an earlier line of its own waits there, gated, until its maintain line is applied, and
+`close()` at the end of the apply withdraws the ones never reached. A table's maintain line
 carries its calls, and they run in order in one job; nothing is kept between lines but the
 shared application itself. A commit
 conflict is retried here (this applier owns the retry: a retry runs the table's lines from
@@ -70,6 +72,7 @@ class SparkMaintenanceApplier:
         self._start_error: str | None = None
         self._started = False
         self._shared: dict[str, tuple[Change, ...]] = {}  # address -> lines it runs there
+        self._gated: set[str] = set()  # shared tables that wait there for their turn
         # Re-checked (by address) right before a job: orphan removal in a table that is not
         # ours could delete someone else's files.
         self._still_owned = still_owned
@@ -131,9 +134,18 @@ class SparkMaintenanceApplier:
         return done, None
 
     def _job(self, lines: tuple[Change, ...], shared: bool) -> JobResult:
-        """The shared application's result for the table, or a job of its own."""
+        """The shared application's result for the table (a gated table starts now), or a
+        job of its own."""
         if shared and self._application is not None:
-            return self._application.result(lines[0].address)
+            address = lines[0].address
+            owned = self._still_owned
+            if address in self._gated and owned is not None and not owned(address):
+                # Checked at the start too; its earlier lines ran since then.
+                raise PreconditionFailed(
+                    f"{address} is no longer managed by the reconciler: not maintained, re-plan"
+                )
+            self._application.release(address)
+            return self._application.result(address)
         if shared and self._start_error is not None:
             raise PermanentError(self._start_error)
         return self._run_alone(lines)
@@ -192,18 +204,22 @@ class SparkMaintenanceApplier:
 
     def _start_application(self) -> None:
         """Once, at the first table applied: one spark-submit for every table of the plan
-        whose lines are all maintenance (ownership re-checked right before, per table)."""
+        with maintenance lines (ownership re-checked right before, per table). A table whose
+        maintenance waits for an earlier line of its own (a retention delete, a schema
+        change) is gated: it starts when its maintain line is applied. One whose lines wait
+        for another resource of the plan (dependsOn) runs alone when its turn comes: the
+        application does not idle for a container's creation."""
+        addresses = {c.address for c in self._plan}
         tables: dict[str, list[Change]] = {}
+        gated: set[str] = set()
         solo: set[str] = set()
         for change in self._plan:
-            if self.handles(change) and not change.depends_on:
-                tables.setdefault(change.address, []).extend(expand(change))
-            elif change.action in BACKUP_ACTIONS:
-                continue  # runs after the table's maintenance, which never waits for it
-            else:
-                # Its maintenance waits for this line (skipped if it fails): such a table
-                # is not in the shared application, it runs when its turn comes.
+            if any(d in addresses and d != change.address for d in change.depends_on):
                 solo.add(change.address)
+            if self.handles(change):
+                tables.setdefault(change.address, []).extend(expand(change))
+            elif change.action not in BACKUP_ACTIONS:  # backups run after, never before
+                gated.add(change.address)
         catalogs: list[CatalogConf] = []
         jobs: list[TableJob] = []
         names: list[str] = []
@@ -217,7 +233,9 @@ class SparkMaintenanceApplier:
                 continue  # the table's own run reports it
             catalogs.append(conf)
             names.append(conf.name)
-            jobs.append(TableJob(address, tuple(calls), pool=pool))
+            jobs.append(TableJob(address, tuple(calls), pool=pool, gated=address in gated))
+            if address in gated:
+                self._gated.add(address)
             pools[pool] = max(pools.get(pool, 1), size)
             self._shared[address] = tuple(lines)
         if not jobs:
@@ -257,7 +275,9 @@ class SparkMaintenanceApplier:
         )
 
     def close(self) -> None:
-        """Stop the shared application if it still runs (an interrupted apply)."""
+        """At the end of the apply: gated tables never released (their earlier line failed)
+        are withdrawn and the shared application ends; one still running (an interrupted
+        apply) is stopped."""
         if self._application is not None:
             self._application.close()
 

@@ -6,8 +6,10 @@ pool's size of tables at once in threads, each table in a Connect session of its
 calls' `session_conf` set there before each call, so tables running at once never see each
 other's conf; closed after its calls), its calls in order under a tag of its own; a table
 over its timeout has that tag interrupted (`interruptTag`) and its unfinished calls reported
-as timed out. The catalogs live on the server: at start each needed catalog is looked up in
-the server's conf, and a missing one fails the tables that use it with a message saying so.
+as timed out. A gated table starts only at `release(key)` (its turn in the run); close()
+ends the ones never released. The catalogs live on the server: at start each needed catalog
+is looked up in the server's conf, and a missing one fails the tables that use it with a
+message saying so.
 pyspark is imported only at `start` (the daemon without `spark.remote` never loads it).
 """
 
@@ -77,6 +79,9 @@ class ConnectApplication:
         self._lock = threading.Lock()
         self._session: Any = None
         self._executor: ThreadPoolExecutor | None = None
+        self._limits: dict[str, threading.BoundedSemaphore] = {}
+        self._fallback = threading.BoundedSemaphore(1)  # a pool not in `pools`
+        self._released: set[str] = set()
         self._stopped = threading.Event()
         self._started = clock()
         self.application_id: str | None = None
@@ -133,14 +138,32 @@ class ConnectApplication:
                     f"server {self._remote} (set spark.sql.catalog.{table.catalog} there; "
                     "see docs/maintenance.md)",
                 )
-        limits = {name: threading.BoundedSemaphore(n) for name, n in self._pools.items()}
-        fallback = threading.BoundedSemaphore(1)
+        self._limits = {name: threading.BoundedSemaphore(n) for name, n in self._pools.items()}
         workers = max(1, min(len(self._tables), sum(self._pools.values()) or 1))
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="connect")
-        for table in self._tables.values():
-            if not table.done.is_set():
-                self._executor.submit(self._run, table, limits.get(table.job.pool, fallback))
+        with self._lock:
+            self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="connect")
+            for table in self._tables.values():
+                if not table.job.gated or table.job.key in self._released:
+                    self._submit(table)
         threading.Thread(target=self._watch, name="connect-deadline", daemon=True).start()
+
+    def _submit(self, table: _Table) -> None:
+        """Queue a table's calls (called under self._lock)."""
+        if self._executor is None or table.done.is_set():
+            return
+        limit = self._limits.get(table.job.pool, self._fallback)
+        self._executor.submit(self._run, table, limit)
+
+    def release(self, key: str) -> None:
+        """Let a gated table start (a no-op for any other): its turn in the run has come."""
+        table = self._tables.get(key)
+        if table is None or not table.job.gated:
+            return
+        with self._lock:
+            if key in self._released or self._stopped.is_set():
+                return
+            self._released.add(key)
+            self._submit(table)
 
     def _fail_all(self, message: str) -> None:
         log.warning("spark_connect_failed", remote=self._remote, error=message)

@@ -1,27 +1,32 @@
-"""The PySpark script spark-submit runs: every table's CALL statements in one Spark application.
+"""The PySpark script spark-submit runs: every table's CALL statements in one application.
 
-Run only by spark-submit (never imported by the daemon). It reads a 0600 job file
-(tables with their ordered calls, secret conf), runs up to each pool's limit of tables at
-once in one SparkSession (threads, FAIR scheduler pools named after the policy), and prints
-one JSON record per call to stdout as it completes (`RECORD_PREFIX` + JSON, one line), then a
-`done` record per table. Within a table calls run in order and stop at the first failure
-(the executor skips a resource's later lines after a failure, so the two agree; a table may
-say `stop_on_failure: false`). A table running longer than its `timeout` has its job group
+Run only by spark-submit (never imported by the daemon). It reads a 0600 job file (tables
+with their ordered calls, secret conf), runs up to each pool's limit of tables at once in
+one SparkSession (threads, FAIR scheduler pools named after the policy), and prints one JSON
+record per call to stdout as it completes (`RECORD_PREFIX` + JSON, one line), then a `done`
+record per table. Within a table calls run in order and stop at the first failure (the
+executor skips a resource's later lines after a failure, so the two agree; a table may say
+`stop_on_failure: false`). A table running longer than its `timeout` has its job group
 cancelled and its unfinished calls reported as `timeout`; one table's failure never touches
-another's calls. The older single-table job file (`calls`, `result_file`) still works: the
-result file is rewritten after every call so a killed job still tells what ran.
+another's calls. A `gated` table waits until a `{"release": key}` line arrives on the job's
+`releases` FIFO (its turn in the reconciler's run has come); at the FIFO's end the gated
+tables never released are withdrawn (a `done` record with `withdrawn`) and the job ends. The
+older single-table job file (`calls`, `result_file`) still works: the result file is
+rewritten after every call so a killed job still tells what ran.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import IO, Any
 from xml.sax.saxutils import quoteattr
 
 from pyspark import SparkConf
@@ -151,6 +156,11 @@ class TableRun:
             self.reporter.emit(record)
         self.next_call = len(self.table["calls"])
 
+    def withdraw(self) -> None:
+        """Never released: the run ended without this table's turn (its earlier line failed)."""
+        self.reporter.emit({"table": self.key, "done": True, "withdrawn": True}, final=True)
+        self.finished.set()
+
     def overdue(self, now: float) -> bool:
         timeout = self.table.get("timeout")
         if timeout is None or self.started is None or self.finished.is_set() or self.timed_out:
@@ -173,6 +183,18 @@ class TableRun:
                 }
             )
         self.reporter.emit({"table": self.key, "done": True, "timed_out": True}, final=True)
+
+
+def read_releases(stream: IO[str], releases: queue.SimpleQueue[str | None]) -> None:
+    """Each release line's table key, then None at the end of the stream (other lines are
+    ignored: only the reconciler writes here)."""
+    for line in stream:
+        try:
+            key = json.loads(line)["release"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        releases.put(str(key))
+    releases.put(None)
 
 
 def _tables(job: dict[str, Any]) -> list[dict[str, Any]]:
@@ -222,13 +244,27 @@ def main(argv: list[str]) -> int:
     limits = {name: threading.BoundedSemaphore(n) for name, n in pools.items()}
     fallback = threading.BoundedSemaphore(1)
     runs = [TableRun(spark, t, reporter) for t in _tables(job)]
+    gated = {r.key: r for r in runs if r.table.get("gated")}
+    releases: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+    if gated:
+        # Non-blocking open: with the writer already gone it must not wait for one (EOF).
+        fd = os.open(job["releases"], os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(fd, True)
+        stream = os.fdopen(fd, encoding="utf-8")
+        threading.Thread(target=read_releases, args=(stream, releases), daemon=True).start()
     workers = max(1, min(len(runs), sum(pools.values()) or 1))
     # Not a `with`: its exit would wait for a timed-out call that ignores cancellation.
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="table")
+
+    def submit(run: TableRun) -> None:
+        pool.submit(run.run, limits.get(str(run.table.get("pool")), fallback))
+
     try:
         for run in runs:
-            pool.submit(run.run, limits.get(str(run.table.get("pool")), fallback))
+            if run.key not in gated:
+                submit(run)
         while not all(r.finished.is_set() or r.timed_out for r in runs):
+            _take_releases(releases, gated, submit)
             now = time.monotonic()
             for run in runs:
                 if run.overdue(now):
@@ -238,6 +274,26 @@ def main(argv: list[str]) -> int:
     finally:
         spark.stop()
     return 0
+
+
+def _take_releases(
+    releases: queue.SimpleQueue[str | None],
+    gated: dict[str, TableRun],
+    submit: Callable[[TableRun], None],
+) -> None:
+    """Start the tables released since the last look; at the end of the releases, withdraw
+    the rest."""
+    while True:
+        try:
+            key = releases.get_nowait()
+        except queue.Empty:
+            return
+        if key is None:
+            for run in gated.values():
+                run.withdraw()
+            gated.clear()
+        elif (released := gated.pop(key, None)) is not None:
+            submit(released)
 
 
 if __name__ == "__main__":

@@ -265,3 +265,36 @@ def test_an_unreachable_server_fails_every_table(tmp_path: Path) -> None:
     app.close()
     assert not got.results[0].ok
     assert "cannot reach the Spark Connect server sc://127.0.0.1:9" in got.results[0].error
+
+
+def test_a_gated_table_starts_at_its_release_and_one_never_released_ends_at_close(
+    lake: Lake, tmp_path: Path
+) -> None:
+    """A table whose maintenance waits for an earlier line of its own starts only when it is
+    released; one never released (its earlier line failed) is ended by close()."""
+    quick = ProcedureCall(Action.REWRITE_MANIFESTS, "SELECT 1 AS rewritten_manifests_count")
+    app = ConnectApplication(
+        SparkSettings(remote=lake.server.url, timeout=60.0),
+        [
+            (TableJob("table/lake.first", (quick,), "p"), "lake"),
+            (TableJob("table/lake.waits", (quick,), "p", gated=True), "lake"),
+            (TableJob("table/lake.never", (quick,), "p", gated=True), "lake"),
+        ],
+        state_dir=tmp_path,
+        app_name="maintain-3-tables",
+        pools={"p": 2},
+    )
+    app.start()
+    try:
+        first = app.result("table/lake.first")
+        time.sleep(2.0)  # a free worker of the pool: an ungated table would have run by now
+        assert "table/lake.waits" not in app.log_file.read_text()
+        app.release("table/lake.waits")
+        waits = app.result("table/lake.waits")
+    finally:
+        app.close()
+    never = app.result("table/lake.never")  # done at close, never run
+    assert [r.ok for r in first.results] == [True] and [r.ok for r in waits.results] == [True]
+    assert [r.ok for r in never.results] == [False]
+    assert never.results[0].error == "the run was stopped"
+    assert "table/lake.never rewrite_manifests" not in app.log_file.read_text()
