@@ -24,6 +24,21 @@ from reconciler.providers.spark.jobs import RUNTIME_PACKAGE, maven_path
 from reconciler.testing.procs import java_descendants
 
 RECONCILE = str(Path(sys.executable).parent / "reconcile")
+# wait4's ru_maxrss of a child forked from this process starts from this process's RSS at
+# the fork (Linux carries the pre-exec high-water mark over exec), and a bench holding its
+# generated tables is far bigger than `reconcile`: a 400-file bench read 475 MiB for a
+# process that peaked at 210. So a small launcher (python -S, ~8 MiB) forks the command and
+# reports the command's own rusage.
+LAUNCHER = """\
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 M2 = Path(os.environ.get("M2_REPO", Path.home() / ".m2" / "repository"))
 NAMESPACE = "bench"
 POLICY = """apiVersion: reconciler/v1
@@ -151,9 +166,12 @@ class Ran:
 
 def run(ws: Workspace, *args: str) -> Ran:
     """`reconcile --config CONFIG ARGS...` as a child process: wall seconds, its peak RSS
-    (wait4's rusage: the child and any descendants it waited for) and java descendants."""
+    (wait4's rusage of the command, through LAUNCHER: the command and any descendants it
+    waited for) and java descendants."""
     out, err = ws.root / "stdout.txt", ws.root / "stderr.txt"
-    argv = [RECONCILE, "--config", str(ws.config), *args]
+    rss_file = ws.root / "peak-rss-kib.txt"
+    argv = [sys.executable, "-S", "-c", LAUNCHER, str(rss_file), RECONCILE]
+    argv += ["--config", str(ws.config), *args]
     with out.open("wb") as stdout, err.open("wb") as stderr:
         started = time.perf_counter()
         process = subprocess.Popen(argv, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
@@ -161,9 +179,8 @@ def run(ws: Workspace, *args: str) -> Ran:
         stop = threading.Event()
         watcher = threading.Thread(target=_watch_java, args=(process.pid, seen, stop))
         watcher.start()
-        _, status, usage = os.wait4(process.pid, 0)
+        process.wait()
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         stop.set()
         watcher.join()
     return Ran(
@@ -171,7 +188,7 @@ def run(ws: Workspace, *args: str) -> Ran:
         out.read_text(),
         err.read_text(),
         seconds,
-        usage.ru_maxrss / 1024,  # KiB on Linux
+        int(rss_file.read_text()) / 1024,  # KiB on Linux
         tuple(sorted(seen)),
     )
 
