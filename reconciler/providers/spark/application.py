@@ -4,8 +4,8 @@ The job (job_main.py) prints one record line per call as it completes; a reader 
 here files each under its table, so a caller waiting on one table gets its outcome as soon
 as that table is done, while the others still run. A gated table (its maintenance waits for
 an earlier line of its own, e.g. a retention delete) starts only when `release(key)` writes
-its key to the run's release FIFO (0600; spark-submit passes no stdin to the Python driver);
-closing it, or this process ending, withdraws the gated tables never released. Output
+its key to the run's release FIFO (releases.py); ending the releases, or this process
+ending, withdraws the gated tables never released. Output
 other than records goes to the run's log file; secrets travel in the 0600 job file, never
 on the command line.
 """
@@ -31,6 +31,7 @@ from typing import IO, Any
 import structlog
 
 from reconciler.providers.spark.jobs import CatalogConf, ProcedureCall, conf_from_env, submit_argv
+from reconciler.providers.spark.releases import ReleaseFifo
 from reconciler.providers.spark.runner import (
     JOB_MAIN,
     LOGS_KEPT,
@@ -108,10 +109,7 @@ class SparkApplication:
         self._reader: threading.Thread | None = None
         self._started = 0.0
         self._deadline_at = math.inf
-        self._releases_lock = threading.Lock()
-        self._releases_fd: int | None = None  # the FIFO's write end, while gated tables wait
-        self._releases_path: Path | None = None
-        self._released: set[str] = set()
+        self._releases: ReleaseFifo | None = None  # while gated tables wait for their turn
         self._killed = False
         self.application_id: str | None = None
         work = state_dir / "spark"
@@ -134,7 +132,8 @@ class SparkApplication:
         prune_logs(logs, safe_name, keep=LOGS_KEPT - 1)
         fd, job_path = tempfile.mkstemp(prefix="job-", suffix=".json", dir=work)  # mode 0600
         self._job_path = Path(job_path)
-        releases = self._open_releases(work)
+        if any(t.job.gated for t in self._tables.values()):
+            self._releases = ReleaseFifo(work)
         job = {
             "app_name": self._app_name,
             "secret_conf": secret_conf,
@@ -149,7 +148,7 @@ class SparkApplication:
                 }
                 for t in self._tables.values()
             ],
-            **({"releases": str(releases)} if releases else {}),
+            **({"releases": str(self._releases.path)} if self._releases else {}),
         }
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(job, handle)
@@ -208,17 +207,6 @@ class SparkApplication:
             kill_group(proc)
             return
 
-    def _open_releases(self, work: Path) -> Path | None:
-        """The FIFO the gated tables' releases go through, opened read-write here so the
-        job sees its end only when this end closes (or this process dies)."""
-        if not any(t.job.gated for t in self._tables.values()):
-            return None
-        path = Path(tempfile.mkdtemp(prefix="releases-", dir=work)) / "fifo"  # dir mode 0700
-        os.mkfifo(path, 0o600)
-        self._releases_path = path
-        self._releases_fd = os.open(path, os.O_RDWR)  # never blocks; not inherited by the job
-        return path
-
     def release(self, key: str) -> None:
         """Let a gated table start (a no-op for any other): its turn in the run has come."""
         table = self._tables.get(key)
@@ -226,18 +214,8 @@ class SparkApplication:
             return
         # Waiting for its turn is not hanging: the backstop counts from the release.
         self._deadline_at = max(self._deadline_at, time.monotonic() + self._deadline())
-        with self._releases_lock:
-            if self._releases_fd is None or key in self._released:
-                return
-            self._released.add(key)
-            os.write(self._releases_fd, json.dumps({"release": key}).encode() + b"\n")
-        log.info("spark_table_released", app=self._app_name, table=key)
-
-    def _end_releases(self) -> None:
-        with self._releases_lock:
-            if self._releases_fd is not None:
-                os.close(self._releases_fd)
-                self._releases_fd = None
+        if self._releases is not None and self._releases.send(key):
+            log.info("spark_table_released", app=self._app_name, table=key)
 
     def _read(self) -> None:
         proc = self._proc
@@ -249,10 +227,8 @@ class SparkApplication:
             proc.wait()
             if self._job_path is not None:
                 self._job_path.unlink(missing_ok=True)
-            self._end_releases()
-            if self._releases_path is not None:
-                self._releases_path.unlink(missing_ok=True)
-                self._releases_path.parent.rmdir()
+            if self._releases is not None:
+                self._releases.remove()
             for table in self._tables.values():
                 if not table.done.is_set():
                     table.timed_out = table.timed_out or self._killed
@@ -334,9 +310,12 @@ class SparkApplication:
         proc = self._proc
         if proc is None:
             return
-        self._end_releases()
+        sent: set[str] = set()
+        if self._releases is not None:
+            self._releases.end()
+            sent = self._releases.sent
         idle = all(
-            t.done.is_set() or (t.job.gated and t.job.key not in self._released)
+            t.done.is_set() or (t.job.gated and t.job.key not in sent)
             for t in self._tables.values()
         )
         if idle:
