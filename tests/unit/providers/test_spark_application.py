@@ -5,7 +5,6 @@ hung application is killed at its deadline. A real subprocess stands in for spar
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from reconciler.plan.change import Action
 from reconciler.providers.spark.application import SparkApplication, TableJob, merge_catalogs
 from reconciler.providers.spark.jobs import ProcedureCall, catalog_conf
 from reconciler.settings import SparkSettings
+from tests.unit.providers.spark_stand_in import stand_in_submit
 
 STAND_IN = """\
 import json, os, sys, time
@@ -39,12 +39,7 @@ PROPS = {"type": "sql", "uri": "sqlite:////tmp/c.db", "warehouse": "file:///tmp/
 
 
 def _application(tmp_path: Path, timeout: float = 60) -> SparkApplication:
-    body = tmp_path / "stand_in.py"
-    body.write_text(STAND_IN)
-    script = tmp_path / "spark-submit"
-    script.write_text(f'#!/bin/sh\nexec {sys.executable} {body} "$@"\n')
-    script.chmod(0o755)
-    settings = SparkSettings(submit=str(script), timeout=timeout)
+    settings = SparkSettings(submit=stand_in_submit(tmp_path, STAND_IN), timeout=timeout)
     return SparkApplication(
         settings,
         merge_catalogs([catalog_conf("lake", PROPS), catalog_conf("other", PROPS)]),

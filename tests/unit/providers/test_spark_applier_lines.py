@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from reconciler.plan.change import Action, Change
 from reconciler.plan.maintenance_ops import CallProcedure, fold
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
 from reconciler.report.outcome import Status, per_call
-from reconciler.settings import Settings, SparkSettings
+from tests.unit.providers.spark_stand_in import stand_in_settings
 
 # Records every job's SQL in runs.jsonl; the first job's second call hits a commit conflict.
 # It speaks both forms: the shared application (records on stdout, per table) and a job of
@@ -75,19 +74,7 @@ def _line() -> Change:
 
 
 def _applier(tmp_path: Path, attempts: int = 3) -> SparkMaintenanceApplier:
-    body = tmp_path / "stand_in.py"
-    body.write_text(STAND_IN)
-    script = tmp_path / "spark-submit"
-    script.write_text(f'#!/bin/sh\nexec {sys.executable} {body} "$@"\n')
-    script.chmod(0o755)
-    props = (("type", "sql"), ("uri", f"sqlite:///{tmp_path / 'c.db'}"), ("warehouse", "file:///w"))
-    settings = Settings(
-        config_file=None,
-        specs=tmp_path,
-        state_dir=tmp_path / "state",
-        catalogs=(("lake", props),),
-        spark=SparkSettings(submit=str(script), timeout=60),
-    )
+    settings = stand_in_settings(tmp_path, STAND_IN)
     return SparkMaintenanceApplier(
         settings,
         env={"PATH": os.environ["PATH"]},

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 from reconciler.plan.change import Action, Change
 from reconciler.plan.maintenance_ops import CallProcedure, fold
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
 from reconciler.report.outcome import Status, per_call
-from reconciler.settings import Settings, SparkSettings
+from tests.unit.providers.spark_stand_in import stand_in_settings
 
 # Runs non-gated tables at once; a gated one when its release arrives; at the FIFO's end it
 # withdraws the rest. Every step is an event line in events.jsonl.
@@ -38,8 +37,8 @@ def run(table):
     for index, call in enumerate(table["calls"]):
         record(table=table["key"], index=index, action=call["action"], status="ok",
                result={"n": index}, seconds=0.1)
+    event("ran", table["key"])  # before its end: the test reads events once it is done
     record(table=table["key"], done=True)
-    event("ran", table["key"])
 event("start", job["app_name"], *sorted(t["key"] for t in job["tables"] if t.get("gated")))
 gated = {t["key"]: t for t in job["tables"] if t.get("gated")}
 for table in job["tables"]:
@@ -91,19 +90,7 @@ def _retention(address: str) -> Change:
 
 
 def _applier(tmp_path: Path) -> SparkMaintenanceApplier:
-    body = tmp_path / "stand_in.py"
-    body.write_text(STAND_IN)
-    script = tmp_path / "spark-submit"
-    script.write_text(f'#!/bin/sh\nexec {sys.executable} {body} "$@"\n')
-    script.chmod(0o755)
-    props = (("type", "sql"), ("uri", f"sqlite:///{tmp_path / 'c.db'}"), ("warehouse", "file:///w"))
-    settings = Settings(
-        config_file=None,
-        specs=tmp_path,
-        state_dir=tmp_path / "state",
-        catalogs=(("lake", props),),
-        spark=SparkSettings(submit=str(script), timeout=60),
-    )
+    settings = stand_in_settings(tmp_path, STAND_IN)
     root = str(Path(__file__).resolve().parents[3])  # the stand-in imports job_main
     return SparkMaintenanceApplier(settings, env={"PATH": os.environ["PATH"], "PYTHONPATH": root})
 
