@@ -29,28 +29,13 @@ from urllib.parse import urlsplit
 import structlog
 
 from reconciler.providers.spark.application import TableJob
+from reconciler.providers.spark.connect_table import ConnectTable, run_calls
 from reconciler.providers.spark.runner import LOGS_KEPT, ActionResult, JobResult, prune_logs
 from reconciler.settings import SparkSettings
 
 log = structlog.get_logger(__name__)
 WATCH_INTERVAL = 0.25
 CONNECT_TIMEOUT = 10.0
-
-
-class _Table:
-    def __init__(self, index: int, job: TableJob, catalog: str) -> None:
-        self.index = index
-        self.job = job
-        self.catalog = catalog
-        self.tag = f"reconciler-{index}"
-        self.results: dict[int, ActionResult] = {}
-        self.next_call = 0
-        self.started: float | None = None
-        self.finished_at: float | None = None
-        self.timed_out = False
-        self.error: str | None = None  # the table never ran (unknown catalog, no session)
-        self.session: Any = None  # the table's own Connect session while its calls run
-        self.done = threading.Event()
 
 
 class ConnectApplication:
@@ -71,7 +56,7 @@ class ConnectApplication:
             raise ValueError("ConnectApplication needs spark.remote")
         self._settings = settings
         self._remote = settings.remote
-        self._tables = {job.key: _Table(i, job, cat) for i, (job, cat) in enumerate(tables)}
+        self._tables = {job.key: ConnectTable(i, job, cat) for i, (job, cat) in enumerate(tables)}
         self._pools = {name: max(1, n) for name, n in pools.items()}
         self._app_name = app_name
         self._clock = clock
@@ -147,7 +132,7 @@ class ConnectApplication:
                     self._submit(table)
         threading.Thread(target=self._watch, name="connect-deadline", daemon=True).start()
 
-    def _submit(self, table: _Table) -> None:
+    def _submit(self, table: ConnectTable) -> None:
         """Queue a table's calls (called under self._lock)."""
         if self._executor is None or table.done.is_set():
             return
@@ -170,7 +155,9 @@ class ConnectApplication:
         for table in self._tables.values():
             self._finish(table, error=message)
 
-    def _finish(self, table: _Table, *, error: str | None = None, timed_out: bool = False) -> None:
+    def _finish(
+        self, table: ConnectTable, *, error: str | None = None, timed_out: bool = False
+    ) -> None:
         with self._lock:
             if table.done.is_set():
                 return
@@ -182,9 +169,7 @@ class ConnectApplication:
             self._note(f"{table.job.key}: {error}")
         log.info("spark_table_done", app=self._app_name, table=table.job.key, timed_out=timed_out)
 
-    def _run(self, table: _Table, limit: threading.BoundedSemaphore) -> None:
-        from reconciler.providers.spark.job_main import CONFLICT_MARKERS, _error_text, summarise
-
+    def _run(self, table: ConnectTable, limit: threading.BoundedSemaphore) -> None:
         with limit:
             if table.done.is_set() or self._stopped.is_set():
                 return
@@ -209,40 +194,7 @@ class ConnectApplication:
             session.addTag(table.tag)  # thread-local: this thread's operations only
             table.started = self._clock()
             try:
-                for position, call in enumerate(table.job.calls):
-                    table.next_call = position
-                    started = self._clock()
-                    try:
-                        for key, value in call.session_conf:  # this table's session only
-                            session.conf.set(key, value)
-                        rows = [r.asDict(recursive=True) for r in session.sql(call.sql).collect()]
-                    except Exception as exc:  # reported per call; the next cycle retries
-                        if table.done.is_set():
-                            return  # timed out: already reported
-                        error = _error_text(exc)
-                        table.results[position] = ActionResult(
-                            call.action,
-                            ran=True,
-                            ok=False,
-                            error=error,
-                            conflict=any(m in error for m in CONFLICT_MARKERS),
-                            seconds=round(self._clock() - started, 3),
-                        )
-                        self._note(f"{table.job.key} {call.action.value} failed: {error}")
-                        return
-                    summary = summarise(call.action.value, rows)
-                    with self._lock:
-                        if table.done.is_set():
-                            return
-                        table.results[position] = ActionResult(
-                            call.action,
-                            ran=True,
-                            ok=True,
-                            result=tuple(sorted(summary.items())),
-                            seconds=round(self._clock() - started, 3),
-                        )
-                    self._note(f"{table.job.key} {call.action.value} ok {summary}")
-                table.next_call = len(table.job.calls)
+                run_calls(table, session, self._clock, self._lock, self._note)
             finally:
                 self._finish(table)
                 with self._lock:
@@ -269,7 +221,7 @@ class ConnectApplication:
 
         return SparkSession.builder.remote(self._remote).create()
 
-    def _interrupt(self, table: _Table) -> None:
+    def _interrupt(self, table: ConnectTable) -> None:
         """Interrupt the table's operations (tagged in its own session), if it has started."""
         with self._lock:
             session = table.session
