@@ -24,7 +24,7 @@ from pathlib import Path
 
 from reconciler.apply.errors import ApplyError, PermanentError, PreconditionFailed, TransientError
 from reconciler.apply.retry import RetryPolicy
-from reconciler.plan.change import BACKUP_ACTIONS, MAINTENANCE_ACTIONS, Change
+from reconciler.plan.change import MAINTENANCE_ACTIONS, Change
 from reconciler.plan.maintenance_ops import CallProcedure, expand, procedure_of
 from reconciler.plan.table_ops import table_identity
 from reconciler.providers.catalog_properties import CatalogConfigError, resolve_properties
@@ -38,6 +38,7 @@ from reconciler.providers.spark.jobs import (
     procedure_call,
 )
 from reconciler.providers.spark.runner import JobResult, log_tail, run_table_job
+from reconciler.providers.spark.sharing import shared_tables
 from reconciler.providers.spark.summary import describe
 from reconciler.report.outcome import Outcome, Status, combine
 from reconciler.settings import Settings
@@ -204,40 +205,25 @@ class SparkMaintenanceApplier:
 
     def _start_application(self) -> None:
         """Once, at the first table applied: one spark-submit for every table of the plan
-        with maintenance lines (ownership re-checked right before, per table). A table whose
-        maintenance waits for an earlier line of its own (a retention delete, a schema
-        change) is gated: it starts when its maintain line is applied. One whose lines wait
-        for another resource of the plan (dependsOn) runs alone when its turn comes: the
-        application does not idle for a container's creation."""
-        addresses = {c.address for c in self._plan}
-        tables: dict[str, list[Change]] = {}
-        gated: set[str] = set()
-        solo: set[str] = set()
-        for change in self._plan:
-            if any(d in addresses and d != change.address for d in change.depends_on):
-                solo.add(change.address)
-            if self.handles(change):
-                tables.setdefault(change.address, []).extend(expand(change))
-            elif change.action not in BACKUP_ACTIONS:  # backups run after, never before
-                gated.add(change.address)
+        that shares it (sharing.shared_tables; ownership re-checked right before, per table);
+        a gated table starts there when its maintain line is applied."""
+        sharing = shared_tables(self._plan)
         catalogs: list[CatalogConf] = []
         jobs: list[TableJob] = []
         names: list[str] = []
         pools: dict[str, int] = {}
-        for address, lines in tables.items():
-            if address in solo:
-                continue
+        for address, lines in sharing.tables.items():
             try:
                 conf, calls, pool, size = self._build(lines)
             except ApplyError:
                 continue  # the table's own run reports it
             catalogs.append(conf)
             names.append(conf.name)
-            jobs.append(TableJob(address, tuple(calls), pool=pool, gated=address in gated))
-            if address in gated:
+            jobs.append(TableJob(address, tuple(calls), pool=pool, gated=address in sharing.gated))
+            if address in sharing.gated:
                 self._gated.add(address)
             pools[pool] = max(pools.get(pool, 1), size)
-            self._shared[address] = tuple(lines)
+            self._shared[address] = lines
         if not jobs:
             return
         if self._settings.spark.remote:  # no JVM here: the calls run on the server
