@@ -40,7 +40,8 @@ from reconciler.model.policies import Compaction, MaintenancePolicy
 from reconciler.model.tables import MANAGED_BY_PROPERTY, MANAGED_BY_VALUE, TableSpec
 from reconciler.plan.maintenance_ops import CallProcedure, procedure_of
 from reconciler.providers.iceberg.health import read_health
-from reconciler.providers.spark.jobs import catalog_conf, procedure_call
+from reconciler.providers.spark.jobs import catalog_conf
+from reconciler.providers.spark.procedures import procedure_call
 from reconciler.providers.spark.runner import run_table_job
 from reconciler.settings import SparkSettings
 from reconciler.testing.spark_connect import start_server

@@ -30,7 +30,8 @@ from typing import IO, Any
 
 import structlog
 
-from reconciler.providers.spark.jobs import CatalogConf, ProcedureCall, conf_from_env, submit_argv
+from reconciler.providers.spark.jobs import CatalogConf, conf_from_env, submit_argv
+from reconciler.providers.spark.procedures import ProcedureCall
 from reconciler.providers.spark.releases import ReleaseFifo
 from reconciler.providers.spark.runner import (
     JOB_MAIN,

@@ -30,13 +30,8 @@ from reconciler.plan.table_ops import table_identity
 from reconciler.providers.catalog_properties import CatalogConfigError, resolve_properties
 from reconciler.providers.spark.application import SparkApplication, TableJob, merge_catalogs
 from reconciler.providers.spark.connect import ConnectApplication
-from reconciler.providers.spark.jobs import (
-    CatalogConf,
-    JobError,
-    ProcedureCall,
-    catalog_conf,
-    procedure_call,
-)
+from reconciler.providers.spark.jobs import CatalogConf, JobError, catalog_conf
+from reconciler.providers.spark.procedures import ProcedureCall, procedure_call
 from reconciler.providers.spark.runner import JobResult, log_tail, run_table_job
 from reconciler.providers.spark.sharing import shared_tables
 from reconciler.providers.spark.summary import describe

@@ -24,12 +24,8 @@ from typing import Any
 import structlog
 
 from reconciler.plan.change import Action, JSONValue
-from reconciler.providers.spark.jobs import (
-    CatalogConf,
-    ProcedureCall,
-    conf_from_env,
-    submit_argv,
-)
+from reconciler.providers.spark.jobs import CatalogConf, conf_from_env, submit_argv
+from reconciler.providers.spark.procedures import ProcedureCall
 from reconciler.settings import SparkSettings
 
 log = structlog.get_logger(__name__)

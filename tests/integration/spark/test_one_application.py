@@ -20,7 +20,8 @@ from reconciler.plan.change import Action, Plan
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.application import SparkApplication, TableJob
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
-from reconciler.providers.spark.jobs import ProcedureCall, catalog_conf
+from reconciler.providers.spark.jobs import catalog_conf
+from reconciler.providers.spark.procedures import ProcedureCall
 from reconciler.report.outcome import Outcome, Status, per_call
 from reconciler.settings import Settings, SparkSettings
 from tests.integration.spark.small_tables import (

@@ -21,7 +21,8 @@ from reconciler.model.tables import ColumnSpec, PrimitiveType, TableSpec
 from reconciler.plan.change import Action
 from reconciler.plan.maintenance_ops import expand, procedure_of
 from reconciler.providers.iceberg.health import read_health
-from reconciler.providers.spark.jobs import catalog_conf, procedure_call
+from reconciler.providers.spark.jobs import catalog_conf
+from reconciler.providers.spark.procedures import procedure_call
 from reconciler.providers.spark.runner import run_table_job
 from reconciler.settings import SparkSettings
 from tests.integration.spark.spark_env import local_jars

@@ -45,7 +45,8 @@ from reconciler.model.units import MIB
 from reconciler.plan.change import Action, Change
 from reconciler.plan.maintenance_ops import CallProcedure, expand_all, procedure_of
 from reconciler.providers.iceberg.health import read_health
-from reconciler.providers.spark.jobs import catalog_conf, procedure_call
+from reconciler.providers.spark.jobs import catalog_conf
+from reconciler.providers.spark.procedures import procedure_call
 from reconciler.providers.spark.runner import ActionResult, run_table_job
 from reconciler.settings import SparkSettings
 from tests.integration.spark.spark_env import local_jars

@@ -26,7 +26,8 @@ from reconciler.plan.change import Action, Plan
 from reconciler.plan.maintenance_ops import expand_all
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
-from reconciler.providers.spark.jobs import ProcedureCall, catalog_conf
+from reconciler.providers.spark.jobs import catalog_conf
+from reconciler.providers.spark.procedures import ProcedureCall
 from reconciler.providers.spark.runner import run_table_job
 from reconciler.report.outcome import Status, per_call
 from reconciler.settings import Settings, SparkSettings

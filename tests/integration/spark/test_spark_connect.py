@@ -24,7 +24,7 @@ from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.application import TableJob
 from reconciler.providers.spark.applier import SparkMaintenanceApplier
 from reconciler.providers.spark.connect import ConnectApplication
-from reconciler.providers.spark.jobs import ProcedureCall
+from reconciler.providers.spark.procedures import ProcedureCall
 from reconciler.report.outcome import Outcome, Status, per_call
 from reconciler.settings import Settings, SparkSettings
 from reconciler.testing.procs import java_descendants

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from reconciler.plan.change import Action
 from reconciler.providers.spark.application import SparkApplication, TableJob, merge_catalogs
-from reconciler.providers.spark.jobs import ProcedureCall, catalog_conf
+from reconciler.providers.spark.jobs import catalog_conf
+from reconciler.providers.spark.procedures import ProcedureCall
 from reconciler.settings import SparkSettings
 from tests.unit.providers.spark_stand_in import stand_in_submit
 

@@ -9,13 +9,8 @@ from pathlib import Path, PurePath
 import pytest
 
 from reconciler.plan.maintenance_ops import CallProcedure
-from reconciler.providers.spark.jobs import (
-    catalog_conf,
-    maven_path,
-    packages,
-    procedure_call,
-    submit_argv,
-)
+from reconciler.providers.spark.jobs import catalog_conf, maven_path, packages, submit_argv
+from reconciler.providers.spark.procedures import procedure_call
 from reconciler.providers.spark.runner import prune_logs
 from reconciler.settings import SparkSettings
 from reconciler.sources.config import ConfigError, load_settings

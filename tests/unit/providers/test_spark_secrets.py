@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.plan.change import Action
-from reconciler.providers.spark.jobs import JobError, ProcedureCall, catalog_conf, submit_argv
+from reconciler.providers.spark.jobs import JobError, catalog_conf, submit_argv
+from reconciler.providers.spark.procedures import ProcedureCall
 from reconciler.providers.spark.runner import run_table_job
 from reconciler.settings import SparkSettings
 from reconciler.sources.config import ConfigError, load_settings

@@ -184,7 +184,7 @@ def test_a_saved_plan_stays_fresh_when_only_the_estimate_moved() -> None:
 
 
 def test_the_job_file_carries_the_calls_session_conf() -> None:
-    from reconciler.providers.spark.jobs import procedure_call
+    from reconciler.providers.spark.procedures import procedure_call
 
     conf = (("spark.sql.shuffle.partitions", "4"),)
     tuned = CallProcedure("rewrite_data_files", (("strategy", "sort"),), session_conf=conf)

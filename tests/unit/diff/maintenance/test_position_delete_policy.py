@@ -12,7 +12,7 @@ from reconciler.model.policies import MaintenancePolicy, PositionDeleteRewrite
 from reconciler.model.tables import TableSpec
 from reconciler.plan.change import Action
 from reconciler.plan.maintenance_ops import expand, procedure_of
-from reconciler.providers.spark.jobs import procedure_call
+from reconciler.providers.spark.procedures import procedure_call
 from reconciler.providers.spark.runner import ActionResult
 from reconciler.providers.spark.summary import describe
 from reconciler.sources import load_desired

@@ -9,13 +9,8 @@ import pytest
 from reconciler.plan.change import Action, Change
 from reconciler.plan.maintenance_ops import CallProcedure, expand_all
 from reconciler.plan.operations import OperationDecodeError, decode_operations
-from reconciler.providers.spark.jobs import (
-    JobError,
-    catalog_conf,
-    procedure_call,
-    sql_string,
-    submit_argv,
-)
+from reconciler.providers.spark.jobs import JobError, catalog_conf, submit_argv
+from reconciler.providers.spark.procedures import procedure_call, sql_string
 from reconciler.settings import SparkSettings
 
 PG = {
