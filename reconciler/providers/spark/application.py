@@ -5,9 +5,8 @@ here files each under its table, so a caller waiting on one table gets its outco
 as that table is done, while the others still run. A gated table (its maintenance waits for
 an earlier line of its own, e.g. a retention delete) starts only when `release(key)` writes
 its key to the run's release FIFO (releases.py); ending the releases, or this process
-ending, withdraws the gated tables never released. Output
-other than records goes to the run's log file; secrets travel in the 0600 job file, never
-on the command line.
+ending, withdraws the gated tables never released. Output other than records goes to the
+run's log file; secrets travel in the 0600 job file, never on the command line.
 """
 
 from __future__ import annotations
@@ -133,9 +132,22 @@ class SparkApplication:
         prune_logs(logs, safe_name, keep=LOGS_KEPT - 1)
         fd, job_path = tempfile.mkstemp(prefix="job-", suffix=".json", dir=work)  # mode 0600
         self._job_path = Path(job_path)
-        if any(t.job.gated for t in self._tables.values()):
-            self._releases = ReleaseFifo(work)
-        job = {
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                if any(t.job.gated for t in self._tables.values()):
+                    self._releases = ReleaseFifo(work)
+                json.dump(self._job(secret_conf), handle)
+            self._launch(job_path, work)
+        except BaseException:  # a conf error, no spark-submit: leave no job file nor FIFO
+            self._job_path.unlink(missing_ok=True)
+            if self._releases is not None:
+                self._releases.remove()
+                self._releases = None
+            raise
+
+    def _job(self, secret_conf: Mapping[str, str]) -> dict[str, Any]:
+        """The job file's content: the tables, their calls, the pools, the secret conf."""
+        return {
             "app_name": self._app_name,
             "secret_conf": secret_conf,
             "pools": self._pools,
@@ -151,8 +163,9 @@ class SparkApplication:
             ],
             **({"releases": str(self._releases.path)} if self._releases else {}),
         }
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(job, handle)
+
+    def _launch(self, job_path: str, work: Path) -> None:
+        """Start spark-submit on the job file, and the threads that read and watch it."""
         spark_submit = self._settings.submit or str(Path(sys.executable).parent / "spark-submit")
         argv = submit_argv(
             spark_submit,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from reconciler.plan.change import Action, Change
@@ -149,3 +150,17 @@ def test_a_table_waiting_for_another_resource_runs_alone(tmp_path: Path) -> None
     applier.close()
     assert outcome.status is Status.APPLIED, outcome.message
     assert _events(tmp_path)[-1] == ["alone", "maintain-lake.web.events"]
+
+
+def test_a_start_that_fails_leaves_neither_job_file_nor_fifo(tmp_path: Path) -> None:
+    settings = stand_in_settings(tmp_path, STAND_IN)
+    missing = replace(settings, spark=replace(settings.spark, submit=str(tmp_path / "nowhere")))
+    applier = SparkMaintenanceApplier(missing, env={"PATH": os.environ["PATH"]})
+    plan = (_retention(WAITS), _maintain(WAITS), _maintain(ALONE))
+    applier.prepare(plan)
+    outcome = applier.apply(plan[2])
+    applier.close()
+    assert outcome.status is Status.FAILED
+    assert "cannot start the Spark job" in outcome.message, outcome.message
+    work = tmp_path / "state" / "spark"
+    assert not list(work.glob("job-*")) and not list(work.glob("releases-*"))
