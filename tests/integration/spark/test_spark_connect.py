@@ -7,11 +7,9 @@ message saying so."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +19,6 @@ from pyiceberg.catalog.sql import SqlCatalog
 
 from reconciler.apply.executor import ExecutorOptions, execute
 from reconciler.diff.maintenance import plan_maintenance
-from reconciler.model.tables import TableSpec
 from reconciler.plan.change import Action, Change, Plan
 from reconciler.providers.iceberg.health import read_health
 from reconciler.providers.spark.application import TableJob
@@ -55,13 +52,11 @@ class Lake:
     root: Path
     props: dict[str, str]
     server: ConnectServer
-    specs: tuple[TableSpec, ...]  # the small tables `run` maintains
 
 
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
-    """A SQLite catalog with the small tables, and a Spark Connect server that knows it (as
-    catalog `lake`)."""
+    """A SQLite catalog and a Spark Connect server that knows it (as catalog `lake`)."""
     local_jars()  # skips (fails in CI) without the Iceberg runtime and the SQLite driver
     root = tmp_path_factory.mktemp("connect-lake")
     (root / "warehouse").mkdir()
@@ -70,25 +65,14 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
         "uri": f"sqlite:///{root / 'catalog.db'}",
         "warehouse": (root / "warehouse").as_uri(),
     }
-    catalog = SqlCatalog("lake", **props)
-    catalog.create_namespace("sales")
-    # The tables are written here while the server's JVM starts (tens of seconds each, one
-    # core each); the server reads the catalog only when a query comes.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        starting = pool.submit(start_server, {"lake": props}, root / "spark-connect.log")
-        try:
-            specs = tuple(make_tables(catalog))
-        except BaseException:  # its error goes on; a server that did start is stopped
-            with contextlib.suppress(ConnectServerError):
-                starting.result().stop()
-            raise
-        try:
-            server = starting.result()
-        except ConnectServerError as exc:
-            missing(str(exc))
-            raise
+    SqlCatalog("lake", **props).create_namespace("sales")
     try:
-        yield Lake(root, props, server, specs)
+        server = start_server({"lake": props}, root / "spark-connect.log")
+    except ConnectServerError as exc:
+        missing(str(exc))
+        raise
+    try:
+        yield Lake(root, props, server)
     finally:
         server.stop()
 
@@ -110,7 +94,7 @@ class Run:
 @pytest.fixture(scope="module")
 def run(lake: Lake) -> Run:
     catalog = SqlCatalog("lake", **lake.props)
-    specs = lake.specs
+    specs = make_tables(catalog)
     settings = Settings(
         config_file=None,
         specs=lake.root,
